@@ -1,0 +1,67 @@
+"""gdl: a small, readable deep-learning framework that runs on NumPy or CuPy.
+
+>>> import gdl
+>>> w = gdl.randn(3, 1, requires_grad=True)
+>>> loss = ((gdl.tensor([[1.0, 2.0, 3.0]]) @ w) ** 2).sum()
+>>> loss.backward()
+>>> w.grad.shape
+(3, 1)
+"""
+
+from gdl.backends import (
+    available_backends,
+    get_backend,
+    get_backend_object,
+    is_usable,
+    manual_seed,
+    set_backend,
+    use_backend,
+)
+from gdl.dtypes import (
+    DType,
+    bool_,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    set_default_dtype,
+    uint8,
+)
+from gdl.functional import *  # noqa: F401,F403  (ops: gdl.exp, gdl.matmul, ...)
+from gdl.functional import cat, concat, max, min, pow, sum, abs  # noqa: F401
+from gdl.tensor import (
+    Tensor,
+    arange,
+    enable_grad,
+    eye,
+    full,
+    is_grad_enabled,
+    no_grad,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from gdl import testing  # noqa: F401
+
+bool = bool_  # noqa: A001  (gdl.bool, as torch.bool)
+
+__version__ = "0.1.0"
+
+
+def synchronize(backend=None) -> None:
+    """Wait for queued work on ``backend`` (default: the current one)."""
+    get_backend_object(backend).synchronize()
+
+from gdl import nn  # noqa: E402
+from gdl import optim  # noqa: E402
+from gdl.io import CheckpointError, load, load_checkpoint, load_metadata, save, save_checkpoint  # noqa: E402

@@ -1,0 +1,3 @@
+from gdl.cli import main
+import sys
+sys.exit(main())

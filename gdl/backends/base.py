@@ -1,0 +1,203 @@
+"""The backend contract: what every array library must supply to gdl.
+
+The Array API standard covers arithmetic, reductions and shapes. It has no random
+numbers, no duplicate-safe scatter-add, no sliding windows and no fused kernels.
+A :class:`Backend` supplies exactly those, plus host transfers. The portable
+implementations here use only the standard namespace ``self.xp``; a concrete
+backend overrides a method where its library has something faster.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+class Backend:
+    """One array library, seen through the Array API.
+
+    Attributes:
+        name: the name users pass to ``gdl.set_backend``.
+        xp: the Array API namespace (from ``array-api-compat``).
+        device: the device new arrays are created on.
+        fused: optional fused kernels by name (see ``gdl.backends.cupy_backend``);
+            every fused kernel has a portable reference in ``gdl.functional``.
+    """
+
+    name: str = "base"
+
+    def __init__(self, xp, device=None):
+        self.xp = xp
+        self.device = device
+        self.fused: dict = {}
+        self.float_dtypes = (xp.float32, xp.float64)
+
+    def __repr__(self) -> str:
+        return f"<gdl backend {self.name!r}>"
+
+    # -- transfers -----------------------------------------------------------
+    def from_host(self, array, dtype=None):
+        """Copy a NumPy array (or nested Python data) onto this backend."""
+        return self.xp.asarray(array, dtype=dtype, device=self.device)
+
+    def to_host(self, array):
+        """Copy an array of this backend into a new ``numpy.ndarray``."""
+        from gdl.backends import host
+
+        return host.from_any(array)
+
+    def synchronize(self) -> None:
+        """Wait until queued device work is done (a no-op on the CPU)."""
+
+    def is_array(self, obj) -> bool:
+        raise NotImplementedError
+
+    # -- random numbers ------------------------------------------------------
+    def seed(self, seed: int) -> None:
+        """Reset this backend's generator so its numbers repeat."""
+        raise NotImplementedError
+
+    def get_rng_state(self) -> dict:
+        """The generator's state as JSON-able data (for checkpoints)."""
+        raise NotImplementedError
+
+    def set_rng_state(self, state: dict) -> None:
+        raise NotImplementedError
+
+    def uniform(self, shape, low=0.0, high=1.0, dtype=None):
+        raise NotImplementedError
+
+    def normal(self, shape, mean=0.0, std=1.0, dtype=None):
+        raise NotImplementedError
+
+    def integers(self, low, high, shape, dtype=None):
+        raise NotImplementedError
+
+    def permutation(self, n: int):
+        raise NotImplementedError
+
+    def bernoulli(self, p: float, shape, dtype=None):
+        """0/1 array of ``dtype``, each element 1 with probability ``p``."""
+        xp = self.xp
+        dtype = dtype or xp.float32
+        return xp.astype(self.uniform(shape, dtype=xp.float32) < p, dtype)
+
+    # -- gather / scatter ----------------------------------------------------
+    def scatter_add(self, target_shape, index, values):
+        """Rows of ``values`` added into zeros of ``target_shape`` at ``index``.
+
+        ``index`` is a 1-D integer array, ``values`` has shape
+        ``(len(index), *target_shape[1:])``. Repeated indices accumulate.
+        Portable version: sort the indices, sum each run with a cumulative sum.
+        """
+        xp = self.xp
+        rows = values.shape[0]
+        out = xp.zeros(target_shape, dtype=values.dtype, device=self.device)
+        if rows == 0:
+            return out
+        flat = xp.reshape(values, (rows, -1))
+        order = xp.argsort(index, stable=True)
+        idx = xp.take(index, order)
+        vals = xp.take(flat, order, axis=0)
+        csum = xp.cumulative_sum(vals, axis=0, include_initial=True)
+        last = xp.concat([idx[1:] != idx[:-1], xp.asarray([True], device=self.device)])
+        ends = xp.nonzero(last)[0] + 1
+        starts = xp.concat([xp.asarray([0], dtype=ends.dtype, device=self.device), ends[:-1]])
+        sums = xp.take(csum, ends, axis=0) - xp.take(csum, starts, axis=0)
+        uniq = xp.take(idx, ends - 1)
+        width = flat.shape[1]
+        out_flat = xp.reshape(out, (target_shape[0], width))
+        # uniq holds distinct rows, so a one-hot product places each sum once.
+        onehot = xp.astype(
+            xp.arange(target_shape[0], device=self.device)[:, None] == uniq[None, :],
+            values.dtype,
+        )
+        out_flat = onehot @ sums
+        return xp.reshape(out_flat, target_shape)
+
+    # -- sliding windows (convolution and pooling) -----------------------------
+    def im2col(self, x, kernel, stride, padding, dilation, pad_value=0.0):
+        """Patches of an NCHW array as ``(N, C, kH, kW, oH, oW)``.
+
+        Portable version: one strided slice per kernel offset, stacked.
+        """
+        xp = self.xp
+        n, c, h, w = x.shape
+        kh, kw = kernel
+        sh, sw = stride
+        ph, pw = padding
+        dh, dw = dilation
+        if ph or pw:
+            x = _pad2d(xp, x, ph, pw, pad_value, self.device)
+        oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+        ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        rows = []
+        for i in range(kh):
+            cols = []
+            for j in range(kw):
+                hi, wj = i * dh, j * dw
+                cols.append(x[:, :, hi : hi + sh * (oh - 1) + 1 : sh, wj : wj + sw * (ow - 1) + 1 : sw])
+            rows.append(xp.stack(cols, axis=2))
+        return xp.stack(rows, axis=2)
+
+    def col2im(self, cols, input_shape, kernel, stride, padding, dilation):
+        """Adjoint of :meth:`im2col`: sums patches back into an NCHW array."""
+        xp = self.xp
+        n, c, h, w = input_shape
+        kh, kw = kernel
+        sh, sw = stride
+        ph, pw = padding
+        dh, dw = dilation
+        oh, ow = cols.shape[4], cols.shape[5]
+        hp, wp = h + 2 * ph, w + 2 * pw
+        out = xp.zeros((n, c, hp, wp), dtype=cols.dtype, device=self.device)
+        for i in range(kh):
+            for j in range(kw):
+                hi, wj = i * dh, j * dw
+                out = out + _place(
+                    xp, cols[:, :, i, j], (n, c, hp, wp), hi, wj, sh, sw, self.device
+                )
+        return out[:, :, ph : ph + h, pw : pw + w]
+
+
+def _pad2d(xp, x, ph, pw, value, device):
+    n, c, h, w = x.shape
+    # Array API arrays need not support item assignment: build by concatenation.
+    left = xp.full((n, c, h, pw), value, dtype=x.dtype, device=device)
+    mid = xp.concat([left, x, left], axis=3) if pw else x
+    top = xp.full((n, c, ph, w + 2 * pw), value, dtype=x.dtype, device=device)
+    out = xp.concat([top, mid, top], axis=2) if ph else mid
+    return out
+
+
+def _place(xp, block, shape, hi, wj, sh, sw, device):
+    """Zeros of ``shape`` with ``block`` written at rows hi::sh, cols wj::sw."""
+    n, c, hp, wp = shape
+    oh, ow = block.shape[2], block.shape[3]
+    if sw > 1:
+        z = xp.zeros((n, c, oh, ow, sw - 1), dtype=block.dtype, device=device)
+        block = xp.reshape(xp.concat([block[..., None], z], axis=4), (n, c, oh, ow * sw))
+        block = block[..., : (ow - 1) * sw + 1]
+    if sh > 1:
+        width = block.shape[3]
+        z = xp.zeros((n, c, oh, sh - 1, width), dtype=block.dtype, device=device)
+        block = xp.reshape(xp.concat([block[:, :, :, None, :], z], axis=3), (n, c, oh * sh, width))
+        block = block[:, :, : (oh - 1) * sh + 1, :]
+    bh, bw = block.shape[2], block.shape[3]
+    parts = []
+    if hi:
+        parts.append(xp.zeros((n, c, hi, bw), dtype=block.dtype, device=device))
+    parts.append(block)
+    if hp - hi - bh:
+        parts.append(xp.zeros((n, c, hp - hi - bh, bw), dtype=block.dtype, device=device))
+    block = xp.concat(parts, axis=2) if len(parts) > 1 else block
+    parts = []
+    if wj:
+        parts.append(xp.zeros((n, c, hp, wj), dtype=block.dtype, device=device))
+    parts.append(block)
+    if wp - wj - bw:
+        parts.append(xp.zeros((n, c, hp, wp - wj - bw), dtype=block.dtype, device=device))
+    return xp.concat(parts, axis=3) if len(parts) > 1 else block
+
+
+def prod(shape) -> int:
+    return math.prod(shape)

@@ -1,0 +1,100 @@
+"""The NumPy backend (CPU, the default)."""
+
+from __future__ import annotations
+
+import array_api_compat
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from gdl.backends.base import Backend
+
+
+class NumpyBackend(Backend):
+    name = "numpy"
+
+    def __init__(self):
+        super().__init__(array_api_compat.array_namespace(np.empty(0)), device="cpu")
+        self._rng = np.random.default_rng()
+
+    def is_array(self, obj) -> bool:
+        return isinstance(obj, np.ndarray)
+
+    def from_host(self, array, dtype=None):
+        return np.array(array, dtype=dtype, copy=True)
+
+    def to_host(self, array):
+        return np.array(array, copy=True)
+
+    # -- random numbers --------------------------------------------------------
+    def seed(self, seed):
+        self._rng = np.random.default_rng(seed)
+
+    def get_rng_state(self):
+        return self._rng.bit_generator.state
+
+    def set_rng_state(self, state):
+        self._rng.bit_generator.state = state
+
+    def uniform(self, shape, low=0.0, high=1.0, dtype=None):
+        dtype = dtype or np.float32
+        if low == 0.0 and high == 1.0:
+            return self._rng.random(shape, dtype=dtype)
+        return self._rng.uniform(low, high, shape).astype(dtype, copy=False)
+
+    def normal(self, shape, mean=0.0, std=1.0, dtype=None):
+        dtype = dtype or np.float32
+        out = self._rng.standard_normal(shape, dtype=dtype)
+        if std != 1.0:
+            out *= std
+        if mean != 0.0:
+            out += mean
+        return out
+
+    def integers(self, low, high, shape, dtype=None):
+        return self._rng.integers(low, high, shape, dtype=dtype or np.int64)
+
+    def permutation(self, n):
+        return self._rng.permutation(n)
+
+    def bernoulli(self, p, shape, dtype=None):
+        return (self._rng.random(shape, dtype=np.float32) < p).astype(dtype or np.float32)
+
+    # -- gather / scatter ------------------------------------------------------
+    def scatter_add(self, target_shape, index, values):
+        out = np.zeros(target_shape, dtype=values.dtype)
+        np.add.at(out, index, values)
+        return out
+
+    # -- sliding windows -------------------------------------------------------
+    def im2col(self, x, kernel, stride, padding, dilation, pad_value=0.0):
+        """A strided view of the padded input as ``(N, C, kH, kW, oH, oW)``."""
+        kh, kw = kernel
+        sh, sw = stride
+        ph, pw = padding
+        dh, dw = dilation
+        if ph or pw:
+            x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
+        n, c, h, w = x.shape
+        oh = (h - dh * (kh - 1) - 1) // sh + 1
+        ow = (w - dw * (kw - 1) - 1) // sw + 1
+        s0, s1, s2, s3 = x.strides
+        return as_strided(
+            x,
+            shape=(n, c, kh, kw, oh, ow),
+            strides=(s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw),
+            writeable=False,
+        )
+
+    def col2im(self, cols, input_shape, kernel, stride, padding, dilation):
+        n, c, h, w = input_shape
+        kh, kw = kernel
+        sh, sw = stride
+        ph, pw = padding
+        dh, dw = dilation
+        oh, ow = cols.shape[4], cols.shape[5]
+        out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                hi, wj = i * dh, j * dw
+                out[:, :, hi : hi + sh * (oh - 1) + 1 : sh, wj : wj + sw * (ow - 1) + 1 : sw] += cols[:, :, i, j]
+        return out[:, :, ph : ph + h, pw : pw + w]

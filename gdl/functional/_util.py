@@ -1,0 +1,83 @@
+"""Shared helpers for ops: operand checks and gradient un-broadcasting."""
+
+from __future__ import annotations
+
+from gdl.tensor import Tensor
+
+SCALARS = (int, float, bool)
+
+
+def check_same_backend(op: str, a: Tensor, b: Tensor) -> None:
+    if a._backend is not b._backend:
+        raise ValueError(
+            f"{op}: tensors are on different backends ({a.backend!r} and {b.backend!r}); "
+            f"move one first, e.g. other.to({a.backend!r})"
+        )
+
+
+def as_operand(op: str, other, like: Tensor):
+    """``other`` as a Tensor on ``like``'s backend, or a Python scalar unchanged."""
+    if isinstance(other, Tensor):
+        if other._backend is not like._backend:
+            check_same_backend(op, like, other)
+        return other
+    if isinstance(other, SCALARS):
+        return other
+    be = like._backend
+    if be.is_array(other):
+        return Tensor._wrap(other, be)
+    from gdl.backends import host
+
+    if host.is_host_array(other) or isinstance(other, (list, tuple)):
+        if be.name != "numpy" and not isinstance(other, (list, tuple)):
+            raise TypeError(
+                f"{op}: cannot combine a NumPy array with a {be.name!r} tensor; "
+                f"convert it with gdl.tensor(array, backend={be.name!r})"
+            )
+        from gdl.tensor import tensor
+
+        return tensor(other, dtype=None if not isinstance(other, (list, tuple)) else like.dtype, backend=be)
+    raise TypeError(f"{op}: unsupported operand of type {type(other).__name__}")
+
+
+def shape_error(op: str, *shapes) -> ValueError:
+    joined = " and ".join(str(tuple(s)) for s in shapes)
+    return ValueError(f"{op}: incompatible shapes {joined}")
+
+
+def unbroadcast(xp, grad, shape):
+    """Sum ``grad`` down to ``shape`` (the inverse of broadcasting)."""
+    gshape = grad.shape
+    if tuple(gshape) == tuple(shape):
+        return grad
+    extra = len(gshape) - len(shape)
+    if extra > 0:
+        grad = xp.sum(grad, axis=tuple(range(extra)))
+    axes = tuple(i for i, (g, s) in enumerate(zip(grad.shape, shape)) if s == 1 and g != 1)
+    if axes:
+        grad = xp.sum(grad, axis=axes, keepdims=True)
+    return grad
+
+
+def normalize_axes(axis, ndim: int) -> tuple:
+    """``axis`` (None, int or sequence) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int):
+        axis = (axis,)
+    out = []
+    for a in axis:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(a % ndim if ndim else 0)
+    return tuple(sorted(out))
+
+
+def expand_reduced(xp, grad, shape, axes, keepdims):
+    """Broadcast a reduction's gradient back to the input ``shape``."""
+    if not keepdims:
+        full = list(shape)
+        for a in axes:
+            full[a] = 1
+        grad = xp.reshape(grad, tuple(full))
+    return xp.broadcast_to(grad, tuple(shape))

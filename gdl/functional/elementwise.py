@@ -1,0 +1,303 @@
+"""Elementwise ops. Each op computes its forward from raw arrays and defines its
+backward right beside it: ``backward(g)`` returns one gradient per input tensor.
+"""
+
+from __future__ import annotations
+
+from gdl import dtypes
+from gdl.functional._util import as_operand, check_same_backend, shape_error, unbroadcast
+from gdl.tensor import Tensor, result
+
+# -- binary arithmetic ----------------------------------------------------------------
+
+
+def _binary(op, a, b):
+    """Both operands as (tensor-or-None, raw value); at least one is a Tensor."""
+    if not isinstance(a, Tensor):
+        a = as_operand(op, a, b)
+    elif not isinstance(b, Tensor):
+        b = as_operand(op, b, a)
+    elif a._backend is not b._backend:
+        check_same_backend(op, a, b)
+    ta = a if isinstance(a, Tensor) else None
+    tb = b if isinstance(b, Tensor) else None
+    return ta, tb, (a.data if ta is not None else a), (b.data if tb is not None else b)
+
+
+def _apply(op, fn, xa, xb, ta, tb):
+    try:
+        return fn(xa, xb)
+    except (ValueError, TypeError) as exc:
+        sa = ta.shape if ta is not None else ()
+        sb = tb.shape if tb is not None else ()
+        if "broadcast" in str(exc) or "shape" in str(exc):
+            raise shape_error(op, sa, sb) from None
+        raise TypeError(f"{op}: {exc}") from None
+
+
+def _inputs(ta, tb):
+    if ta is None:
+        return (tb,)
+    if tb is None:
+        return (ta,)
+    return (ta, tb)
+
+
+def _pack(ta, tb, ga, gb):
+    if ta is None:
+        return (gb,)
+    if tb is None:
+        return (ga,)
+    return (ga, gb)
+
+
+def add(a, b) -> Tensor:
+    """``a + b`` with broadcasting."""
+    ta, tb, xa, xb = _binary("add", a, b)
+    out = _apply("add", lambda x, y: x + y, xa, xb, ta, tb)
+    be = (ta if ta is not None else tb)._backend
+    xp = be.xp
+
+    def backward(g):
+        ga = unbroadcast(xp, g, xa.shape) if ta is not None else None
+        gb = unbroadcast(xp, g, xb.shape) if tb is not None else None
+        return _pack(ta, tb, ga, gb)
+
+    return result(out, be, _inputs(ta, tb), backward, "Add")
+
+
+def sub(a, b) -> Tensor:
+    """``a - b`` with broadcasting."""
+    ta, tb, xa, xb = _binary("sub", a, b)
+    out = _apply("sub", lambda x, y: x - y, xa, xb, ta, tb)
+    be = (ta if ta is not None else tb)._backend
+    xp = be.xp
+
+    def backward(g):
+        ga = unbroadcast(xp, g, xa.shape) if ta is not None else None
+        gb = unbroadcast(xp, -g, xb.shape) if tb is not None else None
+        return _pack(ta, tb, ga, gb)
+
+    return result(out, be, _inputs(ta, tb), backward, "Sub")
+
+
+def mul(a, b) -> Tensor:
+    """``a * b`` elementwise, with broadcasting."""
+    ta, tb, xa, xb = _binary("mul", a, b)
+    out = _apply("mul", lambda x, y: x * y, xa, xb, ta, tb)
+    be = (ta if ta is not None else tb)._backend
+    xp = be.xp
+
+    def backward(g):
+        ga = unbroadcast(xp, g * xb, xa.shape) if ta is not None else None
+        gb = unbroadcast(xp, g * xa, xb.shape) if tb is not None else None
+        return _pack(ta, tb, ga, gb)
+
+    return result(out, be, _inputs(ta, tb), backward, "Mul")
+
+
+def div(a, b) -> Tensor:
+    """``a / b`` elementwise, with broadcasting."""
+    ta, tb, xa, xb = _binary("div", a, b)
+    out = _apply("div", lambda x, y: x / y, xa, xb, ta, tb)
+    be = (ta if ta is not None else tb)._backend
+    xp = be.xp
+
+    def backward(g):
+        ga = unbroadcast(xp, g / xb, xa.shape) if ta is not None else None
+        gb = unbroadcast(xp, -g * out / xb, xb.shape) if tb is not None else None
+        return _pack(ta, tb, ga, gb)
+
+    return result(out, be, _inputs(ta, tb), backward, "Div")
+
+
+def pow(a, b) -> Tensor:
+    """``a ** b``; the exponent may be a number or a tensor (then ``a`` > 0)."""
+    ta, tb, xa, xb = _binary("pow", a, b)
+    out = _apply("pow", lambda x, y: x**y, xa, xb, ta, tb)
+    be = (ta if ta is not None else tb)._backend
+    xp = be.xp
+
+    def backward(g):
+        ga = gb = None
+        if ta is not None:
+            ga = unbroadcast(xp, g * xb * xa ** (xb - 1), xa.shape)
+        if tb is not None:
+            gb = unbroadcast(xp, g * out * xp.log(xp.asarray(xa, dtype=out.dtype, device=be.device)), xb.shape)
+        return _pack(ta, tb, ga, gb)
+
+    return result(out, be, _inputs(ta, tb), backward, "Pow")
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise maximum; on ties the gradient is split evenly."""
+    return _minmax("maximum", a, b, True)
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise minimum; on ties the gradient is split evenly."""
+    return _minmax("minimum", a, b, False)
+
+
+def _minmax(op, a, b, is_max):
+    ta, tb, xa, xb = _binary(op, a, b)
+    be = (ta if ta is not None else tb)._backend
+    xp = be.xp
+    fn = xp.maximum if is_max else xp.minimum
+    if ta is None:
+        xa = xp.asarray(xa, dtype=xb.dtype, device=be.device)
+    if tb is None:
+        xb = xp.asarray(xb, dtype=xa.dtype, device=be.device)
+    out = _apply(op, fn, xa, xb, ta, tb)
+
+    def backward(g):
+        wins_a = (xa > xb) if is_max else (xa < xb)
+        share_a = xp.astype(wins_a, g.dtype) + 0.5 * xp.astype(xa == xb, g.dtype)
+        ga = unbroadcast(xp, g * share_a, xa.shape) if ta is not None else None
+        gb = unbroadcast(xp, g * (1.0 - share_a), xb.shape) if tb is not None else None
+        return _pack(ta, tb, ga, gb)
+
+    return result(out, be, _inputs(ta, tb), backward, op.capitalize())
+
+
+def where(condition, a, b) -> Tensor:
+    """``a`` where ``condition`` holds, else ``b`` (gradients flow to both)."""
+    cond = condition.data if isinstance(condition, Tensor) else condition
+    ta, tb, xa, xb = _binary("where", a, b)
+    be = (ta if ta is not None else tb)._backend
+    xp = be.xp
+    if ta is None:
+        xa = xp.asarray(xa, dtype=xb.dtype, device=be.device)
+    if tb is None:
+        xb = xp.asarray(xb, dtype=xa.dtype, device=be.device)
+    try:
+        out = xp.where(cond, xa, xb)
+    except (ValueError, TypeError):
+        raise shape_error("where", tuple(cond.shape), tuple(xa.shape), tuple(xb.shape)) from None
+
+    def backward(g):
+        zero = xp.zeros_like(g)
+        ga = unbroadcast(xp, xp.where(cond, g, zero), xa.shape) if ta is not None else None
+        gb = unbroadcast(xp, xp.where(cond, zero, g), xb.shape) if tb is not None else None
+        return _pack(ta, tb, ga, gb)
+
+    return result(out, be, _inputs(ta, tb), backward, "Where")
+
+
+# -- unary ops --------------------------------------------------------------------------
+
+
+def neg(x: Tensor) -> Tensor:
+    return result(-x.data, x._backend, (x,), lambda g: (-g,), "Neg")
+
+
+def exp(x: Tensor) -> Tensor:
+    out = x._backend.xp.exp(x.data)
+    return result(out, x._backend, (x,), lambda g: (g * out,), "Exp")
+
+
+def log(x: Tensor) -> Tensor:
+    """Natural logarithm."""
+    data = x.data
+    return result(x._backend.xp.log(data), x._backend, (x,), lambda g: (g / data,), "Log")
+
+
+def sqrt(x: Tensor) -> Tensor:
+    out = x._backend.xp.sqrt(x.data)
+    return result(out, x._backend, (x,), lambda g: (g / (2.0 * out),), "Sqrt")
+
+
+def abs(x: Tensor) -> Tensor:
+    xp = x._backend.xp
+    data = x.data
+    return result(xp.abs(data), x._backend, (x,), lambda g: (g * xp.sign(data),), "Abs")
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent; backward ``g·(1 - tanh²)`` (one fused kernel on CuPy)."""
+    be = x._backend
+    out = be.xp.tanh(x.data)
+    fused = be.fused.get("tanh_backward")
+    if fused is not None:
+        return result(out, be, (x,), lambda g: (fused(g, out),), "Tanh")
+    return result(out, be, (x,), lambda g: (g * (1.0 - out * out),), "Tanh")
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """``1 / (1 + exp(-x))``, computed as ``0.5 * (1 + tanh(x / 2))`` (no overflow)."""
+    be = x._backend
+    fused = be.fused.get("sigmoid")
+    if fused is not None:
+        out = fused(x.data)
+        back = be.fused["sigmoid_backward"]
+        return result(out, be, (x,), lambda g: (back(g, out),), "Sigmoid")
+    out = 0.5 * (be.xp.tanh(0.5 * x.data) + 1.0)
+    return result(out, be, (x,), lambda g: (g * out * (1.0 - out),), "Sigmoid")
+
+
+def relu(x: Tensor) -> Tensor:
+    """``max(x, 0)``; the gradient at 0 is 0."""
+    be = x._backend
+    fused = be.fused.get("relu")
+    if fused is not None:
+        out = fused(x.data)
+        back = be.fused["relu_backward"]
+        return result(out, be, (x,), lambda g: (back(g, out),), "Relu")
+    xp = be.xp
+    mask = x.data > 0
+    out = xp.where(mask, x.data, xp.zeros_like(x.data))
+    return result(out, be, (x,), lambda g: (xp.where(mask, g, xp.zeros_like(g)),), "Relu")
+
+
+def clip(x: Tensor, min=None, max=None) -> Tensor:
+    """Values limited to ``[min, max]``; the gradient is 0 where clipping acted."""
+    xp = x._backend.xp
+    data = x.data
+    if min is not None and max is not None and min > max:
+        raise ValueError(f"clip: min ({min}) is larger than max ({max})")
+    out = xp.clip(data, min, max)
+    inside = out == data
+
+    def backward(g):
+        return (xp.where(inside, g, xp.zeros_like(g)),)
+
+    return result(out, x._backend, (x,), backward, "Clip")
+
+
+def astype(x: Tensor, dtype) -> Tensor:
+    """A copy as ``dtype`` (differentiable between floating dtypes)."""
+    xp = x._backend.xp
+    want = dtypes.backend_dtype(x._backend, dtype)
+    src = x.data.dtype
+    if want == src:
+        return x
+    out = xp.astype(x.data, want)
+    if not dtypes.as_dtype(dtype).is_floating_point:
+        return Tensor._wrap(out, x._backend)
+    return result(out, x._backend, (x,), lambda g: (xp.astype(g, src),), "ToCopy")
+
+
+def clone(x: Tensor) -> Tensor:
+    xp = x._backend.xp
+    return result(xp.asarray(x.data, copy=True), x._backend, (x,), lambda g: (g,), "Clone")
+
+
+# -- comparisons (no gradients) -------------------------------------------------------
+
+
+def _compare(op, fn):
+    def compare(a, b):
+        ta, tb, xa, xb = _binary(op, a, b)
+        return Tensor._wrap(_apply(op, fn, xa, xb, ta, tb), (ta if ta is not None else tb)._backend)
+
+    compare.__name__ = op
+    compare.__doc__ = f"Elementwise ``{op}`` comparison; a bool tensor without gradient."
+    return compare
+
+
+eq = _compare("eq", lambda x, y: x == y)
+ne = _compare("ne", lambda x, y: x != y)
+lt = _compare("lt", lambda x, y: x < y)
+le = _compare("le", lambda x, y: x <= y)
+gt = _compare("gt", lambda x, y: x > y)
+ge = _compare("ge", lambda x, y: x >= y)

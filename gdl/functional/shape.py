@@ -1,0 +1,262 @@
+"""Shape ops, joining, indexing and backend transfer, forward and backward together."""
+
+from __future__ import annotations
+
+from gdl.backends import get_backend_object, host
+from gdl.functional._util import check_same_backend, normalize_axes, unbroadcast
+from gdl.tensor import Tensor, result
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    """The same elements in a new shape (one dimension may be -1)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    xp = x._backend.xp
+    old = x.data.shape
+    try:
+        out = xp.reshape(x.data, shape)
+    except (ValueError, TypeError):
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {tuple(old)} into {shape}") from None
+    return result(out, x._backend, (x,), lambda g: (xp.reshape(g, old),), "Reshape")
+
+
+def permute(x: Tensor, *axes) -> Tensor:
+    """Reorder the dimensions: ``x.permute(2, 0, 1)``."""
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+        raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} dimensions of shape {x.shape}")
+    xp = x._backend.xp
+    inverse = [0] * len(axes)
+    for i, a in enumerate(axes):
+        inverse[a % x.ndim] = i
+    out = xp.permute_dims(x.data, axes)
+    return result(out, x._backend, (x,), lambda g: (xp.permute_dims(g, tuple(inverse)),), "Permute")
+
+
+def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
+    """Swap two dimensions (default: the last two, as a matrix transpose)."""
+    if x.ndim < 2:
+        return x
+    axes = list(range(x.ndim))
+    d0, d1 = dim0 % x.ndim, dim1 % x.ndim
+    axes[d0], axes[d1] = axes[d1], axes[d0]
+    return permute(x, tuple(axes))
+
+
+def broadcast_to(x: Tensor, shape) -> Tensor:
+    xp = x._backend.xp
+    shape = tuple(shape)
+    old = x.data.shape
+    try:
+        out = xp.broadcast_to(x.data, shape)
+    except (ValueError, TypeError):
+        raise ValueError(f"broadcast_to: cannot broadcast shape {tuple(old)} to {shape}") from None
+    return result(out, x._backend, (x,), lambda g: (unbroadcast(xp, g, old),), "Expand")
+
+
+def squeeze(x: Tensor, axis=None) -> Tensor:
+    """Drop dimensions of size 1 (all of them, or ``axis``)."""
+    if axis is None:
+        shape = tuple(s for s in x.shape if s != 1)
+    else:
+        axes = normalize_axes(axis, x.ndim)
+        for a in axes:
+            if x.shape[a] != 1:
+                raise ValueError(f"squeeze: dimension {a} of shape {x.shape} has size {x.shape[a]}, not 1")
+        shape = tuple(s for i, s in enumerate(x.shape) if i not in axes)
+    return reshape(x, shape)
+
+
+def unsqueeze(x: Tensor, axis: int) -> Tensor:
+    """Insert a dimension of size 1 at ``axis``."""
+    ndim = x.ndim + 1
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"unsqueeze: axis {axis} is out of range for shape {x.shape}")
+    shape = list(x.shape)
+    shape.insert(axis % ndim, 1)
+    return reshape(x, tuple(shape))
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dimensions ``start_dim..end_dim`` into one."""
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s, e = start_dim % x.ndim, end_dim % x.ndim
+    n = 1
+    for d in x.shape[s : e + 1]:
+        n *= d
+    return reshape(x, x.shape[:s] + (n,) + x.shape[e + 1 :])
+
+
+def concat(tensors, axis: int = 0) -> Tensor:
+    """Join tensors along an existing ``axis``."""
+    tensors = _same_backend_list("concat", tensors)
+    xp = tensors[0]._backend.xp
+    try:
+        out = xp.concat([t.data for t in tensors], axis=axis)
+    except (ValueError, TypeError):
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise ValueError(f"concat: shapes {shapes} do not match outside axis {axis}") from None
+    sizes = [t.shape[axis] for t in tensors]
+    ax = axis % out.ndim
+
+    def backward(g):
+        grads, start = [], 0
+        for n in sizes:
+            idx = (slice(None),) * ax + (slice(start, start + n), Ellipsis)
+            grads.append(g[idx])
+            start += n
+        return tuple(grads)
+
+    return result(out, tensors[0]._backend, tuple(tensors), backward, "Cat")
+
+
+def stack(tensors, axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new ``axis``."""
+    tensors = _same_backend_list("stack", tensors)
+    xp = tensors[0]._backend.xp
+    shapes = {t.shape for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all tensors need the same shape, got {', '.join(map(str, shapes))}")
+    out = xp.stack([t.data for t in tensors], axis=axis)
+    ax = axis % out.ndim
+
+    def backward(g):
+        return tuple(g[(slice(None),) * ax + (i, Ellipsis)] for i in range(len(tensors)))
+
+    return result(out, tensors[0]._backend, tuple(tensors), backward, "Stack")
+
+
+def _same_backend_list(op, tensors):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    for t in tensors[1:]:
+        check_same_backend(op, tensors[0], t)
+    return tensors
+
+
+def to_backend(x: Tensor, backend) -> Tensor:
+    """``x`` copied to another backend; the gradient is copied back."""
+    target = get_backend_object(backend)
+    src = x._backend
+    if target is src:
+        return x
+    out = target.from_host(src.to_host(x.data))
+    return result(out, target, (x,), lambda g: (src.from_host(target.to_host(g)),), "ToBackend")
+
+
+# -- indexing ----------------------------------------------------------------------------
+
+
+def getitem(x: Tensor, key) -> Tensor:
+    """``x[key]``: ints, slices, None, Ellipsis, and integer arrays.
+
+    Integer-array indices (tensors or lists) gather with ``take``; their backward
+    scatter-adds, so repeated indices accumulate their gradients.
+    """
+    key = key if isinstance(key, tuple) else (key,)
+    be = x._backend
+    xp = be.xp
+    converted, array_pos = [], []
+    for i, k in enumerate(key):
+        if isinstance(k, Tensor):
+            check_same_backend("index", x, k)
+            k = k.data
+        elif isinstance(k, list):
+            k = be.from_host(host.as_index_array(k))
+        if be.is_array(k):
+            if k.dtype == xp.bool:
+                raise TypeError("index: boolean-mask indexing is not supported; use gdl.where")
+            array_pos.append(i)
+        converted.append(k)
+    if not array_pos:
+        return _basic_index(x, tuple(converted))
+    return _array_index(x, converted, array_pos)
+
+
+def _basic_index(x, key):
+    xp = x._backend.xp
+    shape, dtype = x.data.shape, x.data.dtype
+    if not any(k is Ellipsis for k in key):
+        key = key + (Ellipsis,)  # the Array API needs every axis indexed, or an Ellipsis
+    try:
+        out = x.data[key]
+    except IndexError as exc:
+        raise IndexError(f"index {key} is invalid for a tensor of shape {tuple(shape)}: {exc}") from None
+    inner = tuple(k for k in key if k is not None)  # the Array API allows no None in setitem
+
+    def backward(g):
+        grad = xp.zeros(shape, dtype=dtype, device=x._backend.device)
+        grad[inner] = xp.reshape(g, tuple(grad[inner].shape))
+        return (grad,)
+
+    return result(out, x._backend, (x,), backward, "Index")
+
+
+def _array_index(x, key, array_pos):
+    """Integer arrays on consecutive axes, every other entry a full slice."""
+    be = x._backend
+    xp = be.xp
+    key = list(key)
+    ellipses = [i for i, k in enumerate(key) if k is Ellipsis]
+    if ellipses:
+        e = ellipses[0]
+        key[e : e + 1] = [slice(None)] * (x.ndim - len(key) + 1)
+        array_pos = [i for i, k in enumerate(key) if be.is_array(k)]
+    first, count = array_pos[0], len(array_pos)
+    if array_pos != list(range(first, first + count)) or any(
+        not (isinstance(k, slice) and k == slice(None)) for i, k in enumerate(key) if i not in array_pos
+    ):
+        raise NotImplementedError(
+            "index: integer-array indices must sit on consecutive axes with full slices (:) "
+            "elsewhere, e.g. x[idx], x[rows, cols] or x[:, idx]"
+        )
+    shape = x.data.shape
+    if first + count > len(shape):
+        raise IndexError(f"index: too many indices for a tensor of shape {tuple(shape)}")
+    idx = [key[i] for i in array_pos]
+    bshape = tuple(xp.broadcast_arrays(*idx)[0].shape) if count > 1 else tuple(idx[0].shape)
+    # Linear index over the indexed axes, wrapping negative indices.
+    linear = None
+    for axis, k in zip(range(first, first + count), idx):
+        n = shape[axis]
+        k = xp.where(k < 0, k + n, k)
+        linear = k if linear is None else linear * n + k
+    linear = xp.reshape(xp.broadcast_to(linear, bshape), (-1,))
+    moved = tuple(range(first, first + count)) + tuple(i for i in range(len(shape)) if not first <= i < first + count)
+    rest = tuple(shape[i] for i in moved[count:])
+    indexed = 1
+    for a in range(first, first + count):
+        indexed *= shape[a]
+    src = xp.reshape(xp.permute_dims(x.data, moved), (indexed,) + rest)
+    try:
+        taken = xp.take(src, linear, axis=0)
+    except IndexError as exc:
+        raise IndexError(f"index out of range for a tensor of shape {tuple(shape)}: {exc}") from None
+    out = xp.reshape(taken, bshape + rest)
+    # Put the broadcast index dimensions where NumPy puts them: at ``first``.
+    nb = len(bshape)
+    order = tuple(range(nb, nb + first)) + tuple(range(nb)) + tuple(range(nb + first, nb + len(rest)))
+    out = xp.permute_dims(out, order)
+    inverse_moved = [0] * len(moved)
+    for i, a in enumerate(moved):
+        inverse_moved[a] = i
+
+    def backward(g):
+        inv = [0] * len(order)
+        for i, a in enumerate(order):
+            inv[a] = i
+        gt = xp.reshape(xp.permute_dims(g, tuple(inv)), (-1,) + rest)
+        summed = be.scatter_add((indexed,) + rest, linear, gt)
+        full = xp.reshape(summed, tuple(shape[i] for i in moved))
+        return (xp.permute_dims(full, tuple(inverse_moved)),)
+
+    return result(out, be, (x,), backward, "IndexArray")
+
+
+def take(x: Tensor, indices, axis: int = 0) -> Tensor:
+    """Rows (or slices along ``axis``) of ``x`` at integer ``indices``."""
+    key = (slice(None),) * (axis % x.ndim) + (indices,)
+    return getitem(x, key)

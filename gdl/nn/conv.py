@@ -1,0 +1,155 @@
+"""Convolution and pooling layers: Conv2d, Conv1d, MaxPool2d, AvgPool2d, MaxPool1d, AvgPool1d.
+
+(``BatchNorm2d`` lives with the other normalisation layers in ``gdl.nn.layers``.)
+
+>>> import gdl
+>>> from gdl import nn
+>>> net = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+>>> net(gdl.zeros(8, 1, 28, 28)).shape
+(8, 16, 14, 14)
+"""
+
+from __future__ import annotations
+
+import math
+
+from gdl.nn import functional as F
+from gdl.nn import init
+from gdl.nn.functional.conv import _pair, _single
+from gdl.nn.module import Module
+from gdl.nn.parameter import Parameter
+from gdl.tensor import Tensor, empty_like_shape
+
+
+class _ConvNd(Module):
+    _dims = 2
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                 padding_mode, dtype, backend):
+        super().__init__()
+        name = type(self).__name__
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
+                f"divisible by groups ({groups})"
+            )
+        tup = _pair if self._dims == 2 else _single
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = tup(name, "kernel_size", kernel_size, 1)
+        self.stride = tup(name, "stride", stride, 1)
+        self.padding = padding if isinstance(padding, str) else tup(name, "padding", padding, 0)
+        if isinstance(padding, str) and padding not in ("valid", "same"):
+            raise ValueError(f"{name}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
+        self.dilation = tup(name, "dilation", dilation, 1)
+        kernel = self.kernel_size if self._dims == 2 else (self.kernel_size,)
+        shape = (out_channels, in_channels // groups) + tuple(kernel)
+        self.weight = Parameter(empty_like_shape(shape, dtype, backend))
+        if bias:
+            self.bias = Parameter(empty_like_shape((out_channels,), dtype, backend))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's init: weight by ``kaiming_uniform_(a=√5)``, bias U(−1/√fan_in, 1/√fan_in)."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init.fan_in_and_fan_out(self.weight)
+            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        zero = (0, 0) if self._dims == 2 else 0
+        one = (1, 1) if self._dims == 2 else 1
+        if self.padding != zero:
+            s += f", padding={self.padding}"
+        if self.dilation != one:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over NCHW input (:func:`gdl.nn.functional.conv2d`).
+
+    ``weight`` is ``(out_channels, in_channels/groups, kH, kW)`` and ``bias``
+    ``(out_channels,)``, as in PyTorch. The book's ch10 network is
+    ``Conv2d(1, 16, 3, bias=False)`` (its "kernels", 9×16, are ``weight`` reshaped).
+    """
+
+    _dims = 2
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None, backend=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, dtype, backend)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over ``(N, C, L)`` input; ``weight`` is ``(out, in/groups, k)``."""
+
+    _dims = 1
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None, backend=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, dtype, backend)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class _Pool(Module):
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool):
+    """The maximum of each window (:func:`gdl.nn.functional.max_pool2d`); stride defaults to the kernel."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+        super().__init__(kernel_size, stride, padding)
+        self.dilation = dilation
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+
+
+class MaxPool1d(MaxPool2d):
+    """The maximum of each window of ``(N, C, L)`` input."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+
+
+class AvgPool2d(_Pool):
+    """The mean of each window (:func:`gdl.nn.functional.avg_pool2d`); zero padding counts by default."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
+        super().__init__(kernel_size, stride, padding)
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.count_include_pad)
+
+
+class AvgPool1d(AvgPool2d):
+    """The mean of each window of ``(N, C, L)`` input."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.count_include_pad)

@@ -1,0 +1,18 @@
+"""Functional forms of the layers, activations and losses (``import gdl.nn.functional as F``)."""
+
+from gdl.functional import log_softmax, relu, sigmoid, softmax, tanh
+from gdl.nn.functional.activation import gelu, leaky_relu
+from gdl.nn.functional.layers import batch_norm, dropout, embedding, layer_norm, linear
+from gdl.nn.functional.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+    nll_loss,
+)
+
+__all__ = [
+    "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+    "dropout", "embedding", "gelu", "layer_norm", "leaky_relu", "linear", "log_softmax",
+    "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
+]

@@ -1,0 +1,337 @@
+"""Convolution and pooling as single graph nodes, built on the backend's im2col.
+
+Every op here follows one recipe (the book's ch10 "patches" idea, done in a
+layout that keeps NCHW):
+
+1. ``cols = backend.im2col(x)``: every sliding window of the (padded) input as an
+   array of shape ``(N, C, kH, kW, oH, oW)``. On NumPy this is a strided *view*
+   (no copy); on other backends one strided slice per kernel offset.
+2. The forward reduces over the window axes: a matrix product with the weights
+   (convolution), a max (max-pooling) or a mean (average pooling).
+3. The backward produces the gradient of ``cols`` and sums it back onto the input
+   with ``backend.col2im`` (the adjoint of im2col: overlapping windows add up).
+
+For convolution with ``groups=G`` the patches are laid out as
+``(N, G, C/G·kH·kW, oH·oW)`` and the weight as ``(G, O/G, C/G·kH·kW)``, so
+
+- forward:  ``out[n, g] = W[g] @ cols[n, g]`` (one batched matmul, result already NCHW),
+- weight gradient: ``dW[g] = Σ_n grad[n, g] @ cols[n, g]ᵀ``,
+- input gradient: ``dcols[n, g] = W[g]ᵀ @ grad[n, g]``, then ``col2im``.
+
+Weights are ``(out_channels, in_channels/groups, kH, kW)`` as in PyTorch, so state
+dicts move between the two unchanged.
+
+>>> import gdl
+>>> import gdl.nn.functional as F
+>>> x = gdl.randn(2, 1, 28, 28)
+>>> w = gdl.randn(16, 1, 3, 3)
+>>> F.conv2d(x, w).shape
+(2, 16, 26, 26)
+>>> F.max_pool2d(F.conv2d(x, w, padding=1), 2).shape
+(2, 16, 14, 14)
+"""
+
+from __future__ import annotations
+
+from gdl.functional._util import check_same_backend
+from gdl.tensor import Tensor, is_grad_enabled, result
+
+# -- argument handling ---------------------------------------------------------------
+
+
+def _pair(op: str, name: str, value, minimum: int) -> tuple[int, int]:
+    """``value`` (an int or a pair of ints) as a pair, each at least ``minimum``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        pair = (value, value)
+    else:
+        try:
+            pair = tuple(int(v) for v in value)
+        except TypeError:
+            raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}") from None
+        if len(pair) != 2:
+            raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return pair
+
+
+def _single(op: str, name: str, value, minimum: int) -> int:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{op}: {name} must be an int or a 1-tuple, got {value!r}")
+        value = value[0]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{op}: {name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return value
+
+
+def _check_input(op: str, x: Tensor, ndim: int, layout: str) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor input, got {type(x).__name__}")
+    if x.ndim != ndim:
+        raise ValueError(f"{op}: expected a {ndim}-D input {layout}, got shape {x.shape}")
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"{op}: expected a floating-point input, got {x.dtype.name}")
+
+
+def _out_size(op, size, kernel, stride, padding, dilation, axis_name, in_shape):
+    """Output length along one axis; a clear error if the kernel does not fit."""
+    span = dilation * (kernel - 1) + 1
+    if size + 2 * padding < span:
+        raise ValueError(
+            f"{op}: the kernel (size {kernel}, dilation {dilation}, so it spans {span}) is larger "
+            f"than the padded input along {axis_name} ({size} + 2·{padding} = {size + 2 * padding}); "
+            f"input shape {in_shape}"
+        )
+    return (size + 2 * padding - span) // stride + 1
+
+
+def _same_padding(op, kernel, dilation):
+    pads = []
+    for k, d in zip(kernel, dilation):
+        total = d * (k - 1)
+        if total % 2:
+            raise ValueError(
+                f"{op}: padding='same' needs an odd effective kernel size here (kernel {kernel}, "
+                f"dilation {dilation}); pass explicit padding instead"
+            )
+        pads.append(total // 2)
+    return tuple(pads)
+
+
+# -- convolution ---------------------------------------------------------------------
+
+
+def _conv_node(op, x, weight, bias, kernel, stride, padding, dilation, groups, out_shape, x4, w4):
+    """The shared conv2d/conv1d node on raw 4-D arrays ``x4`` (N,C,H,W), ``w4`` (O,C/G,kH,kW)."""
+    be = x._backend
+    xp = be.xp
+    n, c, h, w = x4.shape
+    o = w4.shape[0]
+    kh, kw = kernel
+    oh = _out_size(op, h, kh, stride[0], padding[0], dilation[0], "height" if op == "conv2d" else "length", x.shape)
+    ow = _out_size(op, w, kw, stride[1], padding[1], dilation[1], "width" if op == "conv2d" else "length", x.shape)
+    cg, og = c // groups, o // groups
+    k = cg * kh * kw
+    cols6 = be.im2col(x4, kernel, stride, padding, dilation, 0.0)
+    cols = xp.reshape(cols6, (n, groups, k, oh * ow))  # copies the NumPy view once
+    wmat = xp.reshape(w4, (groups, og, k))
+    out = wmat @ cols  # (N, G, O/G, oH·oW): already channel-major
+    out = xp.reshape(out, (n, o, oh, ow))
+    if bias is not None:
+        out = out + xp.reshape(bias.data, (1, o, 1, 1))
+    need_x = x.requires_grad and is_grad_enabled()
+
+    def backward(g):
+        g4 = xp.reshape(g, (n, groups, og, oh * ow))
+        gw = xp.sum(g4 @ xp.permute_dims(cols, (0, 1, 3, 2)), axis=0)  # (G, O/G, K)
+        gw = xp.reshape(gw, tuple(weight.shape))
+        gx = None
+        if need_x:
+            gcols = xp.reshape(xp.permute_dims(wmat, (0, 2, 1)) @ g4, (n, c, kh, kw, oh, ow))
+            gx = xp.reshape(be.col2im(gcols, (n, c, h, w), kernel, stride, padding, dilation), tuple(x.shape))
+        if bias is None:
+            return (gx, gw)
+        return (gx, gw, xp.sum(g, axis=(0, 2, 3)))
+
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return result(xp.reshape(out, out_shape(oh, ow)), be, inputs, backward, "Conv")
+
+
+def _check_conv_args(op, x, weight, bias, groups, spatial):
+    check_same_backend(op, x, weight)
+    if weight.ndim != 2 + spatial:
+        layout = "(out_channels, in_channels/groups, kH, kW)" if spatial == 2 else "(out_channels, in_channels/groups, kL)"
+        raise ValueError(f"{op}: expected a {2 + spatial}-D weight {layout}, got shape {weight.shape}")
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    c, o = x.shape[1], weight.shape[0]
+    if c % groups or o % groups:
+        raise ValueError(
+            f"{op}: in_channels ({c}) and out_channels ({o}) must both be divisible by groups ({groups})"
+        )
+    if weight.shape[1] * groups != c:
+        raise ValueError(
+            f"{op}: input of shape {x.shape} has {c} channels, but the weight of shape {weight.shape} "
+            f"with groups={groups} expects {weight.shape[1] * groups} (weight.shape[1]·groups)"
+        )
+    if bias is not None:
+        check_same_backend(op, x, bias)
+        if bias.shape != (o,):
+            raise ValueError(f"{op}: expected a bias of shape ({o},), got {bias.shape}")
+    if x.dtype != weight.dtype:
+        raise TypeError(f"{op}: input is {x.dtype.name} but weight is {weight.dtype.name}; convert one")
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """2-D cross-correlation of NCHW ``x`` with ``weight`` ``(O, C/groups, kH, kW)``, plus ``bias``.
+
+    ``out[n, o, i, j] = bias[o] + Σ_{c,u,v} x_pad[n, c, i·sH + u·dH, j·sW + v·dW] · weight[o, c, u, v]``
+    with channels split into ``groups`` independent blocks. ``stride``, ``padding``
+    (zeros; also ``'valid'`` or ``'same'``) and ``dilation`` are ints or pairs.
+    Output size along each axis: ``(size + 2·pad − dil·(k − 1) − 1) // stride + 1``.
+    The book's ch10 conv is ``conv2d(images, kernels)`` with 16 3×3 kernels.
+    """
+    op = "conv2d"
+    _check_input(op, x, 4, "(N, C, H, W)")
+    _check_conv_args(op, x, weight, bias, groups, 2)
+    kernel = tuple(weight.shape[2:])
+    stride = _pair(op, "stride", stride, 1)
+    dilation = _pair(op, "dilation", dilation, 1)
+    if padding == "valid":
+        padding = (0, 0)
+    elif padding == "same":
+        if stride != (1, 1):
+            raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+        padding = _same_padding(op, kernel, dilation)
+    else:
+        padding = _pair(op, "padding", padding, 0)
+    n, o = x.shape[0], weight.shape[0]
+    return _conv_node(op, x, weight, bias, kernel, stride, padding, dilation, groups,
+                      lambda oh, ow: (n, o, oh, ow), x.data, weight.data)
+
+
+def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """1-D cross-correlation of ``(N, C, L)`` input with ``weight`` ``(O, C/groups, k)``.
+
+    Computed as :func:`conv2d` on a height-1 image (one graph node).
+    """
+    op = "conv1d"
+    _check_input(op, x, 3, "(N, C, L)")
+    _check_conv_args(op, x, weight, bias, groups, 1)
+    xp = x._backend.xp
+    k = weight.shape[2]
+    stride = _single(op, "stride", stride, 1)
+    dilation = _single(op, "dilation", dilation, 1)
+    if padding == "valid":
+        padding = 0
+    elif padding == "same":
+        if stride != 1:
+            raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+        padding = _same_padding(op, (k,), (dilation,))[0]
+    else:
+        padding = _single(op, "padding", padding, 0)
+    n, c, length = x.shape
+    o = weight.shape[0]
+    x4 = xp.reshape(x.data, (n, c, 1, length))
+    w4 = xp.reshape(weight.data, (o, weight.shape[1], 1, k))
+    return _conv_node(op, x, weight, bias, (1, k), (1, stride), (0, padding), (1, dilation), groups,
+                      lambda oh, ow: (n, o, ow), x4, w4)
+
+
+# -- pooling -----------------------------------------------------------------------------
+
+
+def _pool_args(op, kernel_size, stride, padding, dilation, two_d):
+    conv = _pair if two_d else _single
+    kernel = conv(op, "kernel_size", kernel_size, 1)
+    stride = kernel if stride is None or stride == () or stride == [] else conv(op, "stride", stride, 1)
+    padding = conv(op, "padding", padding, 0)
+    dilation = conv(op, "dilation", dilation, 1)
+    if not two_d:
+        kernel, stride, padding, dilation = (1, kernel), (1, stride), (0, padding), (1, dilation)
+    for p, k, d in zip(padding, kernel, dilation):
+        if 2 * p > d * (k - 1) + 1:
+            raise ValueError(
+                f"{op}: padding {padding if two_d else padding[1]} must be at most half the "
+                f"kernel size {kernel if two_d else kernel[1]} (every window needs a real element)"
+            )
+    return kernel, stride, padding, dilation
+
+
+def _pool_windows(op, x, kernel, stride, padding, dilation, pad_value, two_d):
+    """``cols`` (N, C, kH, kW, oH, oW) and the input as 4-D (1-D pools get H = 1)."""
+    be = x._backend
+    xp = be.xp
+    x4 = x.data if two_d else xp.reshape(x.data, (x.shape[0], x.shape[1], 1, x.shape[2]))
+    n, c, h, w = x4.shape
+    names = ("height", "width") if two_d else ("height", "length")
+    for size, k, s, p, d, name in zip((h, w), kernel, stride, padding, dilation, names):
+        _out_size(op, size, k, s, p, d, name, x.shape)
+    cols = be.im2col(x4, kernel, stride, padding, dilation, pad_value)
+    return cols, tuple(x4.shape)
+
+
+def _max_pool(op, x, kernel_size, stride, padding, dilation, two_d):
+    _check_input(op, x, 4 if two_d else 3, "(N, C, H, W)" if two_d else "(N, C, L)")
+    kernel, stride, padding, dilation = _pool_args(op, kernel_size, stride, padding, dilation, two_d)
+    be = x._backend
+    xp = be.xp
+    cols, shape4 = _pool_windows(op, x, kernel, stride, padding, dilation, -float("inf"), two_d)
+    n, c, kh, kw, oh, ow = cols.shape
+    flat = xp.reshape(cols, (n, c, kh * kw, oh, ow))
+    out = xp.max(flat, axis=2)
+    out_shape = (n, c, oh, ow) if two_d else (n, c, ow)
+    if not (x.requires_grad and is_grad_enabled()):
+        return result(xp.reshape(out, out_shape), be, (x,), None, "MaxPool")
+    # First maximum in window order (row-major over kH, kW): the Array API's argmax
+    # returns the first occurrence, so ties always go to the same element.
+    idx = xp.argmax(flat, axis=2)
+
+    def backward(g):
+        g4 = xp.reshape(g, (n, c, 1, oh, ow))
+        positions = xp.reshape(xp.arange(kh * kw, dtype=idx.dtype, device=be.device), (1, 1, kh * kw, 1, 1))
+        onehot = positions == xp.reshape(idx, (n, c, 1, oh, ow))
+        gcols = xp.where(onehot, g4, xp.zeros_like(g4))
+        gcols = xp.reshape(gcols, (n, c, kh, kw, oh, ow))
+        gx = be.col2im(gcols, shape4, kernel, stride, padding, dilation)
+        return (xp.reshape(gx, tuple(x.shape)),)
+
+    return result(xp.reshape(out, out_shape), be, (x,), backward, "MaxPool")
+
+
+def _avg_pool(op, x, kernel_size, stride, padding, count_include_pad, two_d):
+    _check_input(op, x, 4 if two_d else 3, "(N, C, H, W)" if two_d else "(N, C, L)")
+    kernel, stride, padding, dilation = _pool_args(op, kernel_size, stride, padding, 1, two_d)
+    be = x._backend
+    xp = be.xp
+    cols, shape4 = _pool_windows(op, x, kernel, stride, padding, dilation, 0.0, two_d)
+    n, c, kh, kw, oh, ow = cols.shape
+    if count_include_pad or padding == (0, 0):
+        divisor = float(kh * kw)
+    else:  # count the real (unpadded) elements of each window
+        ones = xp.ones((1, 1) + shape4[2:], dtype=x.data.dtype, device=be.device)
+        divisor = xp.sum(be.im2col(ones, kernel, stride, padding, dilation, 0.0), axis=(2, 3))
+    out = xp.sum(cols, axis=(2, 3)) / divisor
+    out_shape = (n, c, oh, ow) if two_d else (n, c, ow)
+
+    def backward(g):
+        g4 = xp.reshape(g, (n, c, 1, 1, oh, ow)) / (divisor if isinstance(divisor, float) else divisor[:, :, None, None])
+        gcols = xp.broadcast_to(g4, (n, c, kh, kw, oh, ow))
+        gx = be.col2im(gcols, shape4, kernel, stride, padding, dilation)
+        return (xp.reshape(gx, tuple(x.shape)),)
+
+    return result(xp.reshape(out, out_shape), be, (x,), backward, "AvgPool")
+
+
+def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
+    """The maximum of each ``kernel_size`` window of NCHW ``x`` (stride defaults to the kernel).
+
+    Padding is ``-inf`` (never chosen) and at most half the kernel. The gradient
+    goes only to the arg-max of each window; on ties, to the first maximum in
+    window order (row by row), so results are deterministic.
+    """
+    return _max_pool("max_pool2d", x, kernel_size, stride, padding, dilation, True)
+
+
+def max_pool1d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
+    """:func:`max_pool2d` for ``(N, C, L)`` input."""
+    return _max_pool("max_pool1d", x, kernel_size, stride, padding, dilation, False)
+
+
+def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, count_include_pad: bool = True) -> Tensor:
+    """The mean of each ``kernel_size`` window of NCHW ``x`` (stride defaults to the kernel).
+
+    Padding is zeros; with ``count_include_pad=True`` (PyTorch's default) they count
+    in the divisor, otherwise only the real elements of each window do.
+    """
+    return _avg_pool("avg_pool2d", x, kernel_size, stride, padding, count_include_pad, True)
+
+
+def avg_pool1d(x: Tensor, kernel_size, stride=None, padding=0, count_include_pad: bool = True) -> Tensor:
+    """:func:`avg_pool2d` for ``(N, C, L)`` input."""
+    return _avg_pool("avg_pool1d", x, kernel_size, stride, padding, count_include_pad, False)

@@ -1,0 +1,154 @@
+"""Functional forms of the layers: linear, dropout, embedding and normalisation."""
+
+from __future__ import annotations
+
+from gdl.functional import mean, var
+from gdl.functional._util import check_same_backend
+from gdl.tensor import Tensor, no_grad, result
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight.T + bias`` as one graph node (weight is ``(out, in)``).
+
+    Backward: ``dx = g @ W``, ``dW = gᵀ @ x``, ``db = Σ g`` over the batch dimensions.
+    """
+    check_same_backend("linear", x, weight)
+    xd, w = x.data, weight.data
+    if xd.ndim == 0 or xd.shape[-1] != w.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {x.shape} does not match weight of shape {weight.shape} "
+            f"(expected the last dimension to be {w.shape[1]})"
+        )
+    be = x._backend
+    xp = be.xp
+    x2 = xd if xd.ndim == 2 else xp.reshape(xd, (-1, w.shape[1]))
+    out = x2 @ w.mT
+    if bias is not None:
+        out = out + bias.data
+    if xd.ndim != 2:
+        out = xp.reshape(out, tuple(xd.shape[:-1]) + (w.shape[0],))
+    need_x = x.requires_grad
+
+    def backward(g):
+        g2 = g if g.ndim == 2 else xp.reshape(g, (-1, w.shape[0]))
+        gx = g2 @ w if need_x else None
+        if gx is not None and xd.ndim != 2:
+            gx = xp.reshape(gx, xd.shape)
+        gw = g2.mT @ x2
+        if bias is None:
+            return (gx, gw)
+        return (gx, gw, xp.sum(g2, axis=0))
+
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return result(out, be, inputs, backward, "Linear")
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout: zero each element with probability ``p``, scale the rest
+    by ``1/(1-p)`` during training; the identity otherwise (the book's ch8 ×2 mask).
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    be = x._backend
+    xp = be.xp
+    if p == 1.0:
+        return x * 0.0
+    fused = be.fused.get("dropout")
+    if fused is not None:
+        out, mask = fused(x.data, p, be)
+    else:
+        mask = be.bernoulli(1.0 - p, x.shape, dtype=x.data.dtype) * (1.0 / (1.0 - p))
+        out = x.data * mask
+    return result(out, be, (x,), lambda g: (g * mask,), "Dropout")
+
+
+def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` at integer ``indices`` (any shape).
+
+    Backward scatter-adds the output gradient into the used rows, so repeated
+    indices accumulate (the book's ch13 ``index_select``).
+    """
+    be = weight._backend
+    xp = be.xp
+    if isinstance(indices, Tensor):
+        check_same_backend("embedding", weight, indices)
+        idx = indices.data
+    elif be.is_array(indices):
+        idx = indices
+    else:
+        from gdl.backends import host
+
+        idx = be.from_host(host.as_index_array(indices))
+    if idx.dtype not in (xp.int64, xp.int32, xp.int16, xp.int8, xp.uint8):
+        raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
+    num, dim = weight.shape
+    flat = xp.reshape(idx, (-1,))
+    out = xp.reshape(xp.take(weight.data, flat, axis=0), tuple(idx.shape) + (dim,))
+
+    def backward(g):
+        grad = be.scatter_add((num, dim), flat, xp.reshape(g, (-1, dim)))
+        if padding_idx is not None:
+            keep = xp.arange(num, device=be.device)[:, None] != padding_idx
+            grad = xp.where(keep, grad, xp.zeros_like(grad))
+        return (grad,)
+
+    return result(out, be, (weight,), backward, "Embedding")
+
+
+def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the last ``len(normalized_shape)`` dimensions, then scale and shift."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(x.shape[-len(normalized_shape) :]) != normalized_shape:
+        raise ValueError(f"layer_norm: input shape {x.shape} does not end with {normalized_shape}")
+    axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
+    mu = mean(x, axis=axes, keepdims=True)
+    centered = x - mu
+    out = centered / (var(x, axis=axes, keepdims=True) + eps) ** 0.5
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def batch_norm(
+    x: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight=None,
+    bias=None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel (dimension 1) by batch statistics in training, by the
+    running statistics otherwise. Running statistics update in place in training:
+    ``running = (1 - momentum)·running + momentum·batch`` (unbiased variance).
+    """
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected input with at least 2 dimensions (N, C, ...), got {x.shape}")
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if training:
+        mu = mean(x, axis=axes, keepdims=True)
+        v = var(x, axis=axes, keepdims=True)
+        if running_mean is not None:
+            n = x.size // x.shape[1]
+            with no_grad():
+                xp = x._backend.xp
+                running_mean.data = (1 - momentum) * running_mean.data + momentum * xp.reshape(mu.data, (-1,))
+                unbiased = xp.reshape(v.data, (-1,)) * (n / max(n - 1, 1))
+                running_var.data = (1 - momentum) * running_var.data + momentum * unbiased
+    else:
+        if running_mean is None:
+            raise ValueError("batch_norm: evaluation mode needs running statistics")
+        mu = running_mean.reshape(shape)
+        v = running_var.reshape(shape)
+    out = (x - mu) / (v + eps) ** 0.5
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out

@@ -1,0 +1,247 @@
+"""Loss functions. Cross-entropy is one fused, numerically stable graph node."""
+
+from __future__ import annotations
+
+from gdl.functional import log, mean, sum
+from gdl.functional._util import check_same_backend
+from gdl.tensor import Tensor, result
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return mean(loss)
+    if reduction == "sum":
+        return sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Mean (or summed) squared error ``(input - target)²``."""
+    if isinstance(target, Tensor) and target.shape != input.shape:
+        raise ValueError(f"mse_loss: input shape {input.shape} and target shape {target.shape} differ")
+    d = input - target
+    return _reduce(d * d, reduction)
+
+
+def _move_class_axis_last(xp, data):
+    """(N, C, d1, ...) -> (N·d1·..., C); (N, C) and (C,) pass through."""
+    if data.ndim <= 2:
+        return data if data.ndim == 2 else data[None, :]
+    perm = (0,) + tuple(range(2, data.ndim)) + (1,)
+    moved = xp.permute_dims(data, perm)
+    return xp.reshape(moved, (-1, data.shape[1]))
+
+
+def _restore_class_axis(xp, flat, shape):
+    if len(shape) <= 2:
+        return xp.reshape(flat, shape)
+    moved_shape = (shape[0],) + tuple(shape[2:]) + (shape[1],)
+    back = xp.reshape(flat, moved_shape)
+    n = len(shape)
+    inv = (0, n - 1) + tuple(range(1, n - 1))
+    return xp.permute_dims(back, inv)
+
+
+def cross_entropy(
+    input: Tensor,
+    target,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Softmax cross-entropy between logits ``input`` (N, C, ...) and ``target``.
+
+    ``target`` holds class indices (N, ...) or class probabilities (same shape as
+    ``input``). Computed through log-softmax, so logits of any magnitude are safe.
+    Backward: ``(softmax - target_distribution) · g`` (the book's ch9 output delta).
+    With ``reduction="mean"`` and class indices, the mean is over non-ignored
+    targets (weighted by ``weight`` if given), as in PyTorch.
+    """
+    _check_reduction(reduction)
+    be = input._backend
+    xp = be.xp
+    if not isinstance(target, Tensor):
+        from gdl.tensor import tensor
+
+        target = tensor(target, backend=be)
+    check_same_backend("cross_entropy", input, target)
+    shape = tuple(input.data.shape)
+    fused = be.fused.get("softmax_cross_entropy")
+    if (
+        fused is not None and input.ndim == 2 and weight is None and not label_smoothing
+        and reduction != "none" and not target.dtype.is_floating_point and target.shape == (shape[0],)
+    ):
+        return _fused_cross_entropy(fused, input, target, ignore_index, reduction)
+    logits = _move_class_axis_last(xp, input.data)
+    classes = logits.shape[1]
+    shifted = logits - xp.max(logits, axis=1, keepdims=True)
+    expd = xp.exp(shifted)
+    total = xp.sum(expd, axis=1, keepdims=True)
+    logp = shifted - xp.log(total)
+    probs = expd / total
+    w = weight.data if weight is not None else None
+    prob_target = target.dtype.is_floating_point
+    if prob_target:
+        if target.shape != input.shape:
+            raise ValueError(f"cross_entropy: probability targets need shape {input.shape}, got {target.shape}")
+        dist = _move_class_axis_last(xp, target.data)
+        valid = None
+    else:
+        expected = (shape[0],) + shape[2:] if len(shape) > 1 else ()
+        if target.shape != expected:
+            raise ValueError(
+                f"cross_entropy: input of shape {input.shape} needs class-index targets of shape "
+                f"{expected}, got {target.shape}"
+            )
+        t = xp.reshape(target.data, (-1,))
+        valid = t != ignore_index
+        safe = xp.where(valid, t, xp.zeros_like(t))
+        if xp.any((safe < 0) | (safe >= classes)):
+            raise ValueError(f"cross_entropy: target class indices must be in [0, {classes}), or ignore_index")
+        dist = xp.astype(xp.arange(classes, device=be.device)[None, :] == safe[:, None], logits.dtype)
+        dist = dist * xp.astype(valid, logits.dtype)[:, None]
+    if label_smoothing:
+        dist = dist * (1.0 - label_smoothing) + label_smoothing / classes
+        if valid is not None:
+            dist = dist * xp.astype(valid, logits.dtype)[:, None]
+    per_class = dist if w is None else dist * w[None, :]
+    losses = -xp.sum(per_class * logp, axis=1)
+    if reduction == "mean":
+        if prob_target:
+            denom = float(losses.shape[0])
+        elif w is None:
+            denom = xp.sum(xp.astype(valid, logits.dtype))
+        else:
+            denom = xp.sum(xp.take(w, safe) * xp.astype(valid, logits.dtype))
+        out = xp.sum(losses) / denom
+    elif reduction == "sum":
+        out = xp.sum(losses)
+    else:
+        out = xp.reshape(losses, ((shape[0],) + shape[2:]) if len(shape) > 1 else ())
+    row_weight = xp.sum(per_class, axis=1, keepdims=True)
+
+    def backward(g):
+        if reduction == "none":
+            gl = xp.reshape(g, (-1, 1))
+        elif reduction == "mean":
+            gl = g / denom
+        else:
+            gl = g
+        grad = (probs * row_weight - per_class) * gl
+        return (_restore_class_axis(xp, grad, shape),)
+
+    return result(out, be, (input,), backward, "CrossEntropy")
+
+
+def _fused_cross_entropy(fused, input, target, ignore_index, reduction):
+    """Class-index cross-entropy on (N, C) logits with one GPU kernel (see cupy_kernels)."""
+    be = input._backend
+    xp = be.xp
+    loss_rows, valid, grad = fused(input.data, target.data, ignore_index)
+    total = xp.sum(loss_rows)
+    if reduction == "mean":
+        denom = xp.sum(valid)
+        out = total / denom
+
+        def backward(g):
+            return (grad * (g / denom),)
+
+    else:
+        out = total
+
+        def backward(g):
+            return (grad * g,)
+
+    return result(out, be, (input,), backward, "CrossEntropy")
+
+
+def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input`` (N, C) at ``target``."""
+    _check_reduction(reduction)
+    be = input._backend
+    xp = be.xp
+    if not isinstance(target, Tensor):
+        from gdl.tensor import tensor
+
+        target = tensor(target, backend=be)
+    if input.ndim != 2 or target.shape != (input.shape[0],):
+        raise ValueError(f"nll_loss: expected input (N, C) and target (N,), got {input.shape} and {target.shape}")
+    classes = input.shape[1]
+    t = target.data
+    valid = t != ignore_index
+    safe = xp.where(valid, t, xp.zeros_like(t))
+    pick = xp.astype(xp.arange(classes, device=be.device)[None, :] == safe[:, None], input.data.dtype)
+    pick = pick * xp.astype(valid, input.data.dtype)[:, None]
+    if weight is not None:
+        pick = pick * weight.data[None, :]
+    mask = Tensor._wrap(pick, be)
+    losses = -sum(input * mask, axis=1)
+    if reduction == "mean":
+        return sum(losses) / Tensor._wrap(xp.sum(pick), be)
+    return _reduce(losses, reduction)
+
+
+def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
+    """``-(t·log p + (1-t)·log(1-p))`` for probabilities ``input``; logs clamped at -100.
+
+    One graph node, as in PyTorch: backward is ``g·(p - t) / max(p·(1-p), 1e-12)``, so
+    probabilities of exactly 0 or 1 (a saturated float32 sigmoid) give finite gradients.
+    """
+    if isinstance(target, Tensor) and target.shape != input.shape:
+        raise ValueError(f"binary_cross_entropy: input shape {input.shape} and target shape {target.shape} differ")
+    be = input._backend
+    xp = be.xp
+    if isinstance(target, Tensor):
+        check_same_backend("binary_cross_entropy", input, target)
+    p = input.data
+    t = target.data if isinstance(target, Tensor) else target
+    one = xp.ones_like(p)
+
+    def clamped_log(v):
+        pos = v > 0
+        return xp.clip(xp.where(pos, xp.log(xp.where(pos, v, one)), -100.0 * one), -100.0, None)
+
+    losses = -(t * clamped_log(p) + (1.0 - t) * clamped_log(1.0 - p))
+    dgrad = (p - t) / xp.clip(p * (1.0 - p), 1e-12, None)
+    loss = result(losses, be, (input,), lambda g: (g * dgrad,), "BinaryCrossEntropy")
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, pos_weight=None, reduction: str = "mean") -> Tensor:
+    """Sigmoid + binary cross-entropy in one stable formula:
+    ``max(x, 0) - x·t + log(1 + exp(-|x|))``.
+    """
+    if isinstance(target, Tensor) and target.shape != input.shape:
+        raise ValueError(
+            f"binary_cross_entropy_with_logits: input shape {input.shape} and target shape {target.shape} differ"
+        )
+    be = input._backend
+    xp = be.xp
+    x = input.data
+    t = target.data if isinstance(target, Tensor) else target
+    softplus_neg = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, xp.zeros_like(x))  # log(1+exp(-x))
+    sig = 0.5 * (xp.tanh(0.5 * x) + 1.0)
+    if pos_weight is not None:
+        pw = pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight
+        lw = 1.0 + (pw - 1.0) * t
+        losses = (1.0 - t) * x + lw * softplus_neg
+        dgrad = (1.0 - t) - lw * (1.0 - sig)
+    else:
+        losses = (1.0 - t) * x + softplus_neg
+        dgrad = sig - t
+    loss = result(losses, be, (input,), lambda g: (g * dgrad,), "BCEWithLogits")
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)

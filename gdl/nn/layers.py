@@ -1,0 +1,189 @@
+"""Layers: Linear, Embedding, Dropout, Flatten, Identity and normalisation."""
+
+from __future__ import annotations
+
+import math
+
+from gdl import functional as ops
+from gdl.nn import functional as F
+from gdl.nn import init
+from gdl.nn.module import Module
+from gdl.nn.parameter import Parameter
+from gdl.dtypes import int64
+from gdl.tensor import Tensor, empty_like_shape, ones, zeros
+
+
+class Linear(Module):
+    """``y = x @ weight.T + bias`` with ``weight`` of shape ``(out_features, in_features)``.
+
+    Initialised as PyTorch does: weight and bias from U(-1/sqrt(in), 1/sqrt(in))
+    (``kaiming_uniform_`` with a = sqrt(5)). The book's ch13 Linear uses
+    ``randn·sqrt(2/in)``: ``nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")``.
+
+    >>> import gdl
+    >>> layer = gdl.nn.Linear(784, 100)
+    >>> layer(gdl.zeros(32, 784)).shape
+    (32, 100)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None, backend=None):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(empty_like_shape((out_features, in_features), dtype, backend))
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if bias:
+            self.bias = Parameter(empty_like_shape((out_features,), dtype, backend))
+            bound = 1.0 / math.sqrt(in_features) if in_features > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Embedding(Module):
+    """A lookup table: row ``i`` of ``weight`` (``num_embeddings × embedding_dim``) for index ``i``.
+
+    Initialised from N(0, 1) as in PyTorch (the book's ch13 uses ``(rand - 0.5)/dim``).
+    The backward pass scatter-adds into the rows used, so repeated words accumulate.
+
+    >>> import gdl
+    >>> emb = gdl.nn.Embedding(10, 3)
+    >>> emb(gdl.tensor([[1, 2], [1, 9]])).shape
+    (2, 2, 3)
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=None, backend=None):
+        super().__init__()
+        self.num_embeddings = num_embeddings
+        self.embedding_dim = embedding_dim
+        if padding_idx is not None and padding_idx < 0:
+            padding_idx += num_embeddings
+        self.padding_idx = padding_idx
+        self.weight = Parameter(empty_like_shape((num_embeddings, embedding_dim), dtype, backend))
+        init.normal_(self.weight)
+        if padding_idx is not None:
+            xp = self.weight._backend.xp
+            keep = xp.arange(num_embeddings, device=self.weight._backend.device)[:, None] != padding_idx
+            self.weight.data = xp.where(keep, self.weight.data, xp.zeros_like(self.weight.data))
+
+    def forward(self, indices) -> Tensor:
+        return F.embedding(indices, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+
+
+class Dropout(Module):
+    """Inverted dropout: in training, zero elements with probability ``p`` and
+    scale the rest by ``1/(1-p)``; in ``eval()`` mode, pass the input through."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Flatten(Module):
+    """Merge dimensions ``start_dim..end_dim`` (default: all but the batch dimension)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.flatten(x, self.start_dim, self.end_dim)
+
+
+class Identity(Module):
+    """Returns its input."""
+
+    def forward(self, x):
+        return x
+
+
+class LayerNorm(Module):
+    """Normalise over the trailing ``normalized_shape`` dimensions, then ``·weight + bias``."""
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, dtype=None, backend=None):
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.eps = eps
+        if elementwise_affine:
+            self.weight = Parameter(ones(self.normalized_shape, dtype=dtype, backend=backend))
+            self.bias = Parameter(zeros(self.normalized_shape, dtype=dtype, backend=backend))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}"
+
+
+class _BatchNorm(Module):
+    _expected_dims: tuple = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, dtype=None, backend=None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = Parameter(ones(num_features, dtype=dtype, backend=backend))
+            self.bias = Parameter(zeros(num_features, dtype=dtype, backend=backend))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype, backend=backend))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype, backend=backend))
+            # PyTorch's third BatchNorm buffer: state dicts then carry the same keys both ways.
+            self.register_buffer("num_batches_tracked", zeros((), dtype=int64, backend=backend))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in self._expected_dims or x.shape[1] != self.num_features:
+            dims = " or ".join(f"{d}-D" for d in self._expected_dims)
+            raise ValueError(
+                f"{type(self).__name__}: expected {dims} input with {self.num_features} channels "
+                f"in dimension 1, got shape {x.shape}"
+            )
+        use_batch = self.training or self.running_mean is None
+        if self.training and self.num_batches_tracked is not None:
+            self.num_batches_tracked.data = self.num_batches_tracked.data + 1
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            use_batch, self.momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) inputs; running statistics for eval."""
+
+    _expected_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) inputs, per channel."""
+
+    _expected_dims = (4,)

@@ -1,0 +1,355 @@
+"""Module: the base of every layer, and the containers Sequential and ModuleList.
+
+Parameters and submodules register themselves when assigned as attributes, as in
+PyTorch, so ``named_parameters()`` and ``state_dict()`` keys match PyTorch's.
+
+>>> import gdl
+>>> from gdl import nn
+>>> class Net(nn.Module):
+...     def __init__(self):
+...         super().__init__()
+...         self.hidden = nn.Linear(4, 8)
+...         self.out = nn.Linear(8, 1)
+...     def forward(self, x):
+...         return self.out(self.hidden(x).relu())
+>>> [name for name, _ in Net().named_parameters()]
+['hidden.weight', 'hidden.bias', 'out.weight', 'out.bias']
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from gdl.backends import get_backend_object
+from gdl.nn.parameter import Parameter
+from gdl.tensor import Tensor, no_grad
+
+
+class Module:
+    """Base class of all layers and models: subclass it and define ``forward``."""
+
+    training: bool
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # -- registration ----------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning {name!r}")
+        if isinstance(value, Parameter):
+            target = self._parameters
+        elif isinstance(value, Module):
+            target = self._modules
+        elif name in self.__dict__.get("_buffer_names", ()):
+            target = self._buffers
+        else:
+            target = None
+        for store in (self._parameters, self._modules, self._buffers):
+            if store is not target:  # re-assigning keeps the key's place (state_dict order)
+                store.pop(name, None)
+        if target is None:
+            object.__setattr__(self, name, value)
+            return
+        target[name] = value
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for store in ("_parameters", "_modules", "_buffers"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        for store in (self._parameters, self._modules, self._buffers):
+            if name in store:
+                del store[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if param is None:
+            self._parameters.pop(name, None)
+            object.__setattr__(self, name, None)
+            return
+        setattr(self, name, param)
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """A tensor that is state but not a parameter (e.g. BatchNorm's running mean)."""
+        self.__dict__.setdefault("_buffer_names", set()).add(name)
+        self.__dict__.pop(name, None)
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent.add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        self._modules[name] = module
+
+    # -- calling ---------------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # -- traversal ----------------------------------------------------------------------------
+    def named_modules(self, prefix: str = "", memo=None):
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        for name, child in self._modules.items():
+            if child is not None:
+                yield name, child
+
+    def children(self):
+        for _, child in self.named_children():
+            yield child
+
+    def _named_members(self, store, prefix, recurse):
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mod_prefix, module in modules:
+            for name, value in getattr(module, store).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{mod_prefix}.{name}" if mod_prefix else name), value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True):
+        """(name, Parameter) pairs; a parameter shared by two layers appears once."""
+        yield from self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse: bool = True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True):
+        yield from self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn):
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # -- modes and gradients --------------------------------------------------------------------
+    def train(self, mode: bool = True):
+        """Training mode (dropout active, batch statistics); returns ``self``."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self):
+        """Evaluation mode (dropout off, running statistics); returns ``self``."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Tensor._wrap(p._backend.xp.zeros_like(p.grad.data), p._backend)
+
+    def requires_grad_(self, requires_grad: bool = True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    # -- backends -------------------------------------------------------------------------------------
+    def to(self, backend=None, dtype=None):
+        """Move (and/or cast) every parameter and buffer in place; returns ``self``."""
+        target = get_backend_object(backend) if backend is not None else None
+        for m in self.modules():
+            for store in (m._parameters, m._buffers):
+                for t in store.values():
+                    if t is not None:
+                        _move_in_place(t, target, dtype)
+        return self
+
+    # -- state ------------------------------------------------------------------------------------------
+    def state_dict(self, prefix: str = "") -> OrderedDict:
+        """Parameters and persistent buffers by name (PyTorch's keys and layouts)."""
+        out = OrderedDict()
+        for mod_prefix, module in self.named_modules(prefix.rstrip(".")):
+            for name, p in module._parameters.items():
+                if p is not None:
+                    out[f"{mod_prefix}.{name}" if mod_prefix else name] = p.detach()
+            for name, b in module._buffers.items():
+                if b is not None and name not in module._non_persistent:
+                    out[f"{mod_prefix}.{name}" if mod_prefix else name] = b.detach()
+        return out
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        """Copy tensors from ``state_dict`` into this module's parameters and buffers.
+
+        With ``strict=True`` a missing key, an unexpected key or a wrong shape is a
+        ``KeyError``/``ValueError`` listing the keys. Values are copied onto each
+        parameter's own backend and dtype. Returns ``(missing, unexpected)``.
+        """
+        own = self.state_dict()
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        wrong = [
+            f"{k}: expected {own[k].shape}, got {tuple(_shape_of(state_dict[k]))}"
+            for k in own
+            if k in state_dict and tuple(_shape_of(state_dict[k])) != own[k].shape
+        ]
+        if wrong:
+            raise ValueError("load_state_dict: shape mismatch for " + "; ".join(wrong))
+        if strict and (missing or unexpected):
+            raise KeyError(
+                f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}"
+            )
+        targets = self._state_targets()
+        with no_grad():
+            for k, value in state_dict.items():
+                if k in targets:
+                    _copy_into(targets[k], value)
+        return missing, unexpected
+
+    def _state_targets(self):
+        out = {}
+        for mod_prefix, module in self.named_modules():
+            for store in (module._parameters, module._buffers):
+                for name, t in store.items():
+                    if t is not None:
+                        out[f"{mod_prefix}.{name}" if mod_prefix else name] = t
+        return out
+
+    # -- printing --------------------------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """One line of this module's settings, shown by ``repr``."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        for name, child in self._modules.items():
+            child_repr = repr(child).replace("\n", "\n  ")
+            lines.append(f"({name}): {child_repr}")
+        extra = self.extra_repr()
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        head = f"{type(self).__name__}({extra}" if extra else f"{type(self).__name__}("
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _shape_of(value):
+    return value.shape
+
+
+def _copy_into(target: Tensor, value) -> None:
+    be = target._backend
+    if isinstance(value, Tensor):
+        data = value.data if value._backend is be else be.from_host(value.numpy())
+    elif be.is_array(value):
+        data = value
+    else:
+        data = be.from_host(value)
+    if data.dtype != target.data.dtype:
+        data = be.xp.astype(data, target.data.dtype)
+    target.data = be.xp.asarray(data, copy=True)
+
+
+def _move_in_place(t: Tensor, target, dtype) -> None:
+    from gdl import dtypes
+
+    if target is not None and target is not t._backend:
+        t.data = target.from_host(t._backend.to_host(t.data))
+        if t.grad is not None:
+            t.grad = Tensor._wrap(target.from_host(t.grad.numpy()), target)
+        t._backend = target
+    if dtype is not None and dtypes.as_dtype(t.data.dtype).is_floating_point:
+        want = dtypes.backend_dtype(t._backend, dtype)
+        t.data = t._backend.xp.astype(t.data, want)
+        if t.grad is not None:
+            t.grad = Tensor._wrap(t._backend.xp.astype(t.grad.data, want), t._backend)
+
+
+class Sequential(Module):
+    """Modules applied in order; children are named ``0``, ``1``, ...
+
+    >>> import gdl
+    >>> model = gdl.nn.Sequential(gdl.nn.Linear(784, 100), gdl.nn.ReLU(), gdl.nn.Linear(100, 10))
+    >>> list(model.state_dict())[:2]
+    ['0.weight', '0.bias']
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], (dict, OrderedDict)):
+            for name, m in modules[0].items():
+                self.add_module(name, m)
+        else:
+            for i, m in enumerate(modules):
+                self.add_module(str(i), m)
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+    def append(self, module: Module):
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def __getitem__(self, idx):
+        mods = list(self._modules.values())
+        if isinstance(idx, slice):
+            return Sequential(*mods[idx])
+        return mods[idx]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered (keys ``0``, ``1``, ...)."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for m in modules:
+            self.append(m)
+
+    def append(self, module: Module):
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def __getitem__(self, idx):
+        mods = list(self._modules.values())
+        if isinstance(idx, slice):
+            return ModuleList(mods[idx])
+        return mods[idx]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())

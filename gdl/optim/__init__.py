@@ -1,0 +1,22 @@
+"""Optimizers and learning-rate schedules (``torch.optim``-shaped).
+
+>>> import gdl, gdl.optim
+>>> w = gdl.nn.parameter.Parameter(gdl.tensor([1.0, -2.0]))
+>>> opt = gdl.optim.SGD([w], lr=0.1)
+>>> loss = (w * w).sum()
+>>> loss.backward(); opt.step(); opt.zero_grad()
+>>> w.tolist()
+[0.800000011920929, -1.600000023841858]
+
+Gradient clipping lives in :mod:`gdl.nn.utils` (``clip_grad_norm_``,
+``clip_grad_value_``), as in PyTorch.
+"""
+
+from gdl.optim import lr_scheduler
+from gdl.optim.adagrad import Adagrad
+from gdl.optim.adam import Adam, AdamW
+from gdl.optim.optimizer import Optimizer
+from gdl.optim.rmsprop import RMSprop
+from gdl.optim.sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]

@@ -1,0 +1,484 @@
+"""Tensor and the autograd engine.
+
+A :class:`Tensor` wraps one backend array (``.data``). An op that runs on tensors
+needing gradients records a :class:`Node` (``tensor.grad_fn``): the op's name, its
+input tensors, and a ``backward`` function that maps the output's gradient to one
+gradient per input. ``Tensor.backward()`` walks these nodes in reverse
+topological order, iteratively, so graphs of any depth work.
+
+>>> import gdl
+>>> x = gdl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> y = (x * x).sum()
+>>> y.backward()
+>>> x.grad
+tensor([2., 4., 6.], backend='numpy')
+"""
+
+from __future__ import annotations
+
+import functools
+
+from gdl import dtypes
+from gdl.backends import get_backend_object, host
+
+# -- gradient mode ---------------------------------------------------------------
+
+_grad_enabled = [True]
+
+
+class _GradMode:
+    """Base of ``no_grad``/``enable_grad``: a context manager and a decorator."""
+
+    enabled = True
+
+    def __enter__(self):
+        self._prev = _grad_enabled[0]
+        _grad_enabled[0] = self.enabled
+        return self
+
+    def __exit__(self, *exc):
+        _grad_enabled[0] = self._prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Build no graph inside: ``with gdl.no_grad(): ...`` or ``@gdl.no_grad()``."""
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Build graphs again inside a ``no_grad`` block."""
+
+    enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled[0]
+
+
+# -- graph nodes -------------------------------------------------------------------
+
+
+class Node:
+    """One recorded op: ``backward(grad) -> tuple of input gradients``."""
+
+    __slots__ = ("name", "inputs", "backward")
+
+    def __init__(self, name, inputs, backward):
+        self.name = name
+        self.inputs = inputs
+        self.backward = backward
+
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward>"
+
+
+def result(data, backend, inputs, backward, name):
+    """Wrap an op's output array; record the op if any input needs a gradient."""
+    out = Tensor.__new__(Tensor)
+    out.data = data
+    out._backend = backend
+    out.grad = None
+    out._retain = False
+    if _grad_enabled[0]:
+        for t in inputs:
+            if t.requires_grad:
+                out.requires_grad = True
+                out.grad_fn = Node(name, inputs, backward)
+                return out
+    out.requires_grad = False
+    out.grad_fn = None
+    return out
+
+
+# -- Tensor --------------------------------------------------------------------------
+
+
+class Tensor:
+    """An n-dimensional array on one backend that can record its gradient.
+
+    Create tensors with :func:`gdl.tensor`, :func:`gdl.zeros`, :func:`gdl.randn`, ...
+    Arithmetic operators, ``@``, indexing and the methods below build the
+    autograd graph when an input has ``requires_grad=True``.
+    """
+
+    __slots__ = ("data", "_backend", "requires_grad", "grad", "grad_fn", "_retain", "__weakref__")
+    __array_priority__ = 1000  # NumPy defers ``ndarray * tensor`` to us
+
+    def __init__(self, data, dtype=None, requires_grad=False, backend=None):
+        t = tensor(data, dtype=dtype, requires_grad=requires_grad, backend=backend)
+        self.data, self._backend = t.data, t._backend
+        self.requires_grad, self.grad, self.grad_fn, self._retain = t.requires_grad, None, None, False
+
+    @classmethod
+    def _wrap(cls, data, backend, requires_grad=False):
+        out = cls.__new__(cls)
+        out.data = data
+        out._backend = backend
+        out.grad = None
+        out.grad_fn = None
+        out._retain = False
+        out.requires_grad = False
+        if requires_grad:
+            out.requires_grad_(True)
+        return out
+
+    # -- attributes ------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> dtypes.DType:
+        return dtypes.as_dtype(self.data.dtype)
+
+    @property
+    def backend(self) -> str:
+        return self._backend.name
+
+    @property
+    def device(self):
+        return self._backend.device
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.data.shape:
+            n *= d
+        return n
+
+    def numel(self) -> int:
+        return self.size
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Mark this (leaf) tensor as needing a gradient; returns ``self``."""
+        if requires_grad and not self.dtype.is_floating_point:
+            raise TypeError(
+                f"only floating-point tensors can require gradients; this tensor is "
+                f"{self.dtype.name} (convert with .float() first)"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> "Tensor":
+        """Keep ``.grad`` on this non-leaf tensor after ``backward()``."""
+        self._retain = True
+        return self
+
+    # -- host and backend transfers ---------------------------------------------------
+    def numpy(self):
+        """A NumPy copy of the data (on the host)."""
+        return self._backend.to_host(self.data)
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ValueError(f"item(): tensor has {self.size} elements, expected 1")
+        return self.numpy().reshape(()).item()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        return bool(self.item())
+
+    def __index__(self):
+        if self.dtype.is_floating_point:
+            raise TypeError("a floating-point tensor cannot be used as an index")
+        return int(self.item())
+
+    def to(self, backend=None, dtype=None) -> "Tensor":
+        """This tensor on ``backend`` and/or as ``dtype`` (differentiable)."""
+        out = self
+        if backend is not None:
+            from gdl.functional.shape import to_backend
+
+            out = to_backend(out, backend)
+        if dtype is not None:
+            from gdl.functional.elementwise import astype
+
+            out = astype(out, dtype)
+        return out
+
+    def cpu(self) -> "Tensor":
+        return self.to("numpy")
+
+    def float(self) -> "Tensor":
+        return self.to(dtype=dtypes.get_default_dtype())
+
+    def double(self) -> "Tensor":
+        return self.to(dtype=dtypes.float64)
+
+    def long(self) -> "Tensor":
+        return self.to(dtype=dtypes.int64)
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph (no ``grad_fn``, no gradient)."""
+        return Tensor._wrap(self.data, self._backend)
+
+    def clone(self) -> "Tensor":
+        from gdl.functional.elementwise import clone
+
+        return clone(self)
+
+    def __repr__(self) -> str:
+        body = host.format_array(self.numpy(), prefix="tensor(")
+        extra = f", backend={self.backend!r}"
+        if self.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
+            extra += f", dtype={self.dtype!r}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn={self.grad_fn!r}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    __hash__ = object.__hash__
+
+    # -- autograd ------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf in the graph.
+
+        ``gradient`` is needed when ``self`` is not a scalar: it is the gradient of
+        some scalar with respect to ``self``. The graph is freed afterwards unless
+        ``retain_graph=True``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward(): this tensor does not require grad and has no grad_fn "
+                "(did you forget requires_grad=True, or run under gdl.no_grad()?)"
+            )
+        xp = self._backend.xp
+        if gradient is None:
+            if self.size != 1:
+                raise RuntimeError(
+                    f"backward(): gradient can be implied only for a scalar output, "
+                    f"but this tensor has shape {self.shape}; pass gradient=..."
+                )
+            grad = xp.ones(self.data.shape, dtype=self.data.dtype, device=self._backend.device)
+        else:
+            grad = gradient.data if isinstance(gradient, Tensor) else self._backend.from_host(gradient)
+            if tuple(grad.shape) != self.shape:
+                raise ValueError(
+                    f"backward(): gradient has shape {tuple(grad.shape)}, "
+                    f"expected the tensor's shape {self.shape}"
+                )
+        run_backward(self, grad, retain_graph)
+
+
+def _topological_order(root):
+    """Tensors reachable from ``root`` that need gradients, inputs before outputs."""
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        node = t.grad_fn
+        if node is not None:
+            for inp in node.inputs:
+                if inp.requires_grad and id(inp) not in seen:
+                    stack.append((inp, False))
+    return order
+
+
+def run_backward(root, grad, retain_graph=False):
+    grads = {id(root): grad}
+    for t in reversed(_topological_order(root)):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        node = t.grad_fn
+        if node is None or t._retain:
+            _accumulate(t, g)
+            if node is None:
+                continue
+        if node.backward is None:
+            raise RuntimeError(
+                f"backward(): trying to go through the graph a second time at "
+                f"{node!r}; its saved values were freed after the first backward(). "
+                f"Pass retain_graph=True to the first call if you need this."
+            )
+        in_grads = node.backward(g)
+        for inp, ig in zip(node.inputs, in_grads):
+            if ig is None or not inp.requires_grad:
+                continue
+            key = id(inp)
+            prev = grads.get(key)
+            grads[key] = ig if prev is None else prev + ig
+        if not retain_graph:
+            node.backward = None
+
+
+def _accumulate(t, g):
+    if g.dtype != t.data.dtype:
+        g = t._backend.xp.astype(g, t.data.dtype)
+    if t.grad is None:
+        t.grad = Tensor._wrap(g, t._backend)
+    else:
+        t.grad = Tensor._wrap(t.grad.data + g, t._backend)
+
+
+# -- creation ------------------------------------------------------------------------------
+
+
+def _resolve_dtype(backend, dtype):
+    return None if dtype is None else dtypes.backend_dtype(backend, dtype)
+
+
+def _default_float(backend):
+    return dtypes.backend_dtype(backend, dtypes.get_default_dtype())
+
+
+def tensor(data, dtype=None, requires_grad=False, backend=None) -> Tensor:
+    """A new tensor holding a copy of ``data``.
+
+    ``data`` may be nested Python lists or numbers, a NumPy array, an array of any
+    backend, or a Tensor. Without ``dtype``: Python floats become the default float
+    dtype (float32), Python ints int64, and arrays keep their own dtype.
+    ``backend`` defaults to the current one (``gdl.get_backend()``).
+    """
+    be = get_backend_object(backend)
+    xp = be.xp
+    want = _resolve_dtype(be, dtype)
+    if isinstance(data, Tensor):
+        src = data
+        arr = data.data if data._backend is be else be.from_host(src.numpy())
+        arr = xp.asarray(arr, copy=True) if arr is data.data else arr
+    elif be.is_array(data):
+        arr = xp.asarray(data, copy=True)
+    elif host.is_host_array(data):
+        arr = be.from_host(data)
+    else:
+        from gdl.backends import find_backend_of
+
+        owner = find_backend_of(data)
+        if owner is not None:
+            arr = be.from_host(owner.to_host(data))
+        else:
+            h = host.asarray(data)
+            if host.is_float_kind(h) and want is None:
+                h = h.astype(dtypes.get_default_dtype().name)
+            arr = be.from_host(h)
+    if want is not None and arr.dtype != want:
+        arr = xp.astype(arr, want)
+    return Tensor._wrap(arr, be, requires_grad)
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def _filled(fill, shape, dtype, requires_grad, backend):
+    be = get_backend_object(backend)
+    dt = _resolve_dtype(be, dtype) or _default_float(be)
+    arr = be.xp.full(_shape_arg(shape), fill, dtype=dt, device=be.device)
+    return Tensor._wrap(arr, be, requires_grad)
+
+
+def zeros(*shape, dtype=None, requires_grad=False, backend=None) -> Tensor:
+    """A tensor of zeros: ``gdl.zeros(2, 3)`` or ``gdl.zeros((2, 3))``."""
+    return _filled(0, shape, dtype, requires_grad, backend)
+
+
+def ones(*shape, dtype=None, requires_grad=False, backend=None) -> Tensor:
+    return _filled(1, shape, dtype, requires_grad, backend)
+
+
+def full(shape, fill_value, dtype=None, requires_grad=False, backend=None) -> Tensor:
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if dtype is None and isinstance(fill_value, bool):
+        dtype = dtypes.bool_
+    elif dtype is None and isinstance(fill_value, int):
+        dtype = dtypes.int64
+    return _filled(fill_value, shape, dtype, requires_grad, backend)
+
+
+def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    return _filled(0, t.shape, dtype or t.dtype, requires_grad, t._backend)
+
+
+def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    return _filled(1, t.shape, dtype or t.dtype, requires_grad, t._backend)
+
+
+def arange(start, stop=None, step=1, dtype=None, requires_grad=False, backend=None) -> Tensor:
+    """``arange(5)`` = 0..4; ints give int64, floats the default float dtype."""
+    be = get_backend_object(backend)
+    if stop is None:
+        start, stop = 0, start
+    dt = _resolve_dtype(be, dtype)
+    if dt is None:
+        is_int = all(isinstance(v, int) for v in (start, stop, step))
+        dt = be.xp.int64 if is_int else _default_float(be)
+    arr = be.xp.arange(start, stop, step, dtype=dt, device=be.device)
+    return Tensor._wrap(arr, be, requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False, backend=None) -> Tensor:
+    be = get_backend_object(backend)
+    dt = _resolve_dtype(be, dtype) or _default_float(be)
+    return Tensor._wrap(be.xp.eye(n, m, dtype=dt, device=be.device), be, requires_grad)
+
+
+def rand(*shape, dtype=None, requires_grad=False, backend=None) -> Tensor:
+    """Uniform samples on [0, 1) from the backend's seeded generator."""
+    be = get_backend_object(backend)
+    dt = _resolve_dtype(be, dtype) or _default_float(be)
+    return Tensor._wrap(be.uniform(_shape_arg(shape), dtype=dt), be, requires_grad)
+
+
+def randn(*shape, dtype=None, requires_grad=False, backend=None) -> Tensor:
+    """Standard normal samples from the backend's seeded generator."""
+    be = get_backend_object(backend)
+    dt = _resolve_dtype(be, dtype) or _default_float(be)
+    return Tensor._wrap(be.normal(_shape_arg(shape), dtype=dt), be, requires_grad)
+
+
+def randint(low, high, shape, backend=None) -> Tensor:
+    be = get_backend_object(backend)
+    return Tensor._wrap(be.integers(low, high, tuple(shape)), be)
+
+
+def randperm(n, backend=None) -> Tensor:
+    be = get_backend_object(backend)
+    return Tensor._wrap(be.permutation(n), be)
+
+
+def empty_like_shape(shape, dtype=None, backend=None) -> Tensor:
+    """Zeros of ``shape`` (used as storage before an initialiser fills it)."""
+    return _filled(0, tuple(shape), dtype, False, backend)

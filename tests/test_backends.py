@@ -1,0 +1,91 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+import gdl
+
+
+def test_unknown_backend_lists_names():
+    with pytest.raises(ValueError, match="numpy.*cupy.*array_api_strict"):
+        gdl.set_backend("tensorflow")
+
+
+def test_use_backend_restores_previous():
+    before = gdl.get_backend()
+    with gdl.use_backend("array_api_strict"):
+        assert gdl.get_backend() == "array_api_strict"
+        assert gdl.zeros(2).backend == "array_api_strict"
+    assert gdl.get_backend() == before
+
+
+def test_env_var_selects_backend():
+    code = "import gdl; print(gdl.get_backend(), gdl.zeros(1).backend)"
+    env = dict(os.environ, GDL_BACKEND="array_api_strict")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["array_api_strict", "array_api_strict"]
+
+
+def test_env_var_unknown_name_is_clear_error():
+    env = dict(os.environ, GDL_BACKEND="nope")
+    code = "import gdl; gdl.zeros(1)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode != 0 and "unknown backend 'nope'" in out.stderr
+
+
+@pytest.mark.skipif(gdl.is_usable("cupy"), reason="CuPy works here; the error path needs a machine without it")
+def test_cupy_missing_is_clear_error_and_import_still_works():
+    code = "import gdl\ntry:\n    gdl.set_backend('cupy')\nexcept RuntimeError as e:\n    print(e)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "cupy" in out.stdout and "install" in out.stdout
+
+
+def test_manual_seed_repeats_numbers(backend):
+    gdl.manual_seed(123)
+    a = gdl.randn(5).numpy()
+    r = gdl.rand(3).numpy()
+    gdl.manual_seed(123)
+    assert (gdl.randn(5).numpy() == a).all()
+    assert (gdl.rand(3).numpy() == r).all()
+    gdl.manual_seed(124)
+    assert not (gdl.randn(5).numpy() == a).all()
+
+
+@pytest.mark.parametrize("with_duplicates", [False, True])
+def test_scatter_add_accumulates_duplicates(backend, with_duplicates):
+    be = gdl.get_backend_object(backend)
+    idx = [0, 2, 2, 1, 2] if with_duplicates else [3, 0, 1]
+    index = be.from_host(__import__("numpy").asarray(idx, dtype="int64"))
+    vals_host = __import__("numpy").arange(len(idx) * 2, dtype="float64").reshape(len(idx), 2)
+    out = be.to_host(be.scatter_add((4, 2), index, be.from_host(vals_host)))
+    expected = __import__("numpy").zeros((4, 2))
+    for i, v in zip(idx, vals_host):
+        expected[i] += v
+    assert (out == expected).all()
+
+
+def test_portable_scatter_add_matches_numpy():
+    import numpy as np
+
+    from gdl.backends.base import Backend
+
+    strict = gdl.get_backend_object("array_api_strict")
+    portable = Backend.scatter_add
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, 7, size=40)
+    vals = rng.normal(size=(40, 3))
+    got = strict.to_host(portable(strict, (7, 3), strict.from_host(idx), strict.from_host(vals)))
+    want = np.zeros((7, 3))
+    np.add.at(want, idx, vals)
+    assert np.allclose(got, want)
+
+
+def test_host_round_trip(backend):
+    import numpy as np
+
+    be = gdl.get_backend_object(backend)
+    arr = np.arange(6, dtype=np.float32).reshape(2, 3)
+    back = be.to_host(be.from_host(arr))
+    assert isinstance(back, np.ndarray) and (back == arr).all()
+    be.synchronize()
