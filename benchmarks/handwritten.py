@@ -2,10 +2,9 @@
 
 Every forward and backward pass is explicit array code. The same classes run on
 NumPy (CPU) and CuPy (GPU): the array module is passed in as ``xp``. Weights keep
-PyTorch's names and layouts (``x @ W.T``; LSTM gates i, f, g, o), except where a
-different layout is the natural hand-written choice (the CNN's linear layer reads
-the feature map in ``(h, w, channel)`` order, so its weight is permuted once at
-construction; :meth:`grads_torch_layout` undoes that for comparisons).
+PyTorch's names and layouts (``x @ W.T``; LSTM gates i, f, g, o; the CNN's kernel
+is kept as a ``(out, in*k*k)`` matrix, and :meth:`grads_torch_layout` reshapes it
+back for comparisons).
 
 Each class has:
 
@@ -162,58 +161,54 @@ class MLPLarge(_Step):
 
 
 def im2col(xp, x, k):
-    """Patches of an NCHW batch as rows: ``(N*OH*OW, C*k*k)`` (stride 1, no padding).
+    """Patches of an NCHW batch, channel-major: ``(N, C*k*k, OH*OW)`` (stride 1, no padding).
 
-    A strided view (no copy) gives ``(N, C, OH, OW, k, k)``; the transpose and
-    reshape then make the one copy a matmul needs.
+    A strided view (no copy) gives ``(N, C, k, k, OH, OW)``; the reshape makes the
+    one copy the matmul needs, reading each window position's row contiguously.
     """
     n, c, h, w = x.shape
     oh, ow = h - k + 1, w - k + 1
     sn, sc, sh, sw = x.strides
-    view = xp.lib.stride_tricks.as_strided(x, shape=(n, c, oh, ow, k, k), strides=(sn, sc, sh, sw, sh, sw))
-    return view.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * k * k), oh, ow
+    view = xp.lib.stride_tricks.as_strided(x, shape=(n, c, k, k, oh, ow), strides=(sn, sc, sh, sw, sh, sw))
+    return view.reshape(n, c * k * k, oh * ow), oh, ow
 
 
 class CNN(_Step):
-    """conv 3x3x16 -> tanh -> flatten -> linear 10 (chapter 10), via im2col."""
+    """conv 3x3x16 -> tanh -> flatten -> linear 10 (chapter 10), via im2col.
+
+    The convolution is one batched matmul ``W (O, C*k*k) @ cols (N, C*k*k, OH*OW)``,
+    whose output is already ``(N, O, OH*OW)``: flattening it gives PyTorch's
+    ``(channel, h, w)`` feature order.
+    """
 
     def __init__(self, xp, workload, params, batch, seed=0):
-        d = workload.dims
-        self.oh = self.ow = d["size"] - d["k"] + 1
-        self.out_ch = d["out_ch"]
         super().__init__(xp, workload, params, batch, seed)
         self.rows = xp.arange(self.x.shape[0])
-        self.k = d["k"]
+        self.k = workload.dims["k"]
 
     def _to_layout(self, name, a):
         a = np.asarray(a, dtype=np.float32)
         if name == "conv.weight":  # (out, in, k, k) -> (out, in*k*k)
-            a = a.reshape(a.shape[0], -1)
-        elif name == "fc.weight":  # features (c, h, w) -> (h, w, c)
-            a = a.reshape(a.shape[0], self.out_ch, self.oh, self.ow).transpose(0, 2, 3, 1)
             a = a.reshape(a.shape[0], -1)
         return np.ascontiguousarray(a)
 
     def _from_layout(self, name, a):
         if name == "conv.weight":
             return a.reshape(a.shape[0], -1, self.k, self.k)
-        if name == "fc.weight":
-            a = a.reshape(a.shape[0], self.oh, self.ow, self.out_ch).transpose(0, 3, 1, 2)
-            return np.ascontiguousarray(a.reshape(a.shape[0], -1))
         return a
 
     def forward_backward(self):
         xp, p = self.xp, self.p
         n = self.x.shape[0]
-        cols, oh, ow = im2col(xp, self.x, self.k)
-        a = xp.tanh(cols @ p["conv.weight"].T + p["conv.bias"])  # (n*oh*ow, out_ch)
+        cols, oh, ow = im2col(xp, self.x, self.k)  # (n, 9, 676)
+        a = xp.tanh(p["conv.weight"] @ cols + p["conv.bias"][:, None])  # (n, 16, 676)
         flat = a.reshape(n, -1)
         logits = flat @ p["fc.weight"].T + p["fc.bias"]
         loss, dlogits = softmax_xent(xp, logits, self.y, self.rows)
         g = {"fc.weight": dlogits.T @ flat, "fc.bias": dlogits.sum(axis=0)}
         dz = (dlogits @ p["fc.weight"]).reshape(a.shape) * (1.0 - a * a)
-        g["conv.weight"] = dz.T @ cols
-        g["conv.bias"] = dz.sum(axis=0)
+        g["conv.weight"] = (dz @ cols.transpose(0, 2, 1)).sum(axis=0)
+        g["conv.bias"] = dz.sum(axis=(0, 2))
         return loss, g
 
 

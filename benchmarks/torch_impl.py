@@ -90,7 +90,7 @@ class TorchStep:
         loss = self.loss_fn(self.model(self.x), self.y)
         loss.backward()
         grads = {k: p.grad.detach().cpu().numpy() for k, p in self.model.named_parameters()}
-        return float(loss), grads
+        return float(loss.detach()), grads
 
     def loss_value(self) -> float:
         return float(self._loss)

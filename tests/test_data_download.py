@@ -12,7 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+import numpy as np
+
+from gdl.backends import host_data
 from gdl.data import download as dl
+from gdl.data.datasets import IMDB, MNIST
 from gdl.data.download import DownloadError, Resource, content_digest, download_file, extract_archive, fetch
 
 
@@ -55,11 +59,18 @@ class Server:
         self.httpd.server_close()
 
 
-@pytest.fixture
-def server():
+@pytest.fixture(scope="module")
+def _server():
     s = Server()
     yield s
     s.close()
+
+
+@pytest.fixture
+def server(_server):
+    _server.routes.clear()
+    _server.hits.clear()
+    return _server
 
 
 def sha(data: bytes) -> str:
@@ -102,6 +113,7 @@ def test_truncated_body_leaves_nothing(server, tmp_path):
     with pytest.raises(DownloadError, match=r"f\.bin") as info:
         download_file(res, tmp_path)
     assert server.url("/f.bin") in str(info.value)
+    assert f"connection closed after {len(PAYLOAD) // 2} of {len(PAYLOAD)} bytes" in str(info.value)
     assert_nothing_written(tmp_path, "f.bin")
 
 
@@ -247,3 +259,49 @@ def test_extract_archive_without_the_folder(tmp_path):
     with pytest.raises(ValueError, match="no top/ folder"):
         extract_archive(tmp_path / "a.tar.gz", "top")
     assert [p.name for p in tmp_path.iterdir()] == ["a.tar.gz"]
+
+
+# -- data sets downloading through the table ---------------------------------------------
+
+
+def idx(array) -> bytes:
+    return host_data.write_idx(np.asarray(array))
+
+
+def test_mnist_download_through_the_table(server, tmp_path, monkeypatch):
+    """download=True fetches through the table; a re-compressed copy passes by content."""
+    rng = np.random.default_rng(1)
+    payloads = {
+        "t10k-images-idx3-ubyte.gz": idx(rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)),
+        "t10k-labels-idx1-ubyte.gz": idx(np.array([1, 2, 3], np.uint8)),
+    }
+    table = []
+    for name, raw in payloads.items():
+        canonical = gzip.compress(raw, mtime=1)
+        server.routes["/" + name] = (200, gzip.compress(raw, compresslevel=1, mtime=99), "ok")
+        table.append(dl.Resource(name, (server.url("/" + name),), hashlib.sha256(canonical).hexdigest(),
+                                 hashlib.sha256(raw).hexdigest()))
+    monkeypatch.setitem(dl.RESOURCES, "mnist", tuple(table))
+    with pytest.raises(FileNotFoundError):
+        MNIST(root=tmp_path, train=False)
+    test = MNIST(root=tmp_path, train=False, download=True)
+    assert test.labels.tolist() == [1, 2, 3]
+    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(payloads)
+    # a corrupted download: clear error, nothing written
+    (tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
+    server.routes["/t10k-labels-idx1-ubyte.gz"] = (200, gzip.compress(idx(np.array([1, 2, 4], np.uint8))), "ok")
+    with pytest.raises(dl.DownloadError, match="t10k-labels-idx1-ubyte.gz.*put it at"):
+        MNIST(root=tmp_path, train=False, download=True)
+    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == ["t10k-images-idx3-ubyte.gz"]
+
+
+def test_imdb_download_then_extract(server, tmp_path, monkeypatch):
+    archive = make_tar({"aclImdb/train/pos/1_8.txt": b"Good", "aclImdb/train/neg/0_2.txt": b"Bad",
+                        "aclImdb/test/pos/0_9.txt": b"Fine", "aclImdb/test/neg/1_1.txt": b"No"})
+    server.routes["/aclImdb_v1.tar.gz"] = (200, archive, "ok")
+    monkeypatch.setitem(dl.RESOURCES, "imdb", (
+        dl.Resource("aclImdb_v1.tar.gz", (server.url("/aclImdb_v1.tar.gz"),),
+                    hashlib.sha256(archive).hexdigest()),))
+    train = IMDB(root=tmp_path, download=True)
+    assert train.texts == ["Bad", "Good"] and train.labels == [0, 1]
+    assert sorted(p.name for p in (tmp_path / "imdb").iterdir()) == ["aclImdb", "aclImdb_v1.tar.gz"]

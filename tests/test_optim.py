@@ -18,7 +18,7 @@ from gdl.nn.parameter import Parameter
 from gdl.optim.adagrad import adagrad_step
 from gdl.optim.adam import adam_step
 from gdl.optim.rmsprop import rmsprop_step
-from gdl.optim.sgd import sgd_step
+from gdl.optim.sgd import sgd_momentum_step
 
 SHAPES = [(3, 4), (5,), ()]
 
@@ -217,9 +217,10 @@ def test_plain_sgd_is_one_subtraction(backend):
     opt = gdl.optim.SGD([p], lr=0.5)
     p.grad = gdl.tensor([1.0, 2.0, 3.0, 4.0])
     opt.step()
-    assert p.data is not old  # rebound, not mutated in place
     np.testing.assert_array_equal(p.numpy(), (start - np.float32(0.5) * np.float32([1, 2, 3, 4])))
-    np.testing.assert_array_equal(gdl.get_backend_object().to_host(old), start)
+    if "sgd_step" not in p._backend.fused:  # the portable path rebinds, never mutates in place
+        assert p.data is not old
+        np.testing.assert_array_equal(gdl.get_backend_object().to_host(old), start)
     assert len(opt.state) == 0
 
 
@@ -535,16 +536,22 @@ def test_repr():
 # -- the fused-kernel hook --------------------------------------------------------------------------
 
 
-PORTABLE = {"sgd_step": sgd_step, "adam_step": adam_step, "rmsprop_step": rmsprop_step, "adagrad_step": adagrad_step}
-KERNEL_OF = {"SGD": "sgd_step", "Adam": "adam_step", "AdamW": "adam_step", "RMSprop": "rmsprop_step",
-             "Adagrad": "adagrad_step"}
+PORTABLE = {"sgd_momentum_step": sgd_momentum_step, "adam_step": adam_step, "rmsprop_step": rmsprop_step,
+            "adagrad_step": adagrad_step}
+
+
+def kernel_name_of(name, kw):
+    if name == "SGD":
+        plain = not kw.get("momentum") and not kw.get("weight_decay")
+        return "sgd_step" if plain else "sgd_momentum_step"
+    return {"Adam": "adam_step", "AdamW": "adam_step", "RMSprop": "rmsprop_step", "Adagrad": "adagrad_step"}[name]
 
 
 @pytest.mark.parametrize("name,kw", CASES, ids=CASE_IDS)
 def test_fused_kernel_hook(backend, name, kw, monkeypatch):
     """A backend's fused kernel replaces the portable loop and gets the documented arguments."""
     be = gdl.get_backend_object(backend)
-    kernel_name = KERNEL_OF[name]
+    kernel_name = kernel_name_of(name, kw)
     calls = []
 
     def kernel(xp, params, grads, state, steps, **hyper):
@@ -554,11 +561,19 @@ def test_fused_kernel_hook(backend, name, kw, monkeypatch):
         calls.append((len(params), sorted(state), list(steps), hyper))
         return PORTABLE[kernel_name](xp, params, grads, state, steps, **hyper)
 
-    monkeypatch.setitem(be.fused, kernel_name, kernel)
+    def inplace_sgd(param, grad, lr):  # the plain "sgd_step" kernel: param -= lr * grad, in place
+        assert isinstance(lr, float) and be.is_array(param) and be.is_array(grad)
+        calls.append(param.shape)
+        param[...] = param - lr * grad
+
+    monkeypatch.setitem(be.fused, kernel_name, inplace_sgd if kernel_name == "sgd_step" else kernel)
     plan = grad_plan(4)
     fused_params, _ = run_gdl(name, kw, gdl.float64, plan)
-    assert len(calls) == 4 and calls[2][0] == 2  # the parameter without a gradient is left out
-    if name in ("AdamW",):
+    if kernel_name == "sgd_step":
+        assert len(calls) == 4 * len(SHAPES) - 1  # once per parameter with a gradient
+    else:
+        assert len(calls) == 4 and calls[2][0] == 2  # the parameter without a gradient is left out
+    if name == "AdamW":
         assert calls[0][3]["decoupled_weight_decay"] is True
     if name != "SGD":
         assert calls[0][2] == [1, 1, 1] and calls[3][2] == [4, 3, 4]
@@ -566,6 +581,33 @@ def test_fused_kernel_hook(backend, name, kw, monkeypatch):
     plain_params, _ = run_gdl(name, kw, gdl.float64, plan)
     for p, q in zip(fused_params, plain_params):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_inplace_kernel_does_not_leak_into_state_dict(backend, monkeypatch):
+    """A kernel may update in place: a saved state dict must not change afterwards."""
+    be = gdl.get_backend_object(backend)
+
+    def inplace(xp, params, grads, state, steps, **hyper):
+        new_params, new_state = sgd_momentum_step(xp, params, grads, state, steps, **hyper)
+        for old, new in zip(params, new_params):
+            old[...] = new
+        bufs = state["momentum_buffer"]
+        for i, new in enumerate(new_state["momentum_buffer"]):
+            if bufs[i] is None:
+                bufs[i] = new
+            else:
+                bufs[i][...] = new
+        return params, {"momentum_buffer": bufs}
+
+    monkeypatch.setitem(be.fused, "sgd_momentum_step", inplace)
+    params = make_params(gdl.float64)
+    opt = gdl.optim.SGD(params, lr=0.1, momentum=0.9)
+    train(opt, params, 2)
+    sd = opt.state_dict()
+    saved = [sd["state"][i]["momentum_buffer"].numpy() for i in range(3)]
+    train(opt, params, 2, start=2)
+    for i in range(3):
+        np.testing.assert_array_equal(sd["state"][i]["momentum_buffer"].numpy(), saved[i])
 
 
 # -- optional cross-check against PyTorch -------------------------------------------------------

@@ -154,7 +154,7 @@ class Backend:
             for j in range(kw):
                 hi, wj = i * dh, j * dw
                 out = out + _place(
-                    xp, cols[:, :, i, j], (n, c, hp, wp), hi, wj, sh, sw, self.device
+                    xp, cols[:, :, i, j, ...], (n, c, hp, wp), hi, wj, sh, sw, self.device
                 )
         return out[:, :, ph : ph + h, pw : pw + w]
 

@@ -127,7 +127,7 @@ def numbers_to_array(values, default_float: str = "float32") -> np.ndarray:
 def scale_uint8(images: np.ndarray, dtype: str = "float32") -> np.ndarray:
     """uint8 pixels as floats in [0, 1] (divided by 255)."""
     out = images.astype(dtype)
-    out *= 1.0 / 255.0
+    np.divide(out, 255, out=out)
     return out
 
 

@@ -39,6 +39,7 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -330,6 +331,8 @@ def _reason(exc: BaseException) -> str:
         return f"HTTP {exc.code} {exc.reason}"
     if isinstance(exc, urllib.error.URLError):
         return f"cannot connect ({exc.reason})"
+    if isinstance(exc, DownloadError):
+        return str(exc)
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
@@ -455,27 +458,49 @@ def extract_archive(archive: str | os.PathLike, top: str, dest: str | os.PathLik
         )
     tmp = Path(tempfile.mkdtemp(prefix=f".{top}.", suffix=".extracting", dir=dest))
     try:
-        with tarfile.open(archive, "r:*") as tar:
-            chosen = [m for m in tar.getmembers() if m.name.removeprefix("./").split("/")[0] == top]
-            if not chosen:
-                raise ValueError(f"{archive}: no {top}/ folder inside; is this the right archive?")
-            for member in chosen:
-                _check_member(archive, member)
-            if hasattr(tarfile, "data_filter"):
-                tar.extractall(tmp, members=chosen, filter="data")
-            else:  # Python < 3.10.12 / 3.11.4: members were checked above
-                tar.extractall(tmp, members=chosen)
+        _extract_into(archive, top, tmp)
         try:
             os.rename(tmp / top, target)
         except OSError:
             if not target.exists():  # not a concurrent extraction that won the race
                 raise
         _fsync_dir(dest)
-    except tarfile.TarError as exc:
-        raise ValueError(f"{archive}: not a readable tar archive ({exc})") from exc
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise ValueError(f"{archive}: not a readable tar archive ({type(exc).__name__}: {exc})") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _extract_into(archive: Path, top: str, out: Path) -> None:
+    """Write the regular files and folders under ``top/`` into ``out``, in one streaming pass.
+
+    Files are written by gdl itself (not ``TarFile.extractall``): only names that
+    stay inside the folder, only plain files and folders, default permissions.
+    """
+    made: set[Path] = set()
+    found = False
+    with tarfile.open(archive, "r:*") as tar:
+        for member in tar:
+            name = member.name.removeprefix("./")
+            if name.split("/")[0] != top:
+                continue
+            found = True
+            _check_member(archive, member)
+            path = out / name
+            if member.isdir():
+                if path not in made:
+                    path.mkdir(parents=True, exist_ok=True)
+                    made.add(path)
+                continue
+            if path.parent not in made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                made.add(path.parent)
+            src = tar.extractfile(member)
+            with open(path, "wb") as dst:
+                shutil.copyfileobj(src, dst, _CHUNK)
+    if not found:
+        raise ValueError(f"{archive}: no {top}/ folder inside; is this the right archive?")
 
 
 def _check_member(archive: Path, member: tarfile.TarInfo) -> None:

@@ -15,10 +15,11 @@ Fused kernels
 Each optimizer's update is a plain function over *lists* of arrays (for example
 :func:`gdl.optim.adam.adam_step`), the shape PyTorch calls a multi-tensor
 ("foreach") update. Before running it, ``step()`` asks each backend for a fused
-replacement, ``backend.fused.get(name)`` with ``name`` one of ``"sgd_step"``,
-``"adam_step"`` (Adam and AdamW), ``"rmsprop_step"``, ``"adagrad_step"``, and
-uses it for the parameters on that backend when present. A kernel must have
-exactly the signature of the portable function it replaces::
+replacement, ``backend.fused.get(name)`` with ``name`` one of
+``"sgd_momentum_step"`` (SGD with momentum or weight decay), ``"adam_step"``
+(Adam and AdamW), ``"rmsprop_step"``, ``"adagrad_step"``, and uses it for the
+parameters on that backend when present. A kernel must have exactly the
+signature of the portable function it replaces::
 
     kernel(xp, params, grads, state, steps, **hyperparameters) -> (new_params, new_state)
 
@@ -27,12 +28,19 @@ exactly the signature of the portable function it replaces::
 * ``state``: dict from state name (``"exp_avg"``, ...) to a list of arrays in the
   same order; an entry is ``None`` only for a buffer that does not exist yet
   (SGD's momentum buffer before its first step);
-* ``steps``: list of ints, each parameter's step count *including* this step;
+* ``steps``: list of ints, each parameter's step count *including* this step
+  (empty for SGD, which counts no steps);
 * ``hyperparameters``: Python numbers and bools, documented per function;
 * returns the new parameter arrays and a state dict of the same form. A kernel
   may update the arrays in place and return them, or return new ones.
 
 A fused kernel must match its portable function in tests.
+
+Plain SGD (no momentum, no weight decay) is the exception, kept as lean as
+possible: its kernel ``"sgd_step"`` is called once per parameter as
+``kernel(param_array, grad_array, lr)`` and updates ``param_array`` in place
+(see :class:`gdl.optim.SGD`). Because a kernel may update arrays in place,
+:meth:`Optimizer.state_dict` returns copies.
 """
 
 from __future__ import annotations

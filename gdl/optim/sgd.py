@@ -5,8 +5,8 @@ from __future__ import annotations
 from gdl.optim.optimizer import Optimizer, check_nonneg
 
 
-def sgd_step(xp, params, grads, state, steps, *, lr, momentum, dampening, weight_decay, nesterov):
-    """The portable SGD update over lists of arrays (the ``"sgd_step"`` kernel's reference).
+def sgd_momentum_step(xp, params, grads, state, steps, *, lr, momentum, dampening, weight_decay, nesterov):
+    """The portable SGD update over lists of arrays (the ``"sgd_momentum_step"`` kernel's reference).
 
     ``state == {'momentum_buffer': [buf or None, ...]}`` (``{}`` without momentum);
     ``steps`` is empty (SGD keeps no step count). Returns ``(new_params, new_state)``.
@@ -39,6 +39,13 @@ class SGD(Optimizer):
     exactly as ``torch.optim.SGD`` (the momentum buffer ``b`` is kept in
     ``state[p]['momentum_buffer']``; nothing is kept without momentum).
 
+    Fused kernels: the plain update (no momentum, no weight decay) uses the
+    backend's ``"sgd_step"`` kernel when it has one, called once per parameter as
+    ``kernel(param_array, grad_array, lr)`` and updating ``param_array`` in place;
+    otherwise it rebinds ``p.data = p.data - lr * p.grad.data``. With momentum or
+    weight decay the multi-tensor ``"sgd_momentum_step"`` kernel replaces
+    :func:`sgd_momentum_step` (signature in :mod:`gdl.optim.optimizer`).
+
     Args:
         params: iterable of parameters or of parameter-group dicts.
         lr: learning rate (>= 0).
@@ -54,10 +61,10 @@ class SGD(Optimizer):
         loss.backward(); opt.step(); opt.zero_grad()
     """
 
-    kernel_name = "sgd_step"
+    kernel_name = "sgd_momentum_step"
     state_keys = ("momentum_buffer",)
     tracks_step = False
-    update = staticmethod(sgd_step)
+    update = staticmethod(sgd_momentum_step)
 
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
@@ -92,18 +99,26 @@ class SGD(Optimizer):
         loss = self._evaluate(closure)
         for group in self.param_groups:
             params = group["params"]
-            if (
-                group["momentum"] == 0
-                and group["weight_decay"] == 0
-                and params
-                and "sgd_step" not in params[0]._backend.fused
-            ):
-                # The plain update: one subtraction per parameter, nothing else.
-                lr = group["lr"]
+            if group["momentum"] != 0 or group["weight_decay"] != 0 or not params:
+                self._update_group(group)  # the "sgd_momentum_step" kernel or its reference
+                continue
+            # The plain update: one subtraction per parameter and nothing else, or the
+            # backend's in-place "sgd_step" kernel: kernel(param, grad, lr) does param -= lr*grad.
+            lr = group["lr"]
+            backend = params[0]._backend
+            kernel = backend.fused.get("sgd_step")
+            if kernel is None:
                 for p in params:
                     g = p.grad
                     if g is not None:
                         p.data = p.data - lr * g.data
             else:
-                self._update_group(group)
+                for p in params:
+                    g = p.grad
+                    if g is None:
+                        continue
+                    if p._backend is backend:
+                        kernel(p.data, g.data, lr)
+                    else:
+                        p.data = p.data - lr * g.data
         return loss

@@ -10,9 +10,13 @@ from gdl.nn.functional.loss import (
     mse_loss,
     nll_loss,
 )
+from gdl.nn.functional.conv import avg_pool1d, avg_pool2d, conv1d, conv2d, max_pool1d, max_pool2d
+from gdl.nn.functional.recurrent import gru_cell, lstm_cell, rnn_cell
 
 __all__ = [
     "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
     "dropout", "embedding", "gelu", "layer_norm", "leaky_relu", "linear", "log_softmax",
     "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
+    "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "max_pool1d", "max_pool2d",
+    "gru_cell", "lstm_cell", "rnn_cell",
 ]

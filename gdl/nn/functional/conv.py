@@ -123,18 +123,21 @@ def _conv_node(op, x, weight, bias, kernel, stride, padding, dilation, groups, o
     if bias is not None:
         out = out + xp.reshape(bias.data, (1, o, 1, 1))
     need_x = x.requires_grad and is_grad_enabled()
+    need_w = weight.requires_grad
 
     def backward(g):
         g4 = xp.reshape(g, (n, groups, og, oh * ow))
-        gw = xp.sum(g4 @ xp.permute_dims(cols, (0, 1, 3, 2)), axis=0)  # (G, O/G, K)
-        gw = xp.reshape(gw, tuple(weight.shape))
+        gw = None
+        if need_w:
+            gw = xp.sum(g4 @ xp.permute_dims(cols, (0, 1, 3, 2)), axis=0)  # (G, O/G, K)
+            gw = xp.reshape(gw, tuple(weight.shape))
         gx = None
         if need_x:
             gcols = xp.reshape(xp.permute_dims(wmat, (0, 2, 1)) @ g4, (n, c, kh, kw, oh, ow))
             gx = xp.reshape(be.col2im(gcols, (n, c, h, w), kernel, stride, padding, dilation), tuple(x.shape))
         if bias is None:
             return (gx, gw)
-        return (gx, gw, xp.sum(g, axis=(0, 2, 3)))
+        return (gx, gw, xp.reshape(xp.sum(g4, axis=(0, 3)), (o,)))
 
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return result(xp.reshape(out, out_shape(oh, ow)), be, inputs, backward, "Conv")
@@ -300,7 +303,8 @@ def _avg_pool(op, x, kernel_size, stride, padding, count_include_pad, two_d):
     out_shape = (n, c, oh, ow) if two_d else (n, c, ow)
 
     def backward(g):
-        g4 = xp.reshape(g, (n, c, 1, 1, oh, ow)) / (divisor if isinstance(divisor, float) else divisor[:, :, None, None])
+        div = divisor if isinstance(divisor, float) else xp.reshape(divisor, (1, 1, 1, 1, oh, ow))
+        g4 = xp.reshape(g, (n, c, 1, 1, oh, ow)) / div
         gcols = xp.broadcast_to(g4, (n, c, kh, kw, oh, ow))
         gx = be.col2im(gcols, shape4, kernel, stride, padding, dilation)
         return (xp.reshape(gx, tuple(x.shape)),)

@@ -1,0 +1,157 @@
+"""The readers on the real data sets in ../shared/data (skipped where that folder is missing).
+
+Archives are symlinked into a temporary folder and extracted there once per module,
+so the shared copy stays untouched; each test reads only what it checks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gdl.data import RESOURCES, DataLoader, Vocab, tokenize, verify_file
+from gdl.data.datasets import BAbI, EnronSpam, IMDB, MNIST, Shakespeare
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+pytestmark = pytest.mark.skipif(
+    not SHARED.is_dir(), reason=f"the shared data folder {SHARED} is not present (integration tests need it)"
+)
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory):
+    """A data root whose imdb/enron/babi folders hold symlinks to the shared archives."""
+    root = tmp_path_factory.mktemp("data")
+    for sub in ("imdb", "enron", "babi"):
+        (root / sub).mkdir()
+        for archive in (SHARED / sub).glob("*.tar.gz"):
+            (root / sub / archive.name).symlink_to(archive)
+    return root
+
+
+def resource(name, filename):
+    return next(r for r in RESOURCES[name] if r.filename == filename)
+
+
+# -- the download table matches the reference copies -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, filename",
+    [
+        ("mnist", "train-images-idx3-ubyte.gz"),  # by decompressed content: re-compressed copies
+        ("mnist", "train-labels-idx1-ubyte.gz"),
+        ("mnist", "t10k-images-idx3-ubyte.gz"),
+        ("mnist", "t10k-labels-idx1-ubyte.gz"),
+        ("shakespeare", "tinyshakespeare.txt"),  # by file: the canonical bytes
+        ("shakespeare", "shakespear.txt"),
+        ("enron", "enron1.tar.gz"),  # a re-packed archive: by member content
+        ("enron", "enron2.tar.gz"),  # the canonical archive: by file
+        ("enron", "enron6.tar.gz"),
+        ("babi", "tasks_1-20_v1-1.tar.gz"),
+    ],
+)
+def test_shared_copies_pass_the_table_checksums(name, filename):
+    path = SHARED / name / filename
+    if not path.exists():
+        pytest.skip(f"{path} not present")
+    assert verify_file(path, resource(name, filename)) is None
+
+
+def test_mnist_gz_differs_from_canonical_bytes_but_passes_by_content():
+    path = SHARED / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    res = resource("mnist", path.name)
+    from gdl.data.download import sha256_file
+
+    assert sha256_file(path) != res.sha256  # the README says these are re-compressed
+    assert verify_file(path, res) is None
+    broken = type(res)(res.filename, res.urls, res.sha256, "0" * 64)
+    assert "content" in verify_file(path, broken)
+
+
+# -- MNIST -------------------------------------------------------------------------------
+
+
+def test_mnist_test_split_and_embedded_subset_match_the_real_files():
+    test = MNIST(root=SHARED, train=False)
+    assert len(test) == 10_000 and test.images.shape == (10_000, 28, 28)
+    assert np.bincount(test.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    embedded = MNIST(train=False, source="embedded")
+    assert (embedded.images == test.images[:2000]).all() and (embedded.labels == test.labels[:2000]).all()
+    x, y = next(iter(DataLoader(test, batch_size=256, shuffle=True, seed=0)))
+    assert x.shape == (256, 1, 28, 28) and float(x.numpy().max()) == 1.0 and float(x.numpy().min()) == 0.0
+
+
+def test_mnist_train_split_head_is_the_embedded_training_set():
+    train = MNIST(root=SHARED, train=True)
+    assert len(train) == 60_000
+    embedded = MNIST(train=True, source="embedded")
+    assert (embedded.images == train.images[:10_000]).all() and (embedded.labels == train.labels[:10_000]).all()
+
+
+# -- IMDB --------------------------------------------------------------------------------
+
+
+def test_imdb_from_the_archive(linked):
+    train = IMDB(root=linked, split="train")
+    assert len(train) == 25_000 and sum(train.labels) == 12_500
+    assert (linked / "imdb" / "aclImdb" / "train" / "pos").is_dir()  # extracted beside the archive
+    assert all(r >= 7 for r, lab in zip(train.ratings, train.labels) if lab == 1)
+    assert all(r <= 4 for r, lab in zip(train.ratings, train.labels) if lab == 0)
+    i = train.ids.index(0, 12_500)  # aclImdb/train/pos/0_9.txt
+    assert train.texts[i].startswith("Bromwell High is a cartoon comedy.") and train.ratings[i] == 9
+    test = IMDB(root=linked, split="test")
+    assert len(test) == 25_000 and sum(test.labels) == 12_500
+    vocab = Vocab.from_texts(train.texts[:500], min_freq=5)
+    assert vocab.itos[1] == "the" and len(vocab) > 1000
+
+
+# -- Enron-Spam --------------------------------------------------------------------------
+
+
+def test_enron_all_present_subsets(linked):
+    mails = EnronSpam(root=linked)
+    assert mails.subsets == ("enron1", "enron2", "enron4", "enron5", "enron6")  # enron3 is not in the copy
+    spam = sum(mails.labels)
+    assert (len(mails) - spam, spam) == (12_533, 15_671)  # the README's counts
+    first = mails.subset_of.index("enron1")
+    assert mails.files[first] == "0001.1999-12-10.farmer.ham.txt" and mails.texts[first].startswith("Subject:")
+    one = EnronSpam(root=linked, subsets=["enron1"])
+    assert (len(one) - sum(one.labels), sum(one.labels)) == (3672, 1500)
+
+
+# -- Shakespeare -------------------------------------------------------------------------
+
+
+def test_tiny_shakespeare_and_the_books_file():
+    tiny = Shakespeare(root=SHARED, seq_len=100)
+    assert len(tiny.text) == 1_115_394 and len(tiny.vocab) == 65
+    assert tiny.text.startswith("First Citizen:") and len(tiny) == (1_115_394 - 1) // 100
+    x, y = tiny[0]
+    assert tiny.vocab.decode(x).startswith("First Citizen:") and tiny.vocab.decode(y)[:5] == "irst "
+    book = Shakespeare(root=SHARED, variant="book")
+    assert len(book.text) == 99_993 and book.path.name == "shakespear.txt"
+
+
+# -- bAbI --------------------------------------------------------------------------------
+
+
+def test_babi_all_tasks_parse(linked):
+    qa1 = BAbI(root=linked, task=1)
+    assert len(qa1) == 1000 and qa1.path.name == "qa1_single-supporting-fact_train.txt"
+    first = qa1[0]
+    assert first.story == ("Mary moved to the bathroom.", "John went to the hallway.")
+    assert (first.question, first.answer, first.supporting) == ("Where is Mary?", "bathroom", (0,))
+    assert qa1[1].supporting == (2,) and qa1[1].answer == "hallway"
+    assert len(qa1.sentences) == 3000 and tokenize(qa1.sentences[2]) == ["where", "is", "mary", "?"]
+    for task in range(1, 21):
+        for split in ("train", "test"):
+            examples = BAbI(root=linked, task=task, split=split)
+            assert len(examples) > 0
+            for ex in examples:
+                assert all(0 <= s < len(ex.story) for s in ex.supporting) and ex.answer
+    path_finding = BAbI(root=linked, task=19, split="test")
+    assert all("," in ex.answer for ex in path_finding)
