@@ -49,7 +49,12 @@ def examples(session):
 
 @nox.session
 def benchmarks(session):
-    """Side-by-side timings: gdl vs hand-written NumPy/CuPy vs PyTorch (torch is benchmark-only)."""
+    """One training step of mlp_small, mlp_large, cnn and lstm: gdl vs hand-written
+    NumPy/CuPy vs PyTorch eager, interleaved, median of timed windows, with
+    gdl/hand-written and gdl/PyTorch ratios and peak memory (benchmarks/README.md).
+    torch is benchmark-only. Options after --, e.g.
+    nox -s benchmarks -- --device gpu --json benchmarks/results/gpu.json --markdown benchmarks/results/gpu.md"""
     session.install("-e", ".[test]")
-    session.install("torch==2.13.0", "psutil")
-    session.run("python", "-m", "benchmarks.run", *session.posargs)
+    session.install("torch==2.13.0")
+    session.run("pytest", "-q", "benchmarks/test_baselines.py")
+    session.run("python", "-m", "benchmarks.run", *(session.posargs or ["--device", "cpu"]))

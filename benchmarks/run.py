@@ -664,7 +664,8 @@ def markdown(report) -> str:
         md.append(
             "- memory: "
             + (
-                "peak RSS growth of a fresh process per implementation (after imports)"
+                "peak RSS growth of a fresh process per implementation (after its imports "
+                "and a batch-2 warm-up; see benchmarks/README.md)"
                 if report["device"] == "cpu"
                 else "in-use peak of the CuPy pool / torch.cuda.max_memory_allocated"
             )
@@ -776,6 +777,12 @@ def main(argv=None):
         except ImportError:
             pass
     report["environment"] = environment(args.device, args.threads, env_before)
+    load = report["environment"].get("loadavg_start")
+    if load and load[0] > report["environment"]["usable_cores"]:
+        log(
+            f"WARNING: load average {load[0]} exceeds the {report['environment']['usable_cores']} usable "
+            f"cores: other processes compete for the CPU; timings are rough (try --threads 1)"
+        )
     for w in args.workloads:
         log(f"{w}: timing {', '.join(args.impls)} on {args.device} ...")
         res = time_workload(w, args.device, args.impls, args, log)

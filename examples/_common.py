@@ -191,17 +191,23 @@ def _agrees(book, ours, rel: float) -> bool:
 
 
 def compare(label: str, book, ours, *, rel: float = 1e-12, at_least: bool = False,
-            at_most: bool = False, book_text: str | None = None) -> bool:
+            at_most: bool = False, info: bool = False, book_text: str | None = None) -> bool:
     """Print ``label | book <figure> | gdl <figure> | <verdict>`` and return whether it passes.
 
     Verdicts: ``exact`` (every number equal), ``match`` (equal to the digits the
     book printed, e.g. 0.0196 for 0.01959999999999997, or within ``rel`` relative
     error where it printed every digit and the last bit differs), ``reached``
     (``at_least``/``at_most``: a target to reach rather than a figure to repeat),
-    else ``DIFFERS`` / ``NOT REACHED``.
+    else ``DIFFERS`` / ``NOT REACHED``. With ``info=True`` the figures are shown
+    side by side without a verdict, only the difference (gdl - book): for runs
+    that are not expected to repeat the book's number (say why nearby).
     """
     b, o = _flat(book), _flat(ours)
-    if at_least or at_most:
+    if info:
+        ok = True
+        verdict = "gdl - book: " + ", ".join(f"{ov - bv:+.4g}" for bv, ov in zip(b, o))
+        shown_book = book_text or fmt(book)
+    elif at_least or at_most:
         ok = all((ov >= bv) if at_least else (ov <= bv) for bv, ov in zip(b, o)) and len(b) == len(o)
         verdict = "reached" if ok else "NOT REACHED"
         sign = ">=" if at_least else "<="

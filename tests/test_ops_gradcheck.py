@@ -260,6 +260,15 @@ def test_max_gradient_goes_to_the_argmax(backend):
     np.testing.assert_array_equal(x.grad.numpy(), [[0, 0, 0], [0, 1, 0]])
 
 
+def test_max_min_ties_share_the_gradient(backend):
+    x = gdl.tensor(np.array([[3.0, 3.0, 1.0], [2.0, 2.0, 2.0]]), requires_grad=True)
+    x.max(axis=1).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0.5, 0.5, 0.0], [1 / 3, 1 / 3, 1 / 3]])
+    x.grad = None
+    x.min(axis=0, keepdims=True).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+
+
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
 @given(data=st.data())
 @SETTINGS

@@ -496,9 +496,14 @@ def _extract_into(archive: Path, top: str, out: Path) -> None:
             if path.parent not in made:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 made.add(path.parent)
-            src = tar.extractfile(member)
-            with open(path, "wb") as dst:
-                shutil.copyfileobj(src, dst, _CHUNK)
+            data = tar.extractfile(member).read()
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
     if not found:
         raise ValueError(f"{archive}: no {top}/ folder inside; is this the right archive?")
 
