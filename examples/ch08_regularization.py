@@ -85,7 +85,7 @@ N_TRAIN, N_TEST = 1000, 10_000
 if args.quick:  # a smoke test: the same code, a few epochs, the first 2,000 test images
     N_TEST = 2_000
     for name, run in RUNS.items():
-        run.update(epochs=10 if run["batch"] > 1 else 2, last_logged=None)
+        run.update(epochs=10 if run["batch"] > 1 else 1, last_logged=None)
 if args.epochs is not None:
     for run in RUNS.values():
         run.update(epochs=args.epochs, last_logged=None)

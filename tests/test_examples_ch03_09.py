@@ -33,6 +33,9 @@ def run_script(name: str, *args: str, timeout: float = 600) -> tuple[str, list[d
     env = dict(os.environ)
     env.pop("GDL_BACKEND", None)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    # The quick runs are small: BLAS threads only add contention on a busy 2-core machine.
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    env.setdefault("OMP_NUM_THREADS", "1")
     proc = subprocess.run(
         [sys.executable, str(EXAMPLES / name), "--backend", BACKEND, *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,

@@ -32,12 +32,14 @@ def sig(a):
 CELLS = {
     "rnn_tanh": (lambda i, h, **kw: nn.RNNCell(i, h, nonlinearity="tanh", **kw), 1),
     "rnn_relu": (lambda i, h, **kw: nn.RNNCell(i, h, nonlinearity="relu", **kw), 1),
+    "rnn_sigmoid": (lambda i, h, **kw: nn.RNNCell(i, h, nonlinearity="sigmoid", **kw), 1),
     "lstm": (nn.LSTMCell, 4),
     "gru": (nn.GRUCell, 3),
 }
 LAYERS = {
     "rnn_tanh": lambda *a, **kw: nn.RNN(*a, nonlinearity="tanh", **kw),
     "rnn_relu": lambda *a, **kw: nn.RNN(*a, nonlinearity="relu", **kw),
+    "rnn_sigmoid": lambda *a, **kw: nn.RNN(*a, nonlinearity="sigmoid", **kw),
     "lstm": nn.LSTM,
     "gru": nn.GRU,
 }
@@ -48,7 +50,8 @@ def reference_step(mode, x, h, c, w_ih, w_hh, b_ih, b_hh):
     hid = h.shape[1]
     if mode.startswith("rnn"):
         a = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
-        return (np.tanh(a) if mode == "rnn_tanh" else np.maximum(a, 0)), None
+        act = {"rnn_tanh": np.tanh, "rnn_relu": lambda v: np.maximum(v, 0), "rnn_sigmoid": sig}[mode]
+        return act(a), None
     if mode == "lstm":
         blk = [slice(k * hid, (k + 1) * hid) for k in range(4)]
         pre = [x @ w_ih[b].T + b_ih[b] + h @ w_hh[b].T + b_hh[b] for b in blk]
@@ -210,7 +213,7 @@ def test_recurrent_errors(backend):
     with pytest.raises(NotImplementedError, match="unidirectional"):
         nn.LSTM(3, 4, bidirectional=True)
     with pytest.raises(ValueError, match="nonlinearity"):
-        nn.RNNCell(3, 4, nonlinearity="sigmoid")
+        nn.RNNCell(3, 4, nonlinearity="softsign")
     lstm = nn.LSTM(3, 4, num_layers=2)
     with pytest.raises(ValueError, match=r"\(5, 2, 6\) has 6 features, expected input_size 3"):
         lstm(gdl.randn(5, 2, 6))
@@ -246,8 +249,10 @@ def test_fused_gate_kernels_are_used_and_match_the_portable_path():
         results = []
         for fused in (False, True):
             if fused:
-                be.fused["lstm_gates"] = (lstm_fwd, lambda s, dh, dc: R.lstm_gates_backward(be.xp, s, dh, dc))
-                be.fused["gru_gates"] = (gru_fwd, lambda s, dh: R.gru_gates_backward(be.xp, s, dh))
+                be.fused["lstm_gates"] = lstm_fwd
+                be.fused["lstm_gates_backward"] = lambda dh, dc, s: R.lstm_gates_backward(be.xp, s, dh, dc)
+                be.fused["gru_gates"] = gru_fwd
+                be.fused["gru_gates_backward"] = lambda dh, s: R.gru_gates_backward(be.xp, s, dh)
             try:
                 gdl.manual_seed(0)
                 lstm, gru = nn.LSTM(3, 4, dtype=gdl.float64), nn.GRU(3, 4, dtype=gdl.float64)
@@ -260,8 +265,8 @@ def test_fused_gate_kernels_are_used_and_match_the_portable_path():
                 results.append([out.numpy(), out2.numpy(), xt.grad.numpy()] +
                                [p.grad.numpy() for m in (lstm, gru, cell) for p in m.parameters()])
             finally:
-                be.fused.pop("lstm_gates", None)
-                be.fused.pop("gru_gates", None)
+                for name in ("lstm_gates", "lstm_gates_backward", "gru_gates", "gru_gates_backward"):
+                    be.fused.pop(name, None)
     assert calls == {"lstm": 5, "gru": 4}
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

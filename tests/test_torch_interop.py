@@ -163,8 +163,10 @@ def test_cross_entropy_matches_torch(backend, reduction, weighted, smoothing):
     w = rng.uniform(0.5, 2, size=4) if weighted else None
     for ignore in (-100, 1):
         _compare(
-            lambda a: F.cross_entropy(a, gdl.tensor(y), None if w is None else _t(w), ignore, reduction, smoothing),
-            lambda a: TF.cross_entropy(a, torch.tensor(y), None if w is None else _tt(w), ignore_index=ignore,
+            lambda a, ignore=ignore: F.cross_entropy(a, gdl.tensor(y), None if w is None else _t(w), ignore,
+                                                     reduction, smoothing),
+            lambda a, ignore=ignore: TF.cross_entropy(a, torch.tensor(y), None if w is None else _tt(w),
+                                                      ignore_index=ignore,
                                        reduction=reduction, label_smoothing=smoothing),
             x,
         )

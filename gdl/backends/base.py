@@ -147,7 +147,6 @@ class Backend:
         sh, sw = stride
         ph, pw = padding
         dh, dw = dilation
-        oh, ow = cols.shape[4], cols.shape[5]
         hp, wp = h + 2 * ph, w + 2 * pw
         out = xp.zeros((n, c, hp, wp), dtype=cols.dtype, device=self.device)
         for i in range(kh):

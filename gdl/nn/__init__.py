@@ -2,6 +2,7 @@
 
 from gdl.nn import functional, init, utils
 from gdl.nn.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from gdl.nn.conv import AvgPool1d, AvgPool2d, Conv1d, Conv2d, MaxPool1d, MaxPool2d
 from gdl.nn.layers import (
     BatchNorm1d,
     BatchNorm2d,
@@ -15,7 +16,6 @@ from gdl.nn.layers import (
 from gdl.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from gdl.nn.module import Module, ModuleList, Sequential
 from gdl.nn.parameter import Parameter
-from gdl.nn.conv import AvgPool1d, AvgPool2d, Conv1d, Conv2d, MaxPool1d, MaxPool2d
 from gdl.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 
 from gdl import functional as ops
+from gdl.dtypes import int64
 from gdl.nn import functional as F
 from gdl.nn import init
 from gdl.nn.module import Module
 from gdl.nn.parameter import Parameter
-from gdl.dtypes import int64
 from gdl.tensor import Tensor, empty_like_shape, ones, zeros
 
 

@@ -37,7 +37,7 @@ from gdl.nn.module import Module
 from gdl.nn.parameter import Parameter
 from gdl.tensor import Tensor, empty_like_shape
 
-_GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
+_GATES = {"rnn_tanh": 1, "rnn_relu": 1, "rnn_sigmoid": 1, "lstm": 4, "gru": 3}
 
 
 def _init_uniform(module: Module, hidden_size: int) -> None:
@@ -87,12 +87,14 @@ class _CellBase(Module):
 
 
 class RNNCell(_CellBase):
-    """Elman RNN cell: ``h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)``, act = tanh or relu.
+    """Elman RNN cell: ``h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)``.
 
+    ``act`` is ``nonlinearity``: ``'tanh'`` (default) or ``'relu'`` as in PyTorch, or
+    ``'sigmoid'``, the book's ch14 "Part 2" RNNCell (an extension: PyTorch has none).
     ``weight_ih`` is ``(H, I)``, ``weight_hh`` ``(H, H)``, biases ``(H,)``, all from
     U(−1/√H, 1/√H). Call as ``cell(x, h=None)`` with ``x`` ``(B, I)``; ``h``
-    defaults to zeros. The book's ch14 "Part 2" RNNCell uses a sigmoid:
-    ``(cell.weight_ih @ x + ...).sigmoid()`` by hand, or ``nonlinearity='tanh'`` here.
+    defaults to zeros. The book's cell also holds the output layer: here that is a
+    separate ``Linear(hidden, vocab)``.
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
@@ -274,7 +276,9 @@ class _RNNBase(Module):
 
 
 class RNN(_RNNBase):
-    """Multi-layer Elman RNN: ``h_t = act(x_t W_ihᵀ + b_ih + h_{t−1} W_hhᵀ + b_hh)``, act = tanh or relu.
+    """Multi-layer Elman RNN: ``h_t = act(x_t W_ihᵀ + b_ih + h_{t−1} W_hhᵀ + b_hh)``.
+
+    ``act`` is tanh or relu (as PyTorch), or sigmoid (the book's ch14; an extension).
 
     ``RNN(input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True,
     batch_first=False, dropout=0.0)`` (PyTorch's argument order). Parameters

@@ -2,6 +2,7 @@
 
 from gdl.functional import log_softmax, relu, sigmoid, softmax, tanh
 from gdl.nn.functional.activation import gelu, leaky_relu
+from gdl.nn.functional.conv import avg_pool1d, avg_pool2d, conv1d, conv2d, max_pool1d, max_pool2d
 from gdl.nn.functional.layers import batch_norm, dropout, embedding, layer_norm, linear
 from gdl.nn.functional.loss import (
     binary_cross_entropy,
@@ -10,7 +11,6 @@ from gdl.nn.functional.loss import (
     mse_loss,
     nll_loss,
 )
-from gdl.nn.functional.conv import avg_pool1d, avg_pool2d, conv1d, conv2d, max_pool1d, max_pool2d
 from gdl.nn.functional.recurrent import gru_cell, lstm_cell, rnn_cell
 
 __all__ = [

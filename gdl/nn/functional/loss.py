@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gdl.functional import log, mean, sum
+from gdl.functional import mean, sum
 from gdl.functional._util import check_same_backend
 from gdl.tensor import Tensor, result
 

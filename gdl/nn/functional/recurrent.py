@@ -26,22 +26,21 @@ backpropagation through time as a loop over raw arrays (the book's ch12-14
 "hidden deltas" recurrence), so a sequence of any length adds no graph depth and
 keeps memory linear in the sequence length.
 
-**Fused kernels.** A backend may supply the LSTM gate math as
-``backend.fused["lstm_gates"] = (forward, backward)`` with
+**Fused kernels.** A backend may supply the LSTM gate math as two entries of
+``backend.fused`` (the CuPy backend does, in ``gdl.backends.cupy_kernels``):
 
-- ``forward(gates, c) -> (h_new, c_new, saved)``: ``gates`` the pre-activations
-  ``(B, 4H)`` in order i, f, g, o, ``c`` the cell state ``(B, H)``; ``saved`` is
-  anything ``backward`` needs (opaque to the caller);
-- ``backward(saved, dh_new, dc_new) -> (dgates, dc)``: the gradients with respect
-  to the pre-activations ``(B, 4H)`` and the previous cell state ``(B, H)``.
-  ``dh_new`` and ``dc_new`` are always arrays (zeros when unused).
+- ``fused["lstm_gates"](gates, c) -> (h_new, c_new, saved)``: ``gates`` the
+  pre-activations ``(B, 4H)`` in order i, f, g, o, ``c`` the cell state ``(B, H)``;
+  ``saved`` is anything the backward needs (opaque to the caller);
+- ``fused["lstm_gates_backward"](dh_new, dc_new, saved) -> (dgates, dc)``: the
+  gradients with respect to the pre-activations ``(B, 4H)`` and the previous cell
+  state ``(B, H)``. ``dh_new`` and ``dc_new`` are always arrays here.
 
-and the GRU gate math as ``backend.fused["gru_gates"] = (forward, backward)``
-with ``forward(gi, gh, h) -> (h_new, saved)`` and
-``backward(saved, dh_new) -> (dgi, dgh, dh)`` (``gi``, ``gh`` of shape
-``(B, 3H)`` in order r, z, n; ``dh`` the direct part through ``z⊙h`` only).
-The portable references are :func:`lstm_gates_forward` and friends below; a
-fused kernel must match them.
+and likewise the GRU gate math as ``fused["gru_gates"](gi, gh, h) -> (h_new, saved)``
+and ``fused["gru_gates_backward"](dh_new, saved) -> (dgi, dgh, dh)`` (``gi``, ``gh``
+of shape ``(B, 3H)`` in order r, z, n; ``dh`` the direct part through ``z⊙h``).
+Each pair is used only when both entries exist. The portable references are
+:func:`lstm_gates_forward` and friends below; a fused kernel must match them.
 """
 
 from __future__ import annotations
@@ -104,18 +103,18 @@ def gru_gates_backward(xp, saved, dh_new):
 
 
 def _lstm_kernels(be):
-    fused = be.fused.get("lstm_gates")
-    if fused is not None:
-        return fused
+    fwd, bwd = be.fused.get("lstm_gates"), be.fused.get("lstm_gates_backward")
+    if fwd is not None and bwd is not None:
+        return fwd, (lambda saved, dh, dc: bwd(dh, dc, saved))
     xp = be.xp
     return (lambda gates, c: lstm_gates_forward(xp, gates, c),
             lambda saved, dh, dc: lstm_gates_backward(xp, saved, dh, dc))
 
 
 def _gru_kernels(be):
-    fused = be.fused.get("gru_gates")
-    if fused is not None:
-        return fused
+    fwd, bwd = be.fused.get("gru_gates"), be.fused.get("gru_gates_backward")
+    if fwd is not None and bwd is not None:
+        return fwd, (lambda saved, dh: bwd(dh, saved))
     xp = be.xp
     return (lambda gi, gh, h: gru_gates_forward(xp, gi, gh, h),
             lambda saved, dh: gru_gates_backward(xp, saved, dh))
@@ -141,7 +140,7 @@ class _Step:
         elif mode == "gru":
             self.gates = 3
             self.fwd, self.bwd = _gru_kernels(be)
-        elif mode not in ("rnn_tanh", "rnn_relu"):
+        elif mode not in ("rnn_tanh", "rnn_relu", "rnn_sigmoid"):
             raise ValueError(f"unknown recurrent mode {mode!r}")
 
     def forward(self, gi, gh, h, c):
@@ -152,7 +151,12 @@ class _Step:
             h_new, saved = self.fwd(gi, gh, h)
             return h_new, None, saved
         a = gi + gh
-        h_new = xp.tanh(a) if self.mode == "rnn_tanh" else xp.where(a > 0, a, xp.zeros_like(a))
+        if self.mode == "rnn_tanh":
+            h_new = xp.tanh(a)
+        elif self.mode == "rnn_relu":
+            h_new = xp.where(a > 0, a, xp.zeros_like(a))
+        else:
+            h_new = _sigmoid(xp, a)
         return h_new, None, h_new
 
     def backward(self, saved, dh, dc):
@@ -165,16 +169,18 @@ class _Step:
         h_new = saved
         if self.mode == "rnn_tanh":
             da = dh * (1.0 - h_new * h_new)
-        else:
+        elif self.mode == "rnn_relu":
             da = self.xp.where(h_new > 0, dh, self.xp.zeros_like(dh))
+        else:
+            da = dh * h_new * (1.0 - h_new)
         return da, da, None, None
 
 
 def _mode(name: str, nonlinearity: str = "tanh") -> str:
     if name != "rnn":
         return name
-    if nonlinearity not in ("tanh", "relu"):
-        raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+    if nonlinearity not in ("tanh", "relu", "sigmoid"):
+        raise ValueError(f"RNN: nonlinearity must be 'tanh', 'relu' or 'sigmoid', got {nonlinearity!r}")
     return "rnn_" + nonlinearity
 
 
@@ -259,7 +265,10 @@ def _cell(op, mode, x, hx, cx, w_ih, w_hh, b_ih, b_hh):
 
 def rnn_cell(x: Tensor, hx: Tensor | None, weight_ih: Tensor, weight_hh: Tensor, bias_ih=None, bias_hh=None,
              nonlinearity: str = "tanh") -> Tensor:
-    """One Elman RNN step: ``h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)``, act = tanh or relu."""
+    """One Elman RNN step: ``h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)``.
+
+    ``act`` is tanh or relu (PyTorch's choices) or sigmoid (the book's ch14 RNNCell).
+    """
     return _cell("rnn_cell", _mode("rnn", nonlinearity), x, hx, None, weight_ih, weight_hh, bias_ih, bias_hh)
 
 
@@ -340,7 +349,7 @@ def recurrent_layer(mode: str, x: Tensor, h0: Tensor | None, c0: Tensor | None, 
                     weight_hh: Tensor, bias_ih=None, bias_hh=None):
     """One unidirectional layer over a time-major sequence ``x`` of shape ``(T, B, I)``.
 
-    ``mode`` is ``'rnn_tanh'``, ``'rnn_relu'``, ``'lstm'`` or ``'gru'``. Returns
+    ``mode`` is ``'rnn_tanh'``, ``'rnn_relu'``, ``'rnn_sigmoid'``, ``'lstm'`` or ``'gru'``. Returns
     ``(output (T, B, H), h_T (B, H), c_T (B, H) or None)``. Initial states default
     to zeros. One graph node (plus the selections of its packed result).
     """
