@@ -13,9 +13,9 @@
 # Run it whole (`python examples/ch03_forward_propagation.py`) or cell by cell.
 
 # %%
+import _common
 import numpy as np  # only to print an array the way the book's NumPy did
 
-import _common
 import gdl
 from gdl import nn
 

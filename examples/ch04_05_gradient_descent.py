@@ -19,6 +19,7 @@
 
 # %%
 import _common
+
 import gdl
 
 parser = _common.make_parser("Chapters 4-5: gradient descent with one and several weights")
@@ -100,7 +101,7 @@ _common.section("ch4: hot and cold learning (1101 iterations)")
 weight, input, goal_prediction = T(0.5), T(0.5), T(0.8)
 step_amount = 0.001
 first = last = None
-for iteration in range(1101):
+for _iteration in range(1101):
     prediction = input * weight
     error = (prediction - goal_prediction) ** 2
     if first is None:
@@ -224,7 +225,7 @@ check("Weights after one step", [0.1119, 0.20091, -0.09832], weights.tolist())
 # Three iterations from the start, as the book's loop prints them.
 weights = T([0.1, 0.2, -0.1])
 preds, errors = [], []
-for it in range(3):
+for _it in range(3):
     pred = w_sum(input, weights)
     error = (pred - true) ** 2
     delta = pred - true
@@ -251,7 +252,7 @@ weights = T([0.1, 0.2, -0.1])
 freeze = T([0.0, 1.0, 1.0])
 alpha = 0.3
 preds, errors, weights_seen = [], [], []
-for it in range(3):
+for _it in range(3):
     pred = w_sum(input, weights)
     error = (pred - true) ** 2
     delta = pred - true

@@ -19,9 +19,9 @@
 # own generator, `gdl.rand`, is a different stream) and copy them into gdl tensors.
 
 # %%
+import _common
 import numpy as np  # only for the book's legacy random stream (the initial weights)
 
-import _common
 import gdl
 
 parser = _common.make_parser("Chapter 6: backpropagation on the streetlight problem")
@@ -60,7 +60,7 @@ weights = T([0.5, 0.48, -0.7])
 alpha = 0.1
 input, goal_prediction = streetlights[0], walk_vs_stop[0]
 log = []
-for iteration in range(20):
+for _iteration in range(20):
     prediction = input @ weights
     error = (goal_prediction - prediction) ** 2
     delta = prediction - goal_prediction

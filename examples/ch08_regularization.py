@@ -47,9 +47,9 @@
 # %%
 import json
 
+import _common
 import numpy as np  # only for the book's legacy random stream (--init book)
 
-import _common
 import gdl
 import gdl.optim
 from gdl import nn
@@ -84,7 +84,7 @@ RUNS = {
 N_TRAIN, N_TEST = 1000, 10_000
 if args.quick:  # a smoke test: the same code, a few epochs, the first 2,000 test images
     N_TEST = 2_000
-    for name, run in RUNS.items():
+    for run in RUNS.values():
         run.update(epochs=10 if run["batch"] > 1 else 1, last_logged=None)
 if args.epochs is not None:
     for run in RUNS.values():

@@ -36,9 +36,9 @@
 # Run it whole (`python examples/ch09_activations.py`), with `--quick`, or cell by cell.
 
 # %%
+import _common
 import numpy as np  # only for the book's legacy random stream (--init book)
 
-import _common
 import gdl
 import gdl.optim
 from gdl import nn

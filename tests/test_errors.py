@@ -168,8 +168,11 @@ def test_integer_tensor_cannot_require_grad(backend):
 
 @pytest.mark.parametrize("bad", ["float128", "complex64", "double", "int"])
 def test_unknown_dtype_lists_the_known_ones(backend, bad):
-    for make in (lambda: gdl.zeros(2, dtype=bad), lambda: gdl.tensor([1.0], dtype=bad),
-                 lambda: gdl.ones(1).to(dtype=bad)):
+    for make in (
+        lambda: gdl.zeros(2, dtype=bad),
+        lambda: gdl.tensor([1.0], dtype=bad),
+        lambda: gdl.ones(1).to(dtype=bad),
+    ):
         with pytest.raises(TypeError) as info:
             make()
         msg = str(info.value)

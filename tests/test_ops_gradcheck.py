@@ -73,7 +73,9 @@ def axis_arg(ndim):
 def check(fn, ref, arrays_, requires_grad=None, rtol=1e-9):
     """Forward of ``fn`` equals ``ref`` on the NumPy arrays, and gradcheck passes."""
     requires_grad = requires_grad or [True] * len(arrays_)
-    tensors = [gdl.tensor(np.asarray(a, dtype=np.float64), requires_grad=r) for a, r in zip(arrays_, requires_grad)]
+    tensors = [
+        gdl.tensor(np.asarray(a, dtype=np.float64), requires_grad=r) for a, r in zip(arrays_, requires_grad)
+    ]
     for t in tensors:
         assert t.dtype == gdl.float64
     out = fn(*tensors)
@@ -90,7 +92,9 @@ def check(fn, ref, arrays_, requires_grad=None, rtol=1e-9):
 
 
 def two_broadcast(data, max_dims=3):
-    shapes = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=max_dims, max_side=4))
+    shapes = data.draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=max_dims, max_side=4)
+    )
     return shapes.input_shapes
 
 
@@ -294,7 +298,9 @@ def test_softmax_family(backend, op, data):
 def test_reshape(backend, data):
     shape = data.draw(SHAPES)
     size = int(np.prod(shape, dtype=np.int64))
-    target = data.draw(st.sampled_from([(size,), (-1,), tuple(reversed(shape)), (1,) + shape, shape + (1,), (1, -1)]))
+    target = data.draw(
+        st.sampled_from([(size,), (-1,), tuple(reversed(shape)), (1,) + shape, shape + (1,), (1, -1)])
+    )
     x = data.draw(arrays(shape))
     check(lambda t: t.reshape(target), lambda a: np.reshape(a, target), [x])
     check(lambda t: t.reshape(*target), lambda a: np.reshape(a, target), [x])
@@ -408,7 +414,9 @@ def basic_keys(draw, shape):
             key.append(None)
     if draw(st.booleans()) and n_indexed < len(dims):
         key.append(Ellipsis)
-        key.extend(draw(st.slices(n)) for n in dims[len(dims) - draw(st.integers(0, len(dims) - n_indexed)) :])
+        key.extend(
+            draw(st.slices(n)) for n in dims[len(dims) - draw(st.integers(0, len(dims) - n_indexed)) :]
+        )
     return tuple(key)
 
 
@@ -487,7 +495,9 @@ def test_repeated_indices_accumulate(backend):
 @st.composite
 def matmul_shapes(draw):
     m, k, n = (draw(st.integers(1, 4)) for _ in range(3))
-    kind = draw(st.sampled_from(["1d@1d", "1d@2d", "2d@1d", "2d@2d", "batched", "broadcast", "1d@nd", "nd@1d"]))
+    kind = draw(
+        st.sampled_from(["1d@1d", "1d@2d", "2d@1d", "2d@2d", "batched", "broadcast", "1d@nd", "nd@1d"])
+    )
     batch = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=1, max_dims=2, max_side=3))
     ba, bb = batch.input_shapes
     same = tuple(batch.result_shape)

@@ -51,10 +51,17 @@ def test_integer_and_bool_defaults(backend):
     np.testing.assert_array_equal(gdl.arange(2, 9, 3).numpy(), [2, 5, 8])
 
 
-@pytest.mark.parametrize("np_dtype, gdl_dtype", [
-    ("float64", gdl.float64), ("float32", gdl.float32), ("int32", gdl.int32),
-    ("int64", gdl.int64), ("bool", gdl.bool), ("float16", gdl.float16),
-])
+@pytest.mark.parametrize(
+    "np_dtype, gdl_dtype",
+    [
+        ("float64", gdl.float64),
+        ("float32", gdl.float32),
+        ("int32", gdl.int32),
+        ("int64", gdl.int64),
+        ("bool", gdl.bool),
+        ("float16", gdl.float16),
+    ],
+)
 def test_tensor_keeps_numpy_dtype(backend, np_dtype, gdl_dtype):
     if np_dtype == "float16" and backend == "array_api_strict":
         pytest.skip("the Array API standard has no float16")
@@ -82,8 +89,16 @@ def test_explicit_dtype_wins(backend):
 def test_set_default_dtype(backend, default_dtype_restored):
     gdl.set_default_dtype(gdl.float64)
     assert gdl.get_default_dtype() == gdl.float64
-    for t in (gdl.tensor([1.0]), gdl.zeros(2), gdl.ones(1), gdl.eye(2), gdl.rand(2), gdl.randn(2),
-              gdl.arange(0.0, 1.0, 0.5), gdl.full((1,), 0.5)):
+    for t in (
+        gdl.tensor([1.0]),
+        gdl.zeros(2),
+        gdl.ones(1),
+        gdl.eye(2),
+        gdl.rand(2),
+        gdl.randn(2),
+        gdl.arange(0.0, 1.0, 0.5),
+        gdl.full((1,), 0.5),
+    ):
         assert t.dtype == gdl.float64, t
     assert gdl.tensor([1, 2]).dtype == gdl.int64  # integers unaffected
     assert gdl.tensor(np.ones(2, dtype=np.float32)).dtype == gdl.float32  # arrays keep theirs
@@ -96,7 +111,9 @@ def test_dtype_objects():
     assert gdl.float32 == "float32" and gdl.float32 != gdl.float64
     assert gdl.float32 == np.float32 and gdl.float64 == np.dtype("float64")
     assert gdl.bool == np.bool_ and gdl.int64 == np.int64
-    assert gdl.float32.is_floating_point and not gdl.int64.is_floating_point and not gdl.bool.is_floating_point
+    assert (
+        gdl.float32.is_floating_point and not gdl.int64.is_floating_point and not gdl.bool.is_floating_point
+    )
     assert repr(gdl.float64) == "gdl.float64"
     assert len({gdl.float32, gdl.float32, gdl.float64}) == 2
 
@@ -158,10 +175,16 @@ def test_tensor_copies_its_input(backend):
 
 
 def test_requires_grad_at_creation(backend):
-    for t in (gdl.tensor([1.0], requires_grad=True), gdl.zeros(2, requires_grad=True),
-              gdl.ones(2, requires_grad=True), gdl.randn(2, requires_grad=True),
-              gdl.rand(2, requires_grad=True), gdl.full((2,), 1.0, requires_grad=True),
-              gdl.eye(2, requires_grad=True), gdl.arange(0.0, 2.0, requires_grad=True)):
+    for t in (
+        gdl.tensor([1.0], requires_grad=True),
+        gdl.zeros(2, requires_grad=True),
+        gdl.ones(2, requires_grad=True),
+        gdl.randn(2, requires_grad=True),
+        gdl.rand(2, requires_grad=True),
+        gdl.full((2,), 1.0, requires_grad=True),
+        gdl.eye(2, requires_grad=True),
+        gdl.arange(0.0, 2.0, requires_grad=True),
+    ):
         assert t.requires_grad and t.is_leaf and t.grad is None and t.grad_fn is None
 
 
@@ -346,7 +369,9 @@ def test_unbroadcast_gradients(backend):
     out = a * b + c - s  # broadcasts to (2, 3, 4)
     assert out.shape == (2, 3, 4)
     out.sum().backward()
-    assert a.grad.shape == (3, 1) and b.grad.shape == (4,) and c.grad.shape == (2, 1, 1) and s.grad.shape == ()
+    assert (
+        a.grad.shape == (3, 1) and b.grad.shape == (4,) and c.grad.shape == (2, 1, 1) and s.grad.shape == ()
+    )
     np.testing.assert_array_equal(a.grad.numpy(), np.full((3, 1), 2 * 6.0))  # 2 batches x sum(b)
     np.testing.assert_array_equal(b.grad.numpy(), np.full(4, 2 * 3.0))
     np.testing.assert_array_equal(c.grad.numpy(), np.full((2, 1, 1), 12.0))

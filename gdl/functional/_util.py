@@ -59,18 +59,20 @@ def unbroadcast(xp, grad, shape):
     return grad
 
 
-def normalize_axes(axis, ndim: int) -> tuple:
+def normalize_axes(axis, ndim: int, op: str = "reduce") -> tuple:
     """``axis`` (None, int or sequence) as a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
     if isinstance(axis, int):
         axis = (axis,)
-    out = []
-    for a in axis:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(a % ndim if ndim else 0)
-    return tuple(sorted(out))
+    return tuple(sorted(check_axis(a, ndim, op) for a in axis))
+
+
+def check_axis(axis: int, ndim: int, op: str) -> int:
+    """``axis`` as a non-negative int, or a ValueError naming ``op`` and the rank."""
+    if not -max(ndim, 1) <= axis < max(ndim, 1):
+        raise ValueError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions")
+    return axis % ndim if ndim else 0
 
 
 def expand_reduced(xp, grad, shape, axes, keepdims):

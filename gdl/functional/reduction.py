@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gdl.functional._util import expand_reduced, normalize_axes
+from gdl.functional._util import check_axis, expand_reduced, normalize_axes
 from gdl.tensor import Tensor, result
 
 
@@ -10,7 +10,7 @@ def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis`` (all axes when None)."""
     xp = x._backend.xp
     shape = x.data.shape
-    axes = normalize_axes(axis, x.ndim)
+    axes = normalize_axes(axis, x.ndim, "sum")
     out = xp.sum(x.data, axis=axes, keepdims=keepdims)
 
     def backward(g):
@@ -23,7 +23,7 @@ def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """Arithmetic mean over ``axis`` (all axes when None)."""
     xp = x._backend.xp
     shape = x.data.shape
-    axes = normalize_axes(axis, x.ndim)
+    axes = normalize_axes(axis, x.ndim, "mean")
     count = 1
     for a in axes:
         count *= shape[a]
@@ -39,7 +39,7 @@ def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 0) -> Te
     """Variance over ``axis``; ``correction=1`` gives the unbiased estimate."""
     mu = mean(x, axis=axis, keepdims=True)
     d = x - mu
-    axes = normalize_axes(axis, x.ndim)
+    axes = normalize_axes(axis, x.ndim, "var")
     n = 1
     for a in axes:
         n *= x.shape[a]
@@ -60,7 +60,7 @@ def min(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
 def _extreme(x, axis, keepdims, is_max):
     xp = x._backend.xp
     shape = x.data.shape
-    axes = normalize_axes(axis, x.ndim)
+    axes = normalize_axes(axis, x.ndim, "max" if is_max else "min")
     if any(shape[a] == 0 for a in axes):
         raise ValueError(f"{'max' if is_max else 'min'}: cannot reduce an empty axis of shape {tuple(shape)}")
     fn = xp.max if is_max else xp.min
@@ -80,7 +80,7 @@ def logsumexp(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` over ``axis``, shifted by the maximum for stability."""
     xp = x._backend.xp
     shape = x.data.shape
-    axes = normalize_axes(axis, x.ndim)
+    axes = normalize_axes(axis, x.ndim, "logsumexp")
     m = xp.max(x.data, axis=axes, keepdims=True)
     m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
     out_keep = xp.log(xp.sum(xp.exp(x.data - m), axis=axes, keepdims=True)) + m
@@ -95,6 +95,7 @@ def logsumexp(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``axis`` (max-shifted, so no overflow)."""
+    axis = check_axis(axis, x.ndim, "softmax")
     xp = x._backend.xp
     e = xp.exp(x.data - xp.max(x.data, axis=axis, keepdims=True))
     out = e / xp.sum(e, axis=axis, keepdims=True)
@@ -107,6 +108,7 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """``x - logsumexp(x)`` along ``axis``: log-probabilities without overflow."""
+    axis = check_axis(axis, x.ndim, "log_softmax")
     xp = x._backend.xp
     shifted = x.data - xp.max(x.data, axis=axis, keepdims=True)
     out = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gdl.backends import get_backend_object, host
-from gdl.functional._util import check_same_backend, normalize_axes, unbroadcast
+from gdl.functional._util import check_axis, check_same_backend, normalize_axes, unbroadcast
 from gdl.tensor import Tensor, result
 
 
@@ -24,12 +24,15 @@ def permute(x: Tensor, *axes) -> Tensor:
     """Reorder the dimensions: ``x.permute(2, 0, 1)``."""
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
-    if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+    if len(axes) != x.ndim or any(not -x.ndim <= a < x.ndim for a in axes) or sorted(
+        a % x.ndim for a in axes
+    ) != list(range(x.ndim)):
         raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} dimensions of shape {x.shape}")
     xp = x._backend.xp
     inverse = [0] * len(axes)
+    axes = tuple(a % x.ndim for a in axes)
     for i, a in enumerate(axes):
-        inverse[a % x.ndim] = i
+        inverse[a] = i
     out = xp.permute_dims(x.data, axes)
     return result(out, x._backend, (x,), lambda g: (xp.permute_dims(g, tuple(inverse)),), "Permute")
 
@@ -39,7 +42,7 @@ def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
     if x.ndim < 2:
         return x
     axes = list(range(x.ndim))
-    d0, d1 = dim0 % x.ndim, dim1 % x.ndim
+    d0, d1 = check_axis(dim0, x.ndim, "transpose"), check_axis(dim1, x.ndim, "transpose")
     axes[d0], axes[d1] = axes[d1], axes[d0]
     return permute(x, tuple(axes))
 
@@ -60,7 +63,7 @@ def squeeze(x: Tensor, axis=None) -> Tensor:
     if axis is None:
         shape = tuple(s for s in x.shape if s != 1)
     else:
-        axes = normalize_axes(axis, x.ndim)
+        axes = normalize_axes(axis, x.ndim, "squeeze")
         for a in axes:
             if x.shape[a] != 1:
                 raise ValueError(f"squeeze: dimension {a} of shape {x.shape} has size {x.shape[a]}, not 1")
@@ -82,7 +85,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dimensions ``start_dim..end_dim`` into one."""
     if x.ndim == 0:
         return reshape(x, (1,))
-    s, e = start_dim % x.ndim, end_dim % x.ndim
+    s, e = check_axis(start_dim, x.ndim, "flatten"), check_axis(end_dim, x.ndim, "flatten")
     n = 1
     for d in x.shape[s : e + 1]:
         n *= d
@@ -93,6 +96,7 @@ def concat(tensors, axis: int = 0) -> Tensor:
     """Join tensors along an existing ``axis``."""
     tensors = _same_backend_list("concat", tensors)
     xp = tensors[0]._backend.xp
+    axis = check_axis(axis, tensors[0].ndim, "concat")
     try:
         out = xp.concat([t.data for t in tensors], axis=axis)
     except (ValueError, TypeError):
@@ -119,6 +123,10 @@ def stack(tensors, axis: int = 0) -> Tensor:
     shapes = {t.shape for t in tensors}
     if len(shapes) != 1:
         raise ValueError(f"stack: all tensors need the same shape, got {', '.join(map(str, shapes))}")
+    ndim = tensors[0].ndim + 1
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"stack: axis {axis} is out of range for stacking tensors of shape {tensors[0].shape}")
+    axis %= ndim
     out = xp.stack([t.data for t in tensors], axis=axis)
     ax = axis % out.ndim
 
