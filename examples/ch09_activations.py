@@ -33,6 +33,16 @@
 #   dropout masks come from gdl's generator, so the curve is not the book's draw
 #   for draw.
 #
+# **The result.** With the true gradient and the book's equivalent learning rate
+# the test accuracy levels off at about 0.867 (0.8666 at I:290 with seed 1), a
+# little under the book's 0.8701; the same holds for other dropout draws and for
+# lr 0.01-0.1. The book's hidden-layer "gradient" is not one: `1 − (2t)²` turns
+# negative for |t| > 0.5 and pushes large activations back, a small accidental
+# regulariser worth about 0.003 here. `--book-gradient` runs the book's update
+# rule on gdl (its hidden-layer gradient, written with autograd's `detach`, and
+# its dropout masks drawn from the same legacy stream) and replays the book's
+# printed figures.
+#
 # Run it whole (`python examples/ch09_activations.py`), with `--quick`, or cell by cell.
 
 # %%
@@ -52,6 +62,8 @@ parser.add_argument("--dtype", choices=("float64", "float32"), default="float64"
 parser.add_argument("--lr", type=float, default=0.02,
                     help="SGD learning rate on the mean cross-entropy (default 0.02 = the book's alpha 2 / batch 100)")
 parser.add_argument("--epochs", type=int, default=None, help="number of epochs (default 300; 10 with --quick)")
+parser.add_argument("--book-gradient", action="store_true",
+                    help="use the book's hidden-layer gradient and its dropout masks (replays its printed figures)")
 args = _common.parse_args(parser)
 _common.setup(args, "ch09 activations (MNIST)")
 dt = gdl.float64 if args.dtype == "float64" else gdl.float32
@@ -89,21 +101,48 @@ print(f"train images {images.shape}, test images {test_images.shape}, dtype {arg
 # `(outputs × inputs)`: they go in transposed.
 
 # %%
+class BookTanhDropout(nn.Module):
+    """``tanh`` then the book's dropout, with the book's hidden-layer gradient (``--book-gradient``).
+
+    Forward (training): ``layer_1 = tanh(z) · mask · 2``, the mask drawn with
+    ``randint(2)`` from the book's legacy stream ``rs``. Backward: the book's
+    ``layer_1_delta = delta · (1 − layer_1²) · mask`` (tanh' taken on the scaled
+    output, the 0/1 mask). ``out + (z − z.detach()) · slope`` has the value ``out``
+    and the gradient ``slope`` with respect to ``z``. In ``eval()`` mode: ``tanh(z)``.
+    """
+
+    def __init__(self, rs):
+        super().__init__()
+        self.rs = rs
+
+    def forward(self, z):
+        t = gdl.tanh(z)
+        if not self.training:
+            return t
+        mask = gdl.tensor(self.rs.randint(2, size=z.shape), dtype=z.dtype)
+        out = (t * mask * 2).detach()
+        slope = ((1 - out ** 2) * mask).detach()
+        return out + (z - z.detach()) * slope
+
+
+rs = np.random.RandomState(args.seed)                         # np.random.seed(1)
+if args.book_gradient:
+    hidden_layers = [BookTanhDropout(rs)]
+else:
+    hidden_layers = [nn.Tanh(), nn.Dropout(0.5)]
 model = nn.Sequential(
     nn.Linear(784, HIDDEN, bias=False, dtype=dt),
-    nn.Tanh(),
-    nn.Dropout(0.5),
+    *hidden_layers,
     nn.Linear(HIDDEN, 10, bias=False, dtype=dt),
 )
 if args.init == "book":
-    rs = np.random.RandomState(args.seed)                     # np.random.seed(1)
     weights_0_1 = 0.02 * rs.random_sample((784, HIDDEN)) - 0.01
     weights_1_2 = 0.2 * rs.random_sample((HIDDEN, 10)) - 0.1
     model[0].weight = nn.Parameter(gdl.tensor(weights_0_1.T, dtype=dt))
-    model[3].weight = nn.Parameter(gdl.tensor(weights_1_2.T, dtype=dt))
+    model[-1].weight = nn.Parameter(gdl.tensor(weights_1_2.T, dtype=dt))
 else:
     nn.init.uniform_(model[0].weight, -0.01, 0.01)
-    nn.init.uniform_(model[3].weight, -0.1, 0.1)
+    nn.init.uniform_(model[-1].weight, -0.1, 0.1)
 print(model)
 
 # %% [markdown]
@@ -118,7 +157,7 @@ print(model)
 # %%
 _common.section("hand-computed gradient vs autograd (first batch)")
 W01 = model[0].weight.detach().T      # book orientation: (784, 100)
-W12 = model[3].weight.detach().T      # (100, 10)
+W12 = model[-1].weight.detach().T     # (100, 10)
 x, y = images[:BATCH], labels[:BATCH]
 onehot = gdl.eye(10, dtype=dt)[y]
 mask = (gdl.rand(BATCH, HIDDEN, dtype=dt) < 0.5).to(dtype=dt)   # 1 = keep
@@ -199,12 +238,18 @@ print(f"  {EPOCHS * len(xs)} steps in {_common.fmt_seconds(timer.seconds)}")
 # is not the book's number for number; the figure to reach is the book's 0.870.
 
 # %%
-_common.section("book vs gdl (not expected to repeat the book's numbers: see the notes at the top)")
+replay = args.book_gradient and args.init == "book" and args.seed == 1 and args.lr == 0.02
+if replay:
+    _common.section("book vs gdl (the book's update rule and random stream: its figures)")
+else:
+    _common.section("book vs gdl (not expected to repeat the book's numbers: see the notes at the top)")
 for epoch, (b_test, b_train) in BOOK.items():
     if epoch in logged:
-        _common.compare(f"I:{epoch} Test-Acc / Train-Acc", [b_test, b_train], list(logged[epoch]), info=True)
+        _common.compare(f"I:{epoch} Test-Acc / Train-Acc", [b_test, b_train], list(logged[epoch]),
+                        info=not replay)
 best_epoch = max(logged, key=lambda e: logged[e][0])
-_common.compare("best printed Test-Acc (epoch)", [0.8703, 270], [logged[best_epoch][0], best_epoch], info=True)
+_common.compare("best printed Test-Acc (epoch)", [0.8703, 270], [logged[best_epoch][0], best_epoch],
+                info=not (replay and full_settings))
 at = 290 if 290 in logged else max(logged)
 value = logged[at][0]
 target = BOOK_TARGET if full_settings else None
@@ -215,6 +260,6 @@ _common.result(
     epoch=at, final_test_acc=logged[max(logged)][0], peak_test_acc=logged[best_epoch][0], peak_epoch=best_epoch,
     train_acc=logged[at][1], seconds=round(timer.seconds, 1),
     settings=dict(hidden=HIDDEN, batch=BATCH, lr=args.lr, epochs=EPOCHS, init=args.init, seed=args.seed,
-                  dtype=args.dtype, n_test=N_TEST, backend=args.backend),
+                  dtype=args.dtype, book_gradient=args.book_gradient, n_test=N_TEST, backend=args.backend),
 )
 _common.result("hand_vs_autograd_diff", grad_check, target=1e-10, better="lower")

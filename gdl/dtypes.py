@@ -75,7 +75,19 @@ def as_dtype(dtype) -> DType:
         if dtype not in ALL:
             raise TypeError(f"unknown dtype {dtype!r}; gdl dtypes: {', '.join(_NAMES)}")
         return ALL[dtype]
-    return ALL[_name_of_foreign(dtype)]
+    key = (type(dtype), dtype)  # the type first: no cross-library dtype comparisons
+    try:
+        return _FOREIGN[key]
+    except (KeyError, TypeError):
+        found = ALL[_name_of_foreign(dtype)]
+    try:
+        _FOREIGN[key] = found
+    except TypeError:  # unhashable dtype object
+        pass
+    return found
+
+
+_FOREIGN: dict = {}  # backend dtype object -> DType (looking up a name is slow)
 
 
 def _name_of_foreign(dtype) -> str:

@@ -14,8 +14,7 @@ import pytest
 
 from gdl.backends import host_data
 from gdl.data import DataLoader
-from gdl.data import download as dl
-from gdl.data.datasets import BAbI, EnronSpam, IMDB, MNIST, Shakespeare, TextCorpus, parse_babi, read_idx
+from gdl.data.datasets import IMDB, MNIST, BAbI, EnronSpam, Shakespeare, TextCorpus, parse_babi, read_idx
 
 
 def idx(array) -> bytes:
@@ -51,15 +50,18 @@ def make_tar(members: dict[str, bytes]) -> bytes:
 def test_idx_round_trip(dtype):
     arr = (np.arange(24).reshape(2, 3, 4) - 5).astype(dtype)
     data = idx(arr)
-    assert data[:4] == bytes([0, 0, {"uint8": 8, "int8": 9, "int16": 11, "int32": 12, "float32": 13,
-                                     "float64": 14}[dtype], 3])
+    assert data[:4] == bytes(
+        [0, 0, {"uint8": 8, "int8": 9, "int16": 11, "int32": 12, "float32": 13, "float64": 14}[dtype], 3]
+    )
     back = host_data.parse_idx(data)
     assert back.dtype == arr.dtype and back.shape == (2, 3, 4) and (back == arr).all()
 
 
 def test_idx_errors_name_the_problem():
     good = idx(np.zeros((2, 2), np.uint8))
-    with pytest.raises(ValueError, match="f.idx: IDX body truncated.*shape \\(2, 2\\) \\(4 bytes\\), found 3"):
+    with pytest.raises(
+        ValueError, match="f.idx: IDX body truncated.*shape \\(2, 2\\) \\(4 bytes\\), found 3"
+    ):
         host_data.parse_idx(good[:-1], "f.idx")
     with pytest.raises(ValueError, match="trailing bytes"):
         host_data.parse_idx(good + b"x")
@@ -80,7 +82,11 @@ def test_mnist_reads_gz_and_plain_idx(tmp_path):
     assert image.dtype == np.float32 and image.shape == (1, 28, 28)
     assert np.allclose(image[0], images[2] / 255.0) and label == int(labels[2]) and isinstance(label, int)
     x, y = train.get_batch([6, 0])
-    assert x.shape == (2, 1, 28, 28) and np.allclose(x[0, 0], images[6] / 255.0) and y.tolist() == [labels[6], labels[0]]
+    assert (
+        x.shape == (2, 1, 28, 28)
+        and np.allclose(x[0, 0], images[6] / 255.0)
+        and y.tolist() == [labels[6], labels[0]]
+    )
     flat = MNIST(root=tmp_path, flatten=True)
     assert flat[0][0].shape == (784,) and flat.get_batch([0])[0].shape == (1, 784)
 
@@ -126,7 +132,9 @@ def test_mnist_loader_uses_batches(tmp_path):
     for x, y in loader:
         assert x.shape[1:] == (784,) and str(x.dtype) == "gdl.float32"
         for row, lab in zip(x.numpy(), y.numpy().tolist()):
-            assert (row == (images.reshape(10, -1).astype(np.float32) / np.float32(255))).all(axis=1).sum() == 1
+            assert (row == (images.reshape(10, -1).astype(np.float32) / np.float32(255))).all(
+                axis=1
+            ).sum() == 1
             i = int(np.flatnonzero((images.reshape(10, -1) == np.rint(row * 255)).all(axis=1))[0])
             assert labels[i] == lab
             seen.append(i)
@@ -152,8 +160,12 @@ def test_embedded_mnist_subset():
 
 def test_embedded_files_licence_and_size():
     folder = resources.files("gdl.data").joinpath("embedded", "mnist")
-    names = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-             "t10k-labels-idx1-ubyte.gz"]
+    names = [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ]
     total = sum(len(folder.joinpath(n).read_bytes()) for n in names)
     assert total <= 3_000_000
     notice = folder.joinpath("NOTICE.txt").read_text(encoding="utf-8")
@@ -218,16 +230,23 @@ def test_imdb_missing_says_where(tmp_path):
 
 
 def test_enron_subsets_folders_and_archives(tmp_path):
-    write_tree(tmp_path / "enron", {
-        "enron1/Summary.txt": b"summary",
-        "enron1/ham/0002.1999.farmer.ham.txt": b"Subject: meeting\nsee you",
-        "enron1/ham/0001.1999.farmer.ham.txt": b"Subject: hi\nhello",
-        "enron1/spam/0003.2003.GP.spam.txt": b"Subject: cheap \xe9 pills",  # Latin-1, not UTF-8
-    })
-    (tmp_path / "enron" / "enron4.tar.gz").write_bytes(make_tar({
-        "enron4/ham/0001.x.ham.txt": b"Subject: four",
-        "enron4/spam/0002.x.spam.txt": b"Subject: win",
-    }))
+    write_tree(
+        tmp_path / "enron",
+        {
+            "enron1/Summary.txt": b"summary",
+            "enron1/ham/0002.1999.farmer.ham.txt": b"Subject: meeting\nsee you",
+            "enron1/ham/0001.1999.farmer.ham.txt": b"Subject: hi\nhello",
+            "enron1/spam/0003.2003.GP.spam.txt": b"Subject: cheap \xe9 pills",  # Latin-1, not UTF-8
+        },
+    )
+    (tmp_path / "enron" / "enron4.tar.gz").write_bytes(
+        make_tar(
+            {
+                "enron4/ham/0001.x.ham.txt": b"Subject: four",
+                "enron4/spam/0002.x.spam.txt": b"Subject: win",
+            }
+        )
+    )
     mails = EnronSpam(root=tmp_path)
     assert mails.subsets == ("enron1", "enron4")
     assert mails.labels == [0, 0, 1, 0, 1]
@@ -260,7 +279,7 @@ def test_text_corpus_windows_and_batches(tmp_path):
     assert corpus.vocab.decode(x) == "abc" and corpus.vocab.decode(y) == "bca"
     bx, by = corpus.get_batch([0, 2])
     assert bx.shape == (2, 3) and bx.dtype == np.int64 and corpus.vocab.decode(by[1]) == "bca"
-    (lx, ly), = list(DataLoader(corpus, batch_size=3))
+    ((lx, ly),) = list(DataLoader(corpus, batch_size=3))
     assert lx.shape == (3, 3) and corpus.vocab.decode(ly.numpy().reshape(-1)) == "bcabcabca"
     with pytest.raises(ValueError, match="seq_len"):
         TextCorpus(path, seq_len=0)
@@ -298,7 +317,12 @@ def test_parse_babi_stories_questions_answers_supporting():
     ex = parse_babi(BABI_TEXT)
     assert len(ex) == 3
     assert ex[0].story == ("Mary moved to the bathroom.", "John went to the hallway.")
-    assert (ex[0].question, ex[0].answer, ex[0].supporting, ex[0].story_index) == ("Where is Mary?", "bathroom", (0,), 0)
+    assert (ex[0].question, ex[0].answer, ex[0].supporting, ex[0].story_index) == (
+        "Where is Mary?",
+        "bathroom",
+        (0,),
+        0,
+    )
     assert ex[1].story[-1] == "Daniel went back to the hallway." and len(ex[1].story) == 3
     assert ex[1].supporting == (2,)  # line 4 is the story's third statement (questions are left out)
     assert ex[2].story_index == 1 and ex[2].answer == "n,s" and ex[2].supporting == (0, 1)
@@ -323,7 +347,11 @@ def test_babi_reads_task_files_and_archive(tmp_path):
     (tmp_path / "babi" / "tasks_1-20_v1-1.tar.gz").write_bytes(make_tar(files))
     train = BAbI(root=tmp_path, task=1)
     assert len(train) == 3 and train[0].answer == "bathroom"
-    assert train.sentences[:3] == ["Mary moved to the bathroom.", "John went to the hallway.", "Where is Mary?"]
+    assert train.sentences[:3] == [
+        "Mary moved to the bathroom.",
+        "John went to the hallway.",
+        "Where is Mary?",
+    ]
     assert (tmp_path / "babi" / "tasksv11" / "en").is_dir()
     test = BAbI(root=tmp_path, task=1, split="test")
     assert [tuple(e)[:4] for e in test] == [(("A is here.",), "Where is A?", "here", (0,))]

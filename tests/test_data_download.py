@@ -10,13 +10,12 @@ import tarfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
-
 import numpy as np
+import pytest
 
 from gdl.backends import host_data
 from gdl.data import download as dl
-from gdl.data.datasets import IMDB, MNIST
+from gdl.data.datasets import IMDB, MNIST, EnronSpam, Shakespeare
 from gdl.data.download import DownloadError, Resource, content_digest, download_file, extract_archive, fetch
 
 
@@ -204,8 +203,12 @@ def test_tar_content_digest_ignores_packing_and_other_members(tmp_path):
 def test_fetch_uses_the_given_table_and_skips_present_files(server, tmp_path):
     server.routes["/one"] = (200, b"1", "ok")
     server.routes["/two"] = (200, b"2", "ok")
-    table = {"toy": (Resource("one.txt", (server.url("/one"),), sha(b"1")),
-                     Resource("two.txt", (server.url("/two"),), sha(b"2")))}
+    table = {
+        "toy": (
+            Resource("one.txt", (server.url("/one"),), sha(b"1")),
+            Resource("two.txt", (server.url("/two"),), sha(b"2")),
+        )
+    }
     (tmp_path / "toy").mkdir()
     (tmp_path / "toy" / "two.txt").write_bytes(b"mine")
     paths = fetch("toy", tmp_path, table=table)
@@ -230,7 +233,9 @@ def test_data_root_default(monkeypatch, tmp_path):
 
 
 def test_extract_archive_is_atomic_and_complete(tmp_path):
-    (tmp_path / "a.tar.gz").write_bytes(make_tar({"top/x/1.txt": b"1", "top/2.txt": b"2", "other/3.txt": b"3"}))
+    (tmp_path / "a.tar.gz").write_bytes(
+        make_tar({"top/x/1.txt": b"1", "top/2.txt": b"2", "other/3.txt": b"3"})
+    )
     out = extract_archive(tmp_path / "a.tar.gz", "top")
     assert out == tmp_path / "top"
     assert (out / "x" / "1.txt").read_bytes() == b"1" and (out / "2.txt").read_bytes() == b"2"
@@ -279,8 +284,14 @@ def test_mnist_download_through_the_table(server, tmp_path, monkeypatch):
     for name, raw in payloads.items():
         canonical = gzip.compress(raw, mtime=1)
         server.routes["/" + name] = (200, gzip.compress(raw, compresslevel=1, mtime=99), "ok")
-        table.append(dl.Resource(name, (server.url("/" + name),), hashlib.sha256(canonical).hexdigest(),
-                                 hashlib.sha256(raw).hexdigest()))
+        table.append(
+            dl.Resource(
+                name,
+                (server.url("/" + name),),
+                hashlib.sha256(canonical).hexdigest(),
+                hashlib.sha256(raw).hexdigest(),
+            )
+        )
     monkeypatch.setitem(dl.RESOURCES, "mnist", tuple(table))
     with pytest.raises(FileNotFoundError):
         MNIST(root=tmp_path, train=False)
@@ -289,19 +300,56 @@ def test_mnist_download_through_the_table(server, tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(payloads)
     # a corrupted download: clear error, nothing written
     (tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
-    server.routes["/t10k-labels-idx1-ubyte.gz"] = (200, gzip.compress(idx(np.array([1, 2, 4], np.uint8))), "ok")
+    server.routes["/t10k-labels-idx1-ubyte.gz"] = (
+        200,
+        gzip.compress(idx(np.array([1, 2, 4], np.uint8))),
+        "ok",
+    )
     with pytest.raises(dl.DownloadError, match="t10k-labels-idx1-ubyte.gz.*put it at"):
         MNIST(root=tmp_path, train=False, download=True)
     assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == ["t10k-images-idx3-ubyte.gz"]
 
 
 def test_imdb_download_then_extract(server, tmp_path, monkeypatch):
-    archive = make_tar({"aclImdb/train/pos/1_8.txt": b"Good", "aclImdb/train/neg/0_2.txt": b"Bad",
-                        "aclImdb/test/pos/0_9.txt": b"Fine", "aclImdb/test/neg/1_1.txt": b"No"})
+    archive = make_tar(
+        {
+            "aclImdb/train/pos/1_8.txt": b"Good",
+            "aclImdb/train/neg/0_2.txt": b"Bad",
+            "aclImdb/test/pos/0_9.txt": b"Fine",
+            "aclImdb/test/neg/1_1.txt": b"No",
+        }
+    )
     server.routes["/aclImdb_v1.tar.gz"] = (200, archive, "ok")
-    monkeypatch.setitem(dl.RESOURCES, "imdb", (
-        dl.Resource("aclImdb_v1.tar.gz", (server.url("/aclImdb_v1.tar.gz"),),
-                    hashlib.sha256(archive).hexdigest()),))
+    monkeypatch.setitem(
+        dl.RESOURCES,
+        "imdb",
+        (
+            dl.Resource(
+                "aclImdb_v1.tar.gz", (server.url("/aclImdb_v1.tar.gz"),), hashlib.sha256(archive).hexdigest()
+            ),
+        ),
+    )
     train = IMDB(root=tmp_path, download=True)
     assert train.texts == ["Bad", "Good"] and train.labels == [0, 1]
     assert sorted(p.name for p in (tmp_path / "imdb").iterdir()) == ["aclImdb", "aclImdb_v1.tar.gz"]
+
+
+def test_enron_and_shakespeare_download_through_the_table(server, tmp_path, monkeypatch):
+    archive = make_tar({"enron2/ham/1.ham.txt": b"Subject: hi", "enron2/spam/2.spam.txt": b"Subject: win"})
+    text = b"First Citizen:\nSpeak."
+    server.routes["/enron2.tar.gz"] = (200, archive, "ok")
+    server.routes["/input.txt"] = (200, text, "ok")
+    monkeypatch.setitem(
+        dl.RESOURCES, "enron", (Resource("enron2.tar.gz", (server.url("/enron2.tar.gz"),), sha(archive)),)
+    )
+    monkeypatch.setitem(
+        dl.RESOURCES,
+        "shakespeare",
+        (Resource("tinyshakespeare.txt", (server.url("/input.txt"),), sha(text)),),
+    )
+    mails = EnronSpam(root=tmp_path, subsets=[2], download=True)
+    assert [mails[i] for i in range(len(mails))] == [("Subject: hi", 0), ("Subject: win", 1)]
+    assert (tmp_path / "enron" / "enron2" / "ham").is_dir()
+    corpus = Shakespeare(root=tmp_path, seq_len=4, download=True)
+    assert corpus.text == text.decode() and corpus.path == tmp_path / "shakespeare" / "tinyshakespeare.txt"
+    assert server.hits == ["/enron2.tar.gz", "/input.txt"]

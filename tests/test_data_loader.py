@@ -1,4 +1,7 @@
-"""Dataset, TensorDataset, Subset, random_split and DataLoader."""
+"""Dataset, TensorDataset, Subset, random_split and DataLoader.
+
+Tests taking ``backend`` (the fixture in conftest.py) run on every selected backend.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,6 @@ from hypothesis import strategies as st
 import gdl.backends as backends
 from gdl.data import DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
 from gdl.tensor import Tensor, tensor
-
-BACKENDS = [b for b in ("numpy", "array_api_strict") if backends.is_usable(b)]
-
 
 class ItemOnly(Dataset):
     """Samples (i, 2i) one at a time: no get_batch, so the loader's slow path."""
@@ -53,7 +53,6 @@ def test_tensor_dataset_items_and_batches_from_host_arrays():
         ds[1.5]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_tensor_dataset_of_gdl_tensors_stays_on_its_backend(backend):
     x = tensor(np.arange(8, dtype=np.float32).reshape(4, 2), backend=backend)
     y = tensor(np.array([3, 1, 4, 1], dtype=np.int64), backend=backend)
@@ -63,7 +62,7 @@ def test_tensor_dataset_of_gdl_tensors_stays_on_its_backend(backend):
     assert bx.numpy().tolist() == [[4.0, 5.0], [0.0, 1.0]] and by.numpy().tolist() == [4, 3]
     xi, yi = ds[3]
     assert xi.numpy().tolist() == [6.0, 7.0] and yi.item() == 1
-    (lx, ly), = list(DataLoader(ds, batch_size=4, backend=backend))
+    ((lx, ly),) = list(DataLoader(ds, batch_size=4, backend=backend))
     assert lx.backend == backend and ly.numpy().tolist() == [3, 1, 4, 1]
 
 
@@ -94,7 +93,11 @@ def test_subset_maps_indices_and_keeps_the_fast_path():
         Subset(ds, [10])
 
 
-@given(n=st.integers(0, 60), parts=st.lists(st.integers(1, 5), min_size=1, max_size=4), seed=st.integers(0, 2**32))
+@given(
+    n=st.integers(0, 60),
+    parts=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+    seed=st.integers(0, 2**32),
+)
 @settings(max_examples=60, deadline=None)
 def test_random_split_is_a_seeded_partition(n, parts, seed):
     total = sum(parts)
@@ -165,8 +168,9 @@ def test_loader_batches_partition_the_data(n, batch_size, shuffle, drop_last, se
 @given(n=st.integers(1, 40), batch_size=st.integers(1, 9), seed=st.integers(0, 1000))
 @settings(max_examples=40, deadline=None)
 def test_fast_path_and_item_path_give_the_same_batches(n, batch_size, seed):
-    fast = DataLoader(TensorDataset(np.stack([np.arange(n)] * 2, axis=1), np.arange(n) * 2), batch_size, True,
-                      seed=seed)
+    fast = DataLoader(
+        TensorDataset(np.stack([np.arange(n)] * 2, axis=1), np.arange(n) * 2), batch_size, True, seed=seed
+    )
     slow = DataLoader(ItemOnly(n), batch_size, True, seed=seed)
     for (fx, fy), (sx, sy) in zip(fast, slow, strict=True):
         assert fx.numpy().tolist() == sx.numpy().tolist()
@@ -213,7 +217,6 @@ def test_last_partial_batch_kept_unless_drop_last():
     assert list(DataLoader(ds, batch_size=20, drop_last=True)) == []
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_batches_are_tensors_on_the_requested_or_current_backend(backend):
     ds = TensorDataset(np.ones((5, 3), dtype=np.float32), np.arange(5))
     x, y = next(iter(DataLoader(ds, batch_size=5, backend=backend)))

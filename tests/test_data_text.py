@@ -82,13 +82,20 @@ def test_vocab_save_load_round_trip_as_plain_utf8(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["vocab.txt"]  # no temporary files left
     with pytest.raises(ValueError, match="line breaks"):
         Vocab(["a\nb"]).save(tmp_path / "bad.txt")
+    with pytest.raises(ValueError, match="cannot be written as UTF-8"):
+        Vocab(["\ud800"]).save(tmp_path / "bad.txt")
     assert not (tmp_path / "bad.txt").exists()
     (tmp_path / "other.txt").write_text("just\nwords\n", encoding="utf-8")
     with pytest.raises(ValueError, match="no '<unk>' line"):
         Vocab.load(tmp_path / "other.txt")
 
 
-@given(st.lists(st.lists(st.text(st.characters(blacklist_characters="\r\n"), max_size=5), max_size=6), max_size=6))
+@given(
+    st.lists(
+        st.lists(st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=5), max_size=6),
+        max_size=6,
+    )
+)
 @settings(max_examples=50, deadline=None)
 def test_vocab_round_trips_any_tokens(tmp_path_factory, seqs):
     v = Vocab.build(seqs)

@@ -118,9 +118,8 @@ def test_ch08_quick_runs_learn():
 
 def test_ch08_book_relu_derivative_replays_the_books_first_line():
     # The book's gradient (straight-through ReLU) and starting weights give its printed I:0 line.
-    out, recs = run_script("ch08_regularization.py", "--quick", "--runs", "baseline", "--book-relu-deriv",
-                           "--epochs", "1")
-    assert "I:0 Train-Err:0.722 Train-Acc:0.537" in out
+    out, recs = run_script("ch08_regularization.py", "--runs", "baseline", "--book-relu-deriv", "--epochs", "1")
+    assert "I:0 Train-Err:0.722 Train-Acc:0.537 Test-Err:0.601 Test-Acc:0.6488" in out
 
 
 def test_ch09_quick_run_learns_and_checks_autograd():
@@ -129,6 +128,12 @@ def test_ch09_quick_run_learns_and_checks_autograd():
     m = by_metric(recs)
     assert m["test_acc"]["value"] >= 0.5
     assert m["hand_vs_autograd_diff"]["value"] <= 1e-10
+
+
+def test_ch09_book_gradient_replays_the_books_first_line():
+    # The book's update rule (its hidden-layer gradient, its dropout masks) on gdl: its I:0 line.
+    out, _ = run_script("ch09_activations.py", "--book-gradient", "--epochs", "1")
+    assert "I:0 Test-Acc:0.394 Train-Acc:0.156" in out
 
 
 # -- the book's full settings (slow: minutes on a CPU) --------------------------------------------------
@@ -159,10 +164,23 @@ def test_ch08_book_relu_derivative_replays_the_books_overfit_run():
 
 
 @pytest.mark.slow
-def test_ch09_full_reaches_the_books_figure():
+def test_ch09_full_with_the_true_gradient():
+    # The true gradient at the book's equivalent learning rate (0.02 on the mean cross-entropy)
+    # levels off near 0.867, just under the book's 0.8701: the book's figure owes about 0.003 to
+    # its hidden-layer gradient bug (see the script's notes and the replay test below).
     _, recs = run_script("ch09_activations.py", timeout=3 * 3600)
+    m = by_metric(recs)["test_acc"]
+    assert m["value"] >= 0.86
+    assert m["value"] > m["start"]
+
+
+@pytest.mark.slow
+def test_ch09_book_gradient_replays_the_books_figures():
+    _, recs = run_script("ch09_activations.py", "--book-gradient", timeout=3 * 3600)
     assert_all_good(recs)
-    assert by_metric(recs)["test_acc"]["value"] >= 0.870
+    m = by_metric(recs)["test_acc"]
+    assert m["value"] >= 0.870
+    assert m["value"] == pytest.approx(0.8701, abs=0.002)
 
 
 # -- CuPy (on a GPU machine: pytest -m gpu) --------------------------------------------------------------

@@ -14,7 +14,7 @@ and :mod:`gdl.data.download` for the data folder and verified downloads.
 
 from gdl.data import datasets
 from gdl.data.dataset import Dataset, Subset, TensorDataset, random_split
-from gdl.data.download import DownloadError, RESOURCES, Resource, data_root, fetch, verify_file
+from gdl.data.download import RESOURCES, DownloadError, Resource, data_root, fetch, verify_file
 from gdl.data.loader import DataLoader, default_collate
 from gdl.data.text import CharVocab, Vocab, tokenize
 

@@ -41,7 +41,7 @@ import urllib.parse
 import urllib.request
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
@@ -82,7 +82,6 @@ class Resource:
     sha256: str | None = None
     content_sha256: str | None = None
     members: str | None = None
-    note: str = field(default="", compare=False)
 
     def __post_init__(self):
         if isinstance(self.urls, str):
@@ -98,11 +97,17 @@ _MNIST_MIRRORS = (
 _ENRON = "https://www2.aueb.gr/users/ion/data/enron-spam/preprocessed/"
 _ENRON_MEMBERS = r"enron{n}/(ham|spam)/[^/]+\.txt"
 
-#: The download table: data set name -> its files. ``fetch`` takes a table of the
-#: same shape (``fetch(..., table=...)``), so tests (or users behind a proxy mirror) can point it elsewhere.
-#: sha256 values are the canonical files' published digests; content_sha256 values
-#: were computed from the reference copies described in the project's data README
-#: (their decompressed bytes / member files are the canonical ones).
+#: The download table: data set name -> its files. ``fetch`` takes a table of the same
+#: shape (``fetch(..., table=...)``), so tests or a local mirror can point it elsewhere.
+#: Where the digests come from:
+#: - ``sha256``: the published digests of the canonical downloads (MNIST's four .gz
+#:   files, aclImdb_v1.tar.gz, char-rnn's input.txt), or the digest of a reference copy
+#:   that is the canonical file (enron2/4/5/6 keep the original tar metadata;
+#:   shakespear.txt is the book repository's file). enron1 and enron3 are pinned to
+#:   digests published by a single outside source that could not be checked here. bAbI
+#:   v1.1 pins no file digest (the only copy at hand is a re-pack), only its content.
+#: - ``content_sha256``: computed from the reference copies in the project's shared
+#:   data folder, whose decompressed bytes / member files are the canonical ones.
 RESOURCES: dict[str, tuple[Resource, ...]] = {
     "mnist": tuple(
         Resource(name, tuple(m + name for m in _MNIST_MIRRORS), sha, content)
@@ -374,7 +379,9 @@ def download_file(
         finally:  # also on KeyboardInterrupt: never leave a partial file behind
             tmp.unlink(missing_ok=True)
     digests = ", ".join(
-        f"{kind} {value}" for kind, value in (("SHA-256", res.sha256), ("content SHA-256", res.content_sha256)) if value
+        f"{kind} {value}"
+        for kind, value in (("SHA-256", res.sha256), ("content SHA-256", res.content_sha256))
+        if value
     )
     raise DownloadError(
         f"could not download {res.filename} ({'; '.join(failures)}). Nothing was written to "

@@ -131,7 +131,9 @@ class Vocab:
                 )
             counts.update(seq)  # Counter keeps first-appearance order for ties
         fixed = [unk] + [s for s in specials if s != unk]
-        words = [t for t, c in sorted(counts.items(), key=lambda kv: -kv[1]) if c >= min_freq and t not in fixed]
+        words = [
+            t for t, c in sorted(counts.items(), key=lambda kv: -kv[1]) if c >= min_freq and t not in fixed
+        ]
         if max_size is not None:
             words = words[:max_size]
         return cls(fixed + words, unk=unk)
@@ -179,7 +181,14 @@ class Vocab:
         """Write the tokens, one per line in index order, as UTF-8 text (atomically)."""
         bad = [t for t in self.itos if "\n" in t or "\r" in t]
         if bad:
-            raise ValueError(f"Vocab.save: tokens containing line breaks cannot be saved one per line: {bad[:3]!r}")
+            raise ValueError(
+                f"Vocab.save: tokens containing line breaks cannot be saved one per line: {bad[:3]!r}"
+            )
+        for t in self.itos:
+            try:
+                t.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"Vocab.save: token {t!r} cannot be written as UTF-8") from None
         _write_atomic(Path(path), "".join(t + "\n" for t in self.itos))
 
     @classmethod

@@ -11,6 +11,13 @@ from gdl.tensor import Tensor, result
 # -- binary arithmetic ----------------------------------------------------------------
 
 
+_SCALAR_TYPES = (int, float)
+
+
+def _pass_through(g):
+    return (g,)
+
+
 def _binary(op, a, b):
     """Both operands as (tensor-or-None, raw value); at least one is a Tensor."""
     if not isinstance(a, Tensor):
@@ -53,6 +60,10 @@ def _pack(ta, tb, ga, gb):
 
 def add(a, b) -> Tensor:
     """``a + b`` with broadcasting."""
+    if type(b) in _SCALAR_TYPES and isinstance(a, Tensor):  # fast path: tensor + number
+        return result(a.data + b, a._backend, (a,), _pass_through, "Add")
+    if type(a) in _SCALAR_TYPES and isinstance(b, Tensor):
+        return result(a + b.data, b._backend, (b,), _pass_through, "Add")
     ta, tb, xa, xb = _binary("add", a, b)
     out = _apply("add", lambda x, y: x + y, xa, xb, ta, tb)
     be = (ta if ta is not None else tb)._backend
@@ -68,6 +79,8 @@ def add(a, b) -> Tensor:
 
 def sub(a, b) -> Tensor:
     """``a - b`` with broadcasting."""
+    if type(b) in _SCALAR_TYPES and isinstance(a, Tensor):  # fast path: tensor - number
+        return result(a.data - b, a._backend, (a,), _pass_through, "Sub")
     ta, tb, xa, xb = _binary("sub", a, b)
     out = _apply("sub", lambda x, y: x - y, xa, xb, ta, tb)
     be = (ta if ta is not None else tb)._backend
@@ -83,6 +96,10 @@ def sub(a, b) -> Tensor:
 
 def mul(a, b) -> Tensor:
     """``a * b`` elementwise, with broadcasting."""
+    if type(b) in _SCALAR_TYPES and isinstance(a, Tensor):  # fast path: tensor * number
+        return result(a.data * b, a._backend, (a,), lambda g: (g * b,), "Mul")
+    if type(a) in _SCALAR_TYPES and isinstance(b, Tensor):
+        return result(a * b.data, b._backend, (b,), lambda g: (g * a,), "Mul")
     ta, tb, xa, xb = _binary("mul", a, b)
     out = _apply("mul", lambda x, y: x * y, xa, xb, ta, tb)
     be = (ta if ta is not None else tb)._backend
@@ -98,6 +115,8 @@ def mul(a, b) -> Tensor:
 
 def div(a, b) -> Tensor:
     """``a / b`` elementwise, with broadcasting."""
+    if type(b) in _SCALAR_TYPES and isinstance(a, Tensor):  # fast path: tensor / number
+        return result(a.data / b, a._backend, (a,), lambda g: (g / b,), "Div")
     ta, tb, xa, xb = _binary("div", a, b)
     out = _apply("div", lambda x, y: x / y, xa, xb, ta, tb)
     be = (ta if ta is not None else tb)._backend
@@ -244,9 +263,8 @@ def relu(x: Tensor) -> Tensor:
         back = be.fused["relu_backward"]
         return result(out, be, (x,), lambda g: (back(g, out),), "Relu")
     xp = be.xp
-    mask = x.data > 0
-    out = xp.where(mask, x.data, xp.zeros_like(x.data))
-    return result(out, be, (x,), lambda g: (xp.where(mask, g, xp.zeros_like(g)),), "Relu")
+    out = xp.maximum(x.data, 0.0)
+    return result(out, be, (x,), lambda g: (xp.where(out > 0, g, 0.0),), "Relu")
 
 
 def clip(x: Tensor, min=None, max=None) -> Tensor:

@@ -111,7 +111,7 @@ class SGD(Optimizer):
                 for p in params:
                     g = p.grad
                     if g is not None:
-                        p.data = p.data - lr * g.data
+                        p.data -= lr * g.data  # in place, as PyTorch: one temporary array
             else:
                 for p in params:
                     g = p.grad

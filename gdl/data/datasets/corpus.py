@@ -82,8 +82,14 @@ class Shakespeare(TextCorpus):
     ``download=True`` fetches a missing file.
     """
 
-    def __init__(self, root=None, seq_len: int = 100, download: bool = False, variant: str = "tiny",
-                 vocab: CharVocab | None = None):
+    def __init__(
+        self,
+        root=None,
+        seq_len: int = 100,
+        download: bool = False,
+        variant: str = "tiny",
+        vocab: CharVocab | None = None,
+    ):
         if variant not in _VARIANTS:
             raise ValueError(f"Shakespeare: variant must be 'tiny' or 'book', got {variant!r}")
         names = _VARIANTS[variant]

@@ -37,9 +37,7 @@ class EnronSpam(Dataset):
     def __init__(self, root=None, subsets=None, download: bool = False):
         places = folders(root, "enron")
         if subsets is None:
-            wanted = [s for s in SUBSETS if _present(places, s)]
-            if not wanted and download:
-                wanted = list(SUBSETS)
+            wanted = list(SUBSETS) if download else [s for s in SUBSETS if _present(places, s)]
             if not wanted:
                 raise FileNotFoundError(
                     f"EnronSpam: none of enron1-enron6 found (as enronN/ folders or enronN.tar.gz) in "

@@ -95,7 +95,9 @@ class MNIST(Dataset):
         image_name, label_name = _FILES[self.train]
         if source == "embedded":
             if root is not None or download:
-                raise ValueError("MNIST(source='embedded') reads the bundled subset: do not pass root or download")
+                raise ValueError(
+                    "MNIST(source='embedded') reads the bundled subset: do not pass root or download"
+                )
             folder = resources.files("gdl.data").joinpath("embedded", "mnist")
             self.images = _parse(folder.joinpath(image_name + ".gz").read_bytes(), f"embedded {image_name}")
             self.labels = _parse(folder.joinpath(label_name + ".gz").read_bytes(), f"embedded {label_name}")
@@ -128,7 +130,9 @@ class MNIST(Dataset):
             )
         lshape = host_data.shape_of(self.labels)
         if len(lshape) != 1 or lshape[0] != shape[0]:
-            raise ValueError(f"MNIST: {label_name} holds shape {lshape}, expected ({shape[0]},) to match the images")
+            raise ValueError(
+                f"MNIST: {label_name} holds shape {lshape}, expected ({shape[0]},) to match the images"
+            )
         low, high = host_data.min_max(self.labels)
         if lshape[0] and not (0 <= low and high <= 9):
             raise ValueError(f"MNIST: {label_name} has labels outside 0-9")

@@ -76,12 +76,14 @@ def cross_entropy(
         target = tensor(target, backend=be)
     check_same_backend("cross_entropy", input, target)
     shape = tuple(input.data.shape)
-    fused = be.fused.get("softmax_cross_entropy")
     if (
-        fused is not None and input.ndim == 2 and weight is None and not label_smoothing
-        and reduction != "none" and not target.dtype.is_floating_point and target.shape == (shape[0],)
+        input.ndim == 2 and weight is None and not label_smoothing
+        and not target.dtype.is_floating_point and target.shape == (shape[0],)
     ):
-        return _fused_cross_entropy(fused, input, target, ignore_index, reduction)
+        fused = be.fused.get("softmax_cross_entropy")
+        if fused is not None and reduction != "none":
+            return _fused_cross_entropy(fused, input, target, ignore_index, reduction)
+        return _index_cross_entropy(input, target, ignore_index, reduction)
     logits = _move_class_axis_last(xp, input.data)
     classes = logits.shape[1]
     shifted = logits - xp.max(logits, axis=1, keepdims=True)
@@ -139,6 +141,48 @@ def cross_entropy(
             gl = g
         grad = (probs * row_weight - per_class) * gl
         return (_restore_class_axis(xp, grad, shape),)
+
+    return result(out, be, (input,), backward, "CrossEntropy")
+
+
+def _index_cross_entropy(input, target, ignore_index, reduction):
+    """The common case, (N, C) logits and class indices, in as few array passes as
+    the hand-written NumPy step: loss = log Σ exp(z) - z[target], grad = softmax - onehot."""
+    be = input._backend
+    xp = be.xp
+    logits, t = input.data, target.data
+    rows, classes = logits.shape
+    z = logits - xp.max(logits, axis=1, keepdims=True)
+    e = xp.exp(z)
+    total = xp.sum(e, axis=1, keepdims=True)
+    valid = t != ignore_index
+    all_valid = bool(xp.all(valid))
+    safe = t if all_valid else xp.where(valid, t, xp.zeros_like(t))
+    if rows and (int(xp.min(safe)) < 0 or int(xp.max(safe)) >= classes):
+        raise ValueError(f"cross_entropy: target class indices must be in [0, {classes}), or ignore_index")
+    hit = xp.arange(classes, device=be.device)[None, :] == safe[:, None]
+    losses = xp.log(total[:, 0]) - xp.sum(xp.where(hit, z, 0.0), axis=1)
+    if not all_valid:
+        losses = xp.where(valid, losses, xp.zeros_like(losses))
+    if reduction == "mean":
+        count = rows if all_valid else int(xp.sum(xp.astype(valid, xp.int64)))
+        out = xp.sum(losses) / count
+    elif reduction == "sum":
+        out = xp.sum(losses)
+    elif reduction == "none":
+        out = losses
+    else:
+        _check_reduction(reduction)
+
+    def backward(g):
+        probs = e / total
+        grad = xp.where(hit, probs - 1.0, probs)
+        if not all_valid:
+            grad = xp.where(valid[:, None], grad, 0.0)
+        if reduction == "none":
+            return (grad * g[:, None],)
+        scale = g / count if reduction == "mean" else g
+        return (grad * scale,)
 
     return result(out, be, (input,), backward, "CrossEntropy")
 
