@@ -366,3 +366,20 @@ def test_babi_reads_task_files_and_archive(tmp_path):
 def test_read_idx_helper(tmp_path):
     (tmp_path / "a.idx").write_bytes(idx(np.arange(6, dtype=np.int32).reshape(2, 3)))
     assert read_idx(tmp_path / "a.idx").tolist() == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_archive_in_read_only_folder_is_extracted_into_the_cache(tmp_path, monkeypatch):
+    files = {"tasksv11/en/qa1_single-supporting-fact_train.txt": BABI_TEXT.encode()}
+    shared = tmp_path / "shared" / "babi"
+    shared.mkdir(parents=True)
+    (shared / "tasks_1-20_v1-1.tar.gz").write_bytes(make_tar(files))
+    shared.chmod(0o555)  # no write bits: read-only even for root
+    monkeypatch.setenv("GDL_CACHE_DIR", str(tmp_path / "cache"))
+    try:
+        train = BAbI(root=tmp_path / "shared", task=1)
+        assert len(train) == 3
+        assert sorted(p.name for p in shared.iterdir()) == ["tasks_1-20_v1-1.tar.gz"]
+        assert (tmp_path / "cache" / "extracted" / "babi" / "tasksv11" / "en").is_dir()
+        assert len(BAbI(root=tmp_path / "shared", task=1)) == 3  # found in the cache again
+    finally:
+        shared.chmod(0o755)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from gdl.data.download import RESOURCES, data_root, extract_archive, fetch
@@ -11,6 +12,21 @@ def folders(root, name: str) -> list[Path]:
     """Where data set ``name`` is looked for: ``root/name`` first, then ``root``."""
     base = data_root(root)
     return [base / name, base]
+
+
+def extraction_cache(name: str) -> Path:
+    """Where archives from read-only folders are extracted: ``$GDL_CACHE_DIR/extracted/name``
+    (default ``~/.cache/gdl/extracted/name``)."""
+    base = os.environ.get("GDL_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "gdl")
+    return Path(base) / "extracted" / name
+
+
+def _writable(folder: Path) -> bool:
+    """Writable, and meant to be: a folder without write bits is read-only even for root."""
+    try:
+        return os.access(folder, os.W_OK) and bool(folder.stat().st_mode & 0o222)
+    except OSError:
+        return False
 
 
 def where(places: list[Path]) -> str:
@@ -43,9 +59,14 @@ def find_folder(root, name: str, top: str, archive: str, download_now: bool, che
             if missing is None:
                 return folder
             problems.append(f"{folder} lacks {missing}")
+    cached = extraction_cache(name) / top
+    if cached.is_dir() and check(cached) is None:
+        return cached
     for place in places:
         if (place / archive).is_file():
-            folder = extract_archive(place / archive, top)
+            dest = place if _writable(place) else extraction_cache(name)
+            dest.mkdir(parents=True, exist_ok=True)
+            folder = extract_archive(place / archive, top, dest)
             missing = check(folder)
             if missing is not None:
                 raise FileNotFoundError(f"{name}: {place / archive} holds no {missing}")
