@@ -15,6 +15,7 @@ class NumpyBackend(Backend):
     def __init__(self):
         super().__init__(array_api_compat.array_namespace(np.empty(0)), device="cpu")
         self._rng = np.random.default_rng()
+        self.fused = {"softmax_cross_entropy": softmax_cross_entropy}
 
     def is_array(self, obj) -> bool:
         return isinstance(obj, np.ndarray)
@@ -98,3 +99,25 @@ class NumpyBackend(Backend):
                 hi, wj = i * dh, j * dw
                 out[:, :, hi : hi + sh * (oh - 1) + 1 : sh, wj : wj + sw * (ow - 1) + 1 : sw] += cols[:, :, i, j]
         return out[:, :, ph : ph + h, pw : pw + w]
+
+
+def softmax_cross_entropy(logits, targets, ignore_index):
+    """Per-row loss, validity and ``softmax - onehot`` of (N, C) logits, with NumPy's
+    fancy indexing (the portable reference is ``gdl.nn.functional.loss``)."""
+    rows, classes = logits.shape
+    z = logits - logits.max(axis=1, keepdims=True)
+    grad = np.exp(z)
+    total = grad.sum(axis=1, keepdims=True)
+    grad /= total
+    valid = targets != ignore_index
+    all_valid = bool(valid.all())
+    t = targets if all_valid else np.where(valid, targets, 0)
+    if rows and (t.min() < 0 or t.max() >= classes):
+        raise ValueError(f"cross_entropy: target class indices must be in [0, {classes}), or ignore_index")
+    index = np.arange(rows)
+    loss = np.log(total[:, 0]) - z[index, t]
+    grad[index, t] -= 1.0
+    if not all_valid:
+        loss[~valid] = 0.0
+        grad[~valid] = 0.0
+    return loss, valid.astype(logits.dtype), grad

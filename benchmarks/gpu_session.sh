@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# All GPU checks in one run (the device time is short): the test suite on CuPy
+# (fused-kernel tests and quick book examples included), then the GPU benchmarks.
+# Usage on a GPU machine, from the repository root:  OUT=results_dir bash benchmarks/gpu_session.sh
+# Wheels for packages the machine lacks (array-api-compat, array-api-strict) may sit in .whl/.
+set -u
+OUT=${OUT:-/tmp/gdl-gpu}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 OPENBLAS_NUM_THREADS=1
+if ls .whl/*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+# Real data for the integration tests and examples, where it travelled as .gpu_data/.
+if [ -d .gpu_data ] && [ ! -e ../shared/data ]; then mkdir -p ../shared && ln -s "$PWD/.gpu_data" ../shared/data; fi
+{ date -u; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; python3 -m gdl info; } 2>&1 | tee "$OUT/device.txt"
+
+echo "== tests on CuPy =="
+GDL_BACKEND=cupy GDL_TEST_BACKENDS=cupy timeout "${T_TESTS:-240}" \
+  python3 -m pytest -m "not slow" -q -p no:cacheprovider -n "${XDIST:-8}" --durations=10 tests \
+  >"$OUT/tests_cupy.log" 2>&1
+echo "pytest exit: $?" | tee -a "$OUT/tests_cupy.log"
+tail -n 40 "$OUT/tests_cupy.log"
+
+echo "== benchmarks on the GPU =="
+timeout "${T_BENCH:-180}" python3 -m benchmarks.run --device gpu --overhead --repeats "${REPEATS:-5}" \
+  --json "$OUT/gpu.json" --markdown "$OUT/gpu.md" >"$OUT/bench_gpu.log" 2>&1
+echo "benchmark exit: $?" | tee -a "$OUT/bench_gpu.log"
+tail -n 30 "$OUT/bench_gpu.log"
