@@ -27,6 +27,11 @@ import _common  # noqa: E402  (the RESULT format lives beside the scripts)
 sys.path.remove(str(EXAMPLES))
 
 BACKEND = os.environ.get("GDL_EXAMPLES_BACKEND", "numpy")
+SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+needs_mnist = pytest.mark.skipif(
+    not SHARED_MNIST.is_dir() and not os.environ.get("GDL_DATA_DIR"),
+    reason=f"the full MNIST files are not present ({SHARED_MNIST}); the replays need the first 1,000 images",
+)
 
 
 def run_script(name: str, *args: str, timeout: float = 600) -> tuple[str, list[dict]]:
@@ -116,6 +121,7 @@ def test_ch08_quick_runs_learn():
     assert "I:0 Train-Err:" in out
 
 
+@needs_mnist
 def test_ch08_book_relu_derivative_replays_the_books_first_line():
     # The book's gradient (straight-through ReLU) and starting weights give its printed I:0 line.
     out, recs = run_script("ch08_regularization.py", "--runs", "baseline", "--book-relu-deriv", "--epochs", "1")
@@ -130,6 +136,7 @@ def test_ch09_quick_run_learns_and_checks_autograd():
     assert m["hand_vs_autograd_diff"]["value"] <= 1e-10
 
 
+@needs_mnist
 def test_ch09_book_gradient_replays_the_books_first_line():
     # The book's update rule (its hidden-layer gradient, its dropout masks) on gdl: its I:0 line.
     out, _ = run_script("ch09_activations.py", "--book-gradient", "--epochs", "1")

@@ -67,14 +67,14 @@ def test_softmax_cross_entropy_kernel_matches_portable(cupy_backend, reduction, 
         cupy_backend.fused.update(saved)
     assert np.isfinite(fused_loss)
     np.testing.assert_allclose(fused_loss, ref_loss, rtol=1e-5)
-    np.testing.assert_allclose(fused_grad, ref_grad, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(fused_grad, ref_grad, rtol=1e-4, atol=1e-6)
 
 
 def test_dropout_kernel_scales_and_masks(cupy_backend):
     x = gdl.ones(200, 300, backend="cupy", requires_grad=True)
     y = gdl.nn.functional.dropout(x, 0.25, training=True)
     vals = np.unique(y.numpy())
-    assert set(np.round(vals, 5)) <= {0.0, round(1 / 0.75, 5)}
+    assert len(vals) == 2 and vals[0] == 0.0 and np.isclose(vals[1], 1 / 0.75)
     kept = (y.numpy() != 0).mean()
     assert abs(kept - 0.75) < 0.01
     y.sum().backward()

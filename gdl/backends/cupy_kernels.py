@@ -14,7 +14,8 @@ Kernels, by the name under which ops look them up in ``backend.fused``:
 - ``relu(x) -> y`` and ``relu_backward(g, y) -> g·[y > 0]``
 - ``dropout(x, p, backend) -> (y, mask)`` with mask ∈ {0, 1/(1-p)}
 - ``softmax_cross_entropy(logits2d, targets1d, ignore_index) -> (loss_rows, valid_rows, grad_rows)``
-  where ``grad_rows = softmax - onehot`` (zero rows where the target is ignored)
+  where ``grad_rows = softmax - onehot`` (zero rows where the target is ignored); an
+  out-of-range target raises ValueError (the kernel sets a flag; reading it is one sync)
 - ``lstm_gates`` / ``lstm_gates_backward``: see :func:`lstm_gates`.
 - ``sgd_step(param, grad, lr)``: ``param -= lr·grad`` in place.
 """
@@ -41,7 +42,7 @@ _sgd_step = cupy.ElementwiseKernel("T g, T lr", "T p", "p -= lr * g", "gdl_sgd_s
 _softmax_xent_source = r"""
 template <typename T>
 __device__ void gdl_softmax_xent(const T* logits, const long long* targets, long long ignore,
-                                 int rows, int cols, T* loss, T* valid, T* grad) {
+                                 int rows, int cols, T* loss, T* valid, T* grad, int* bad_flag) {
     extern __shared__ unsigned char smem_raw[];
     T* smem = reinterpret_cast<T*>(smem_raw);
     int row = blockIdx.x;
@@ -69,26 +70,26 @@ __device__ void gdl_softmax_xent(const T* logits, const long long* targets, long
     }
     sum = smem[0];
     long long t = targets[row];
-    bool ok = t != ignore;
-    bool bad = ok && (t < 0 || t >= cols);  // out-of-range class: NaN loss, no crash
-    T logz = m + log(sum);
-    T zero = T(0);
+    bool bad = t != ignore && (t < 0 || t >= cols);  // reported through bad_flag
+    bool ok = t != ignore && !bad;
+    T inv = T(1) / sum;
     for (int c = tid; c < cols; c += blockDim.x) {
-        T p = exp(x[c] - logz);
+        T p = exp(x[c] - m) * inv;  // relative to the max: exact for huge logits
         gr[c] = ok ? p - (c == t ? T(1) : T(0)) : T(0);
     }
     if (tid == 0) {
-        loss[row] = bad ? zero / zero : (ok ? logz - x[t] : T(0));
+        loss[row] = ok ? log(sum) - (x[t] - m) : T(0);
         valid[row] = ok ? T(1) : T(0);
+        if (bad) bad_flag[0] = 1;
     }
 }
 extern "C" __global__ void gdl_softmax_xent_f32(const float* a, const long long* t, long long ig, int r, int c,
-                                                float* l, float* v, float* g) {
-    gdl_softmax_xent<float>(a, t, ig, r, c, l, v, g);
+                                                float* l, float* v, float* g, int* bad) {
+    gdl_softmax_xent<float>(a, t, ig, r, c, l, v, g, bad);
 }
 extern "C" __global__ void gdl_softmax_xent_f64(const double* a, const long long* t, long long ig, int r, int c,
-                                                double* l, double* v, double* g) {
-    gdl_softmax_xent<double>(a, t, ig, r, c, l, v, g);
+                                                double* l, double* v, double* g, int* bad) {
+    gdl_softmax_xent<double>(a, t, ig, r, c, l, v, g, bad);
 }
 """
 _xent_module = cupy.RawModule(code=_softmax_xent_source, options=("--std=c++14",))
@@ -162,6 +163,7 @@ def softmax_cross_entropy(logits, targets, ignore_index):
     loss = cupy.empty(rows, dtype=logits.dtype)
     valid = cupy.empty(rows, dtype=logits.dtype)
     grad = cupy.empty_like(logits)
+    bad = cupy.zeros(1, dtype=cupy.int32)
     threads = 32
     while threads < cols and threads < 256:
         threads *= 2
@@ -170,9 +172,12 @@ def softmax_cross_entropy(logits, targets, ignore_index):
     kernel(
         (rows,),
         (threads,),
-        (logits, targets, cupy.int64(ignore_index), cupy.int32(rows), cupy.int32(cols), loss, valid, grad),
+        (logits, targets, cupy.int64(ignore_index), cupy.int32(rows), cupy.int32(cols), loss, valid, grad, bad),
         shared_mem=threads * logits.dtype.itemsize,
     )
+    # One 4-byte read (a sync) so that a bad target is a clear error, not a silent NaN.
+    if int(bad.get()[0]):
+        raise ValueError(f"cross_entropy: target class indices must be in [0, {cols}), or ignore_index")
     return loss, valid, grad
 
 

@@ -230,6 +230,11 @@ def _array_index(x, key, array_pos):
     linear = None
     for axis, k in zip(range(first, first + count), idx):
         n = shape[axis]
+        if k.size and (int(xp.min(k)) < -n or int(xp.max(k)) >= n):
+            # checked here: some libraries (CuPy) wrap out-of-range indices silently
+            raise IndexError(
+                f"index out of range for dimension {axis} of size {n} in a tensor of shape {tuple(shape)}"
+            )
         k = xp.where(k < 0, k + n, k)
         linear = k if linear is None else linear * n + k
     linear = xp.reshape(xp.broadcast_to(linear, bshape), (-1,))

@@ -85,6 +85,8 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor
         raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
     num, dim = weight.shape
     flat = xp.reshape(idx, (-1,))
+    if flat.shape[0] and (int(xp.min(flat)) < 0 or int(xp.max(flat)) >= num):
+        raise IndexError(f"embedding: indices must be in [0, {num}) for a table of {num} rows")
     out = xp.reshape(xp.take(weight.data, flat, axis=0), tuple(idx.shape) + (dim,))
 
     def backward(g):

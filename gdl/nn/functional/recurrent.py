@@ -296,11 +296,16 @@ def _layer_node(op, step, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
     hid = w_hh.shape[1]
     x2 = xp.reshape(x.data, (steps * batch, feat))
     xg = x2 @ w_ih.data.mT  # every time step's input projection in one product
-    if b_ih is not None:
-        xg = xg + b_ih.data
+    bhh = None if b_hh is None else b_hh.data
+    bias = None if b_ih is None else b_ih.data
+    if step.mode != "gru" and bhh is not None:
+        # Outside GRU's reset gate the two biases simply add: fold them in once, not per step.
+        bias = bhh if bias is None else bias + bhh
+        bhh = None
+    if bias is not None:
+        xg = xg + bias
     xg = xp.reshape(xg, (steps, batch, step.gates * hid))
     whh_t = w_hh.data.mT
-    bhh = None if b_hh is None else b_hh.data
     h = h0.data
     c = None if c0 is None else c0.data
     hs, saved = [], []
