@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -14,11 +15,13 @@ def folders(root, name: str) -> list[Path]:
     return [base / name, base]
 
 
-def extraction_cache(name: str) -> Path:
-    """Where archives from read-only folders are extracted: ``$GDL_CACHE_DIR/extracted/name``
-    (default ``~/.cache/gdl/extracted/name``)."""
+def extraction_cache(name: str, archive: Path) -> Path:
+    """Where an archive from a read-only folder is extracted:
+    ``$GDL_CACHE_DIR/extracted/<name>/<hash of the archive's path>`` (default
+    ``~/.cache/gdl/...``), one folder per archive."""
     base = os.environ.get("GDL_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "gdl")
-    return Path(base) / "extracted" / name
+    key = hashlib.sha1(str(Path(archive).resolve()).encode()).hexdigest()[:12]
+    return Path(base) / "extracted" / name / key
 
 
 def _writable(folder: Path) -> bool:
@@ -59,12 +62,12 @@ def find_folder(root, name: str, top: str, archive: str, download_now: bool, che
             if missing is None:
                 return folder
             problems.append(f"{folder} lacks {missing}")
-    cached = extraction_cache(name) / top
-    if cached.is_dir() and check(cached) is None:
-        return cached
     for place in places:
         if (place / archive).is_file():
-            dest = place if _writable(place) else extraction_cache(name)
+            dest = place if _writable(place) else extraction_cache(name, place / archive)
+            cached = dest / top
+            if dest != place and cached.is_dir() and check(cached) is None:
+                return cached
             dest.mkdir(parents=True, exist_ok=True)
             folder = extract_archive(place / archive, top, dest)
             missing = check(folder)
