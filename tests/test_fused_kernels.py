@@ -117,3 +117,44 @@ def test_sgd_kernel_updates_in_place(cupy_backend):
     g = cupy.ones(6, dtype=cupy.float32)
     cupy_backend.fused["sgd_step"](p, g, 0.5)
     np.testing.assert_allclose(cupy.asnumpy(p), np.arange(6) - 0.5)
+
+
+def test_lstm_step_kernels_match_the_summed_gate_kernels(cupy_backend):
+    import cupy
+
+    rng = np.random.default_rng(3)
+    B, H = 4, 6
+    gi, gh = cupy.asarray(rng.normal(size=(B, 4 * H))), cupy.asarray(rng.normal(size=(B, 4 * H)))
+    c = cupy.asarray(rng.normal(size=(B, H)))
+    da, db, dc = (cupy.asarray(rng.normal(size=(B, H))) for _ in range(3))
+    f = cupy_backend.fused
+    h1, c1, s1 = f["lstm_step"](gi, gh, c)
+    h2, c2, s2 = f["lstm_gates"](gi + gh, c)
+    np.testing.assert_allclose(cupy.asnumpy(h1), cupy.asnumpy(h2), rtol=1e-12)
+    np.testing.assert_allclose(cupy.asnumpy(c1), cupy.asnumpy(c2), rtol=1e-12)
+    g1, p1 = f["lstm_step_backward"](s1, da, db, dc)
+    g2, p2 = f["lstm_gates_backward"](da + db, dc, s2)
+    np.testing.assert_allclose(cupy.asnumpy(g1), cupy.asnumpy(g2), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(cupy.asnumpy(p1), cupy.asnumpy(p2), rtol=1e-12, atol=1e-15)
+
+
+def test_lstm_layer_with_fused_kernels_matches_portable_path(cupy_backend):
+    x_host = np.random.default_rng(4).normal(size=(5, 3, 4))
+
+    def run():
+        gdl.manual_seed(0)
+        with gdl.use_backend("cupy"):
+            lstm = gdl.nn.LSTM(4, 6, num_layers=2, dtype=gdl.float64)
+            x = gdl.tensor(x_host, requires_grad=True)
+            out, (h, c) = lstm(x)
+            (out.sum() + (c * c).sum()).backward()
+            return [out.numpy(), x.grad.numpy()] + [p.grad.numpy() for p in lstm.parameters()]
+
+    fused = run()
+    saved = _without_fused(cupy_backend)
+    try:
+        portable = run()
+    finally:
+        cupy_backend.fused.update(saved)
+    for a, b in zip(fused, portable):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -16,7 +16,9 @@ Kernels, by the name under which ops look them up in ``backend.fused``:
 - ``softmax_cross_entropy(logits2d, targets1d, ignore_index) -> (loss_rows, valid_rows, grad_rows)``
   where ``grad_rows = softmax - onehot`` (zero rows where the target is ignored); an
   out-of-range target raises ValueError (the kernel sets a flag; reading it is one sync)
-- ``lstm_gates`` / ``lstm_gates_backward``: see :func:`lstm_gates`.
+- ``lstm_gates`` / ``lstm_gates_backward``: see :func:`lstm_gates`; ``lstm_step`` /
+  ``lstm_step_backward`` do the same on ``gi + gh`` and ``dh_a + dh_b`` without
+  separate additions (the recurrent layer's inner loop).
 - ``sgd_step(param, grad, lr)``: ``param -= lr·grad`` in place.
 """
 
@@ -110,6 +112,40 @@ _lstm_forward = cupy.ElementwiseKernel(
     h_new = og * tc;
     """,
     "gdl_lstm_forward",
+)
+_lstm_step = cupy.ElementwiseKernel(
+    "raw T gi, raw T gh, T c, int32 H",
+    "T h_new, T c_new, T ig, T fg, T gg, T og, T tc",
+    """
+    int b = i / H;
+    int j = i % H;
+    const int r = b * 4 * H + j;
+    ig = T(1) / (T(1) + exp(-(gi[r] + gh[r])));
+    fg = T(1) / (T(1) + exp(-(gi[r + H] + gh[r + H])));
+    gg = tanh(gi[r + 2 * H] + gh[r + 2 * H]);
+    og = T(1) / (T(1) + exp(-(gi[r + 3 * H] + gh[r + 3 * H])));
+    c_new = fg * c + ig * gg;
+    tc = tanh(c_new);
+    h_new = og * tc;
+    """,
+    "gdl_lstm_step",
+)
+_lstm_step_backward = cupy.ElementwiseKernel(
+    "T dh_a, T dh_b, T dc_next, T c, T ig, T fg, T gg, T og, T tc, int32 H",
+    "raw T dgates, T dc_prev",
+    """
+    int b = i / H;
+    int j = i % H;
+    const int row = b * 4 * H;
+    T dh = dh_a + dh_b;
+    T dc = dc_next + dh * og * (T(1) - tc * tc);
+    dgates[row + j] = dc * gg * ig * (T(1) - ig);
+    dgates[row + H + j] = dc * c * fg * (T(1) - fg);
+    dgates[row + 2 * H + j] = dc * ig * (T(1) - gg * gg);
+    dgates[row + 3 * H + j] = dh * tc * og * (T(1) - og);
+    dc_prev = dc * fg;
+    """,
+    "gdl_lstm_step_backward",
 )
 _lstm_backward = cupy.ElementwiseKernel(
     "T dh, T dc_next, T c, T ig, T fg, T gg, T og, T tc, int32 H",
@@ -209,6 +245,30 @@ def lstm_gates_backward(dh, dc_next, saved):
     return dgates, dc_prev
 
 
+def lstm_step(gi, gh, c):
+    """:func:`lstm_gates` of ``gi + gh`` without materialising the sum (one launch)."""
+    hidden = c.shape[1]
+    gi = cupy.ascontiguousarray(gi)
+    gh = cupy.ascontiguousarray(gh)
+    c = cupy.ascontiguousarray(c)
+    h_new, c_new, ig, fg, gg, og, tc = _lstm_step(gi, gh, c, cupy.int32(hidden))
+    return h_new, c_new, (c, ig, fg, gg, og, tc)
+
+
+def lstm_step_backward(saved, dh_a, dh_b, dc_next):
+    """:func:`lstm_gates_backward` for ``dL/dh' = dh_a + dh_b`` (one launch)."""
+    c, ig, fg, gg, og, tc = saved
+    batch, hidden = c.shape
+    if dh_b is None:
+        return lstm_gates_backward(dh_a, dc_next, saved)
+    if dc_next is None:
+        dc_next = cupy.zeros_like(c)
+    dgates = cupy.empty((batch, 4 * hidden), dtype=c.dtype)
+    dc_prev = cupy.empty_like(c)
+    _lstm_step_backward(dh_a, dh_b, dc_next, c, ig, fg, gg, og, tc, cupy.int32(hidden), dgates, dc_prev)
+    return dgates, dc_prev
+
+
 def sgd_step(param, grad, lr):
     """``param -= lr * grad`` in place, one launch."""
     _sgd_step(grad, param.dtype.type(lr), param)
@@ -226,5 +286,7 @@ def load() -> dict:
         "softmax_cross_entropy": softmax_cross_entropy,
         "lstm_gates": lstm_gates,
         "lstm_gates_backward": lstm_gates_backward,
+        "lstm_step": lstm_step,
+        "lstm_step_backward": lstm_step_backward,
         "sgd_step": sgd_step,
     }

@@ -103,12 +103,22 @@ def gru_gates_backward(xp, saved, dh_new):
 
 
 def _lstm_kernels(be):
+    """``fwd(gi, gh, c)`` and ``bwd(saved, dh_out, dh_next, dc)``: the LSTM gate math with
+    the two pre-activation parts and the two gradient parts summed inside (a fused
+    ``lstm_step`` kernel does that in one launch; the others add first)."""
+    pair_f, pair_b = be.fused.get("lstm_step"), be.fused.get("lstm_step_backward")
+    if pair_f is not None and pair_b is not None:
+        return pair_f, pair_b
     fwd, bwd = be.fused.get("lstm_gates"), be.fused.get("lstm_gates_backward")
-    if fwd is not None and bwd is not None:
-        return fwd, (lambda saved, dh, dc: bwd(dh, dc, saved))
     xp = be.xp
-    return (lambda gates, c: lstm_gates_forward(xp, gates, c),
-            lambda saved, dh, dc: lstm_gates_backward(xp, saved, dh, dc))
+    if fwd is not None and bwd is not None:
+        return (lambda gi, gh, c: fwd(gi + gh, c)), (lambda saved, dh, dh2, dc: bwd(_plus(dh, dh2), dc, saved))
+    return (lambda gi, gh, c: lstm_gates_forward(xp, gi + gh, c),
+            lambda saved, dh, dh2, dc: lstm_gates_backward(xp, saved, _plus(dh, dh2), dc))
+
+
+def _plus(a, b):
+    return a if b is None else a + b
 
 
 def _gru_kernels(be):
@@ -146,7 +156,7 @@ class _Step:
     def forward(self, gi, gh, h, c):
         xp = self.xp
         if self.mode == "lstm":
-            return self.fwd(gi + gh, c)
+            return self.fwd(gi, gh, c)
         if self.mode == "gru":
             h_new, saved = self.fwd(gi, gh, h)
             return h_new, None, saved
@@ -159,10 +169,12 @@ class _Step:
             h_new = _sigmoid(xp, a)
         return h_new, None, h_new
 
-    def backward(self, saved, dh, dc):
+    def backward(self, saved, dh, dc, dh_next=None):
+        """Gradients of one step; ``dh + dh_next`` reaches h' (summed inside a fused kernel)."""
         if self.mode == "lstm":
-            dgates, dc_prev = self.bwd(saved, dh, dc)
+            dgates, dc_prev = self.bwd(saved, dh, dh_next, dc)
             return dgates, dgates, None, dc_prev
+        dh = _plus(dh, dh_next)
         if self.mode == "gru":
             dgi, dgh, dh_direct = self.bwd(saved, dh)
             return dgi, dgh, dh_direct, None
@@ -326,7 +338,7 @@ def _layer_node(op, step, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
         dc = g[steps, ...] if step.has_cell else None
         dgis, dghs = [None] * steps, [None] * steps
         for t in range(steps - 1, -1, -1):
-            dgi, dgh, dh_direct, dc = step.backward(saved[t], g[t, ...] + dh_next, dc)
+            dgi, dgh, dh_direct, dc = step.backward(saved[t], g[t, ...], dc, dh_next)
             dh_next = dgh @ whh if dh_direct is None else dgh @ whh + dh_direct
             dgis[t], dghs[t] = dgi, dgh
         dgi_all = xp.reshape(xp.stack(dgis), (steps * batch, -1))
