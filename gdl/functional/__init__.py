@@ -33,6 +33,8 @@ from gdl.functional.elementwise import (
 )
 from gdl.functional.linalg import matmul
 from gdl.functional.reduction import (
+    all,
+    any,
     argmax,
     argmin,
     log_softmax,
@@ -63,7 +65,7 @@ from gdl.functional import _methods  # noqa: F401  (attaches Tensor methods)
 cat = concat
 
 __all__ = [
-    "abs", "add", "argmax", "argmin", "astype", "broadcast_to", "cat", "clip", "clone", "concat",
+    "abs", "add", "all", "any", "argmax", "argmin", "astype", "broadcast_to", "cat", "clip", "clone", "concat",
     "div", "eq", "exp", "flatten", "ge", "getitem", "gt", "le", "log", "log_softmax", "logsumexp",
     "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne", "neg", "permute",
     "pow", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack", "sub", "sum",

@@ -44,7 +44,7 @@ _METHODS = {
     "maximum": E.maximum, "minimum": E.minimum, "matmul": L.matmul, "mm": L.matmul,
     "sum": R.sum, "mean": R.mean, "var": R.var, "max": R.max, "min": R.min,
     "logsumexp": R.logsumexp, "softmax": R.softmax, "log_softmax": R.log_softmax,
-    "argmax": R.argmax, "argmin": R.argmin,
+    "argmax": R.argmax, "argmin": R.argmin, "all": R.all, "any": R.any,
     "reshape": S.reshape, "view": S.reshape, "permute": S.permute, "transpose": S.transpose,
     "broadcast_to": S.broadcast_to, "expand": S.broadcast_to, "squeeze": S.squeeze,
     "unsqueeze": S.unsqueeze, "flatten": S.flatten, "take": S.take, "astype": E.astype,

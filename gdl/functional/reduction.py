@@ -61,7 +61,7 @@ def _extreme(x, axis, keepdims, is_max):
     xp = x._backend.xp
     shape = x.data.shape
     axes = normalize_axes(axis, x.ndim, "max" if is_max else "min")
-    if any(shape[a] == 0 for a in axes):
+    if 0 in [shape[a] for a in axes]:
         raise ValueError(f"{'max' if is_max else 'min'}: cannot reduce an empty axis of shape {tuple(shape)}")
     fn = xp.max if is_max else xp.min
     out_keep = fn(x.data, axis=axes, keepdims=True)
@@ -130,3 +130,15 @@ def argmin(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     xp = x._backend.xp
     data = x.data if axis is not None else xp.reshape(x.data, (-1,))
     return Tensor._wrap(xp.argmin(data, axis=axis if axis is not None else 0, keepdims=keepdims), x._backend)
+
+
+def all(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """True where every element along ``axis`` is nonzero (no gradient)."""
+    xp = x._backend.xp
+    return Tensor._wrap(xp.all(x.data, axis=axis, keepdims=keepdims), x._backend)
+
+
+def any(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """True where some element along ``axis`` is nonzero (no gradient)."""
+    xp = x._backend.xp
+    return Tensor._wrap(xp.any(x.data, axis=axis, keepdims=keepdims), x._backend)

@@ -47,9 +47,10 @@ def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
     return permute(x, tuple(axes))
 
 
-def broadcast_to(x: Tensor, shape) -> Tensor:
+def broadcast_to(x: Tensor, *shape) -> Tensor:
+    """``x`` repeated along dimensions of size 1: ``x.expand(3, 4)`` or ``broadcast_to(x, (3, 4))``."""
     xp = x._backend.xp
-    shape = tuple(shape)
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
     old = x.data.shape
     try:
         out = xp.broadcast_to(x.data, shape)
