@@ -89,3 +89,14 @@ def test_host_round_trip(backend):
     back = be.to_host(be.from_host(arr))
     assert isinstance(back, np.ndarray) and (back == arr).all()
     be.synchronize()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc tuning is Linux-only")
+def test_malloc_tuning_applies_and_can_be_disabled():
+    code = "from gdl.backends.numpy_backend import keep_freed_memory_for_reuse as k; print(k())"
+    on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    off = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env=dict(os.environ, GDL_MALLOC_TUNING="0"),
+    )
+    assert on.stdout.strip() == "True" and off.stdout.strip() == "False"
