@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import array_api_compat
 import cupy
-import cupyx
 
 from gdl.backends.base import Backend
 
@@ -72,7 +71,7 @@ class CupyBackend(Backend):
 
     def scatter_add(self, target_shape, index, values):
         out = cupy.zeros(target_shape, dtype=values.dtype)
-        cupyx.scatter_add(out, index, values)
+        cupy.add.at(out, index, values)  # accumulates repeated indices (cupyx.scatter_add is deprecated)
         return out
 
     def im2col(self, x, kernel, stride, padding, dilation, pad_value=0.0):
