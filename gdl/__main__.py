@@ -1,3 +1,5 @@
-from gdl.cli import main
 import sys
+
+from gdl.cli import main
+
 sys.exit(main())

@@ -14,6 +14,7 @@ import gdl.backends as backends
 from gdl.data import DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
 from gdl.tensor import Tensor, tensor
 
+
 class ItemOnly(Dataset):
     """Samples (i, 2i) one at a time: no get_batch, so the loader's slow path."""
 

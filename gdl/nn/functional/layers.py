@@ -52,7 +52,6 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     if not training or p == 0.0:
         return x
     be = x._backend
-    xp = be.xp
     if p == 1.0:
         return x * 0.0
     fused = be.fused.get("dropout")
