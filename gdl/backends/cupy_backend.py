@@ -5,6 +5,7 @@ from __future__ import annotations
 import array_api_compat
 import cupy
 
+from gdl.backends import strided
 from gdl.backends.base import Backend
 
 
@@ -75,34 +76,11 @@ class CupyBackend(Backend):
         return out
 
     def im2col(self, x, kernel, stride, padding, dilation, pad_value=0.0):
-        kh, kw = kernel
-        sh, sw = stride
-        ph, pw = padding
-        dh, dw = dilation
-        if ph or pw:
-            x = cupy.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
-        n, c, h, w = x.shape
-        oh = (h - dh * (kh - 1) - 1) // sh + 1
-        ow = (w - dw * (kw - 1) - 1) // sw + 1
-        s0, s1, s2, s3 = x.strides
-        view = cupy.lib.stride_tricks.as_strided(
-            x, shape=(n, c, kh, kw, oh, ow), strides=(s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw)
-        )
+        view = strided.im2col(cupy, x, kernel, stride, padding, dilation, pad_value)
         return cupy.ascontiguousarray(view)
 
     def col2im(self, cols, input_shape, kernel, stride, padding, dilation):
-        n, c, h, w = input_shape
-        kh, kw = kernel
-        sh, sw = stride
-        ph, pw = padding
-        dh, dw = dilation
-        oh, ow = cols.shape[4], cols.shape[5]
-        out = cupy.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                hi, wj = i * dh, j * dw
-                out[:, :, hi : hi + sh * (oh - 1) + 1 : sh, wj : wj + sw * (ow - 1) + 1 : sw] += cols[:, :, i, j]
-        return out[:, :, ph : ph + h, pw : pw + w]
+        return strided.col2im(cupy, cols, input_shape, kernel, stride, padding, dilation)
 
 
 def describe_device() -> str:
