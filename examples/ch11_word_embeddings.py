@@ -57,7 +57,7 @@
 #   at once, not one after the other as online. At alpha 0.05, batches of 2,048
 #   diverge (NaN) within the first pass, 1,024 blow up now and then (the loss
 #   jumps to ~200 and the vectors are spoiled); 512 trains smoothly (loss per
-#   position 4.16 → 1.93 over the 2 passes, ~13.5 million positions in 10-20
+#   position 4.16 → 1.94 over the 2 passes, 13.5 million positions in 7-19
 #   minutes on 2 CPU cores).
 # * **Analogy.** The book's "normalisation" multiplies each row by its squared
 #   norm instead of dividing by its norm, and compares the query with the
@@ -66,8 +66,8 @@
 #   query's own words.
 #
 # Run it whole (`python examples/ch11_word_embeddings.py`), with `--quick`, or
-# cell by cell. Full settings on 2 CPU cores: 6-17 minutes for the sentiment net
-# and 10-20 minutes for word2vec, depending on the load (see `examples/README.md`).
+# cell by cell. Full settings on 2 CPU cores: 5-17 minutes for the sentiment net
+# and 7-19 minutes for word2vec, depending on the load (see `examples/README.md`).
 #
 # ## What to expect
 #
@@ -76,14 +76,13 @@
 #   gives about 0.83 on these data.
 # * Neighbours of 'terrible' by what the sentiment net learned: boring, poor,
 #   disappointment, dull, annoying, worse, avoid ...; after word2vec: horrible,
-#   dreadful, lame, pathetic, horrendous, atrocious, and also fantastic and
-#   brilliant (word2vec puts words used in the same places together).
-# * terrible + good − bad: fantastic, great, decent, brilliant, superb, terrific ...
-#   (book: terrific, perfect, worth, good ...).
+#   dreadful, horrendous, horrid, pathetic, lousy, and also brilliant and
+#   fantastic (word2vec puts words used in the same places together).
+# * terrible + good − bad: superb, terrific, fantastic, wonderful, great,
+#   brilliant ... (book: terrific, perfect, worth, good ...); elizabeth + he − she:
+#   men's names (charles, raymond, walter, victor ...).
 
 # %%
-import os
-import stat
 from pathlib import Path
 
 import _common
@@ -136,33 +135,14 @@ BOOK_TARGET = 0.85  # test accuracy to reach (the book printed no figure: its co
 #
 # `IMDB(root, split="train")` reads `aclImdb/train/{neg,pos}/*.txt`, extracting
 # `aclImdb_v1.tar.gz` first if only the archive is there. The shared data folder
-# is read-only, so the archive is linked into gdl's own cache folder
+# is read-only, so gdl extracts the archive into its own cache folder
 # (`~/.cache/gdl`, or `$GDL_CACHE_DIR`) and extracted there once (~25 s).
 
 # %%
 def readable_root(name: str, top: str) -> Path:
-    """A data root from which gdl's loader can read data set ``name`` (folder ``top``).
-
-    The data folder itself when ``top`` is already extracted there or the folder
-    is writable; else gdl's cache, with the archives linked into it, so the loader
-    extracts them there (never into a read-only data folder).
-    """
-    root = _common.data_dir(args.data_dir)
-    place = root / name
-    if (place / top).is_dir() or (root / top).is_dir() or not place.is_dir():
-        return root
-    mode = place.stat().st_mode
-    if os.access(place, os.W_OK) and mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
-        return root
-    cache = Path(os.environ.get("GDL_CACHE_DIR") or Path.home() / ".cache" / "gdl").expanduser()
-    (cache / name).mkdir(parents=True, exist_ok=True)
-    for archive in place.glob("*.tar.gz"):
-        link = cache / name / archive.name
-        if not link.exists():
-            link.symlink_to(archive.resolve())
-    if not (cache / name / top).is_dir():
-        print(f"({place} is read-only: extracting into {cache / name} once)")
-    return cache
+    """The data root. gdl's loaders extract an archive that sits in a read-only folder
+    (like the shared data) into ``$GDL_CACHE_DIR/extracted`` (default ``~/.cache/gdl``)."""
+    return _common.data_dir(args.data_dir)
 
 
 with _common.Timer() as t_load:
