@@ -151,7 +151,7 @@ def train_mnist(args) -> int:
                 loss_sum += loss.item() * n
                 correct += int((logits.argmax(axis=1) == y).sum().item())
                 if bar is not None:
-                    bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}")
+                    bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False)
             if bar is not None:
                 bar.close()
             train_acc = correct / max(seen, 1)
