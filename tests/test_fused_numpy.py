@@ -38,3 +38,26 @@ def test_fused_matches_portable(reduction, ignore):
 def test_fused_rejects_out_of_range_targets():
     with pytest.raises(ValueError, match=r"cross_entropy: target class indices must be in \[0, 3\)"):
         F.cross_entropy(gdl.zeros(2, 3, backend="numpy"), gdl.tensor([0, 3], backend="numpy"))
+
+
+def test_fused_relu_matches_portable():
+    be = gdl.get_backend_object("numpy")
+    x_host = np.random.default_rng(1).normal(size=(40, 30))
+    x_host[0, :5] = 0.0  # the kink: gradient 0 in both paths
+
+    def run():
+        x = gdl.tensor(x_host, requires_grad=True, backend="numpy")
+        y = x.relu()
+        (y * gdl.tensor(np.arange(30.0), backend="numpy")).sum().backward()
+        return y.numpy(), x.grad.numpy()
+
+    fused = run()
+    saved = dict(be.fused)
+    be.fused.clear()
+    try:
+        portable = run()
+    finally:
+        be.fused.update(saved)
+    assert "relu_backward" in be.fused
+    for a, b in zip(fused, portable):
+        np.testing.assert_array_equal(a, b)

