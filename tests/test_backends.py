@@ -100,3 +100,16 @@ def test_malloc_tuning_applies_and_can_be_disabled():
         env=dict(os.environ, GDL_MALLOC_TUNING="0"),
     )
     assert on.stdout.strip() == "True" and off.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("rows, n", [(7, 40), (100_000, 60)])  # one-hot path, then sort + reduceat
+def test_numpy_scatter_add_paths_match_add_at(rows, n):
+    import numpy as np
+
+    be = gdl.get_backend_object("numpy")
+    rng = np.random.default_rng(rows)
+    idx = rng.integers(0, min(rows, 9), size=n)  # many duplicates
+    vals = rng.normal(size=(n, 3, 2))
+    want = np.zeros((rows, 3, 2))
+    np.add.at(want, idx, vals)
+    np.testing.assert_allclose(be.scatter_add((rows, 3, 2), idx, vals), want, rtol=1e-12, atol=1e-12)

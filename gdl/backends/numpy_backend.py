@@ -92,9 +92,22 @@ class NumpyBackend(Backend):
 
     # -- gather / scatter ------------------------------------------------------
     def scatter_add(self, target_shape, index, values):
-        out = np.zeros(target_shape, dtype=values.dtype)
-        np.add.at(out, index, values)
-        return out
+        """Rows added at ``index`` (duplicates accumulate). ``np.add.at`` is slow on rows
+        (2 ms for 512 rows of 512 into 65), so: a one-hot product for small tables,
+        else sort the indices and ``np.add.reduceat`` each run of equal ones."""
+        n, rows = index.shape[0], target_shape[0]
+        flat = values.reshape(n, -1)
+        if n == 0:
+            return np.zeros(target_shape, dtype=values.dtype)
+        if rows * n <= 1 << 22:
+            onehot = (np.arange(rows)[:, None] == index[None, :]).astype(values.dtype)
+            return (onehot @ flat).reshape(target_shape)
+        order = np.argsort(index, kind="stable")
+        idx = index[order]
+        starts = np.flatnonzero(np.concatenate(([True], idx[1:] != idx[:-1])))
+        out = np.zeros((rows, flat.shape[1]), dtype=values.dtype)
+        out[idx[starts]] = np.add.reduceat(flat[order], starts, axis=0)
+        return out.reshape(target_shape)
 
     # -- sliding windows -------------------------------------------------------
     def im2col(self, x, kernel, stride, padding, dilation, pad_value=0.0):
