@@ -14,7 +14,8 @@ Kernels, by the name under which ops look them up in ``backend.fused``:
 - ``relu(x) -> y`` and ``relu_backward(g, y) -> g·[y > 0]``
 - ``dropout(x, p, backend) -> (y, mask)`` with mask ∈ {0, 1/(1-p)}
 - ``softmax_cross_entropy(logits2d, targets1d, ignore_index) -> (loss_rows, valid_rows, grad_rows)``
-  where ``grad_rows = softmax - onehot`` (zero rows where the target is ignored); an
+  where ``grad_rows = softmax - onehot`` (zero rows where the target is ignored;
+  ``valid_rows`` may be None when every row counts, as the NumPy version returns); an
   out-of-range target raises ValueError (the kernel sets a flag; reading it is one sync)
 - ``lstm_gates`` / ``lstm_gates_backward``: see :func:`lstm_gates`; ``lstm_step`` /
   ``lstm_step_backward`` do the same on ``gi + gh`` and ``dh_a + dh_b`` without

@@ -122,24 +122,31 @@ class NumpyBackend(Backend):
 
 def softmax_cross_entropy(logits, targets, ignore_index):
     """Per-row loss, validity and ``softmax - onehot`` of (N, C) logits, with NumPy's
-    fancy indexing (the portable reference is ``gdl.nn.functional.loss``)."""
+    fancy indexing (the portable reference is ``gdl.nn.functional.loss``).
+    ``valid`` is None when every target is a class index (the common case)."""
     rows, classes = logits.shape
     z = logits - logits.max(axis=1, keepdims=True)
     grad = np.exp(z)
     total = grad.sum(axis=1, keepdims=True)
     grad /= total
-    valid = targets != ignore_index
-    all_valid = bool(valid.all())
-    t = targets if all_valid else np.where(valid, targets, 0)
-    if rows and (t.min() < 0 or t.max() >= classes):
-        raise ValueError(f"cross_entropy: target class indices must be in [0, {classes}), or ignore_index")
     index = np.arange(rows)
+    if rows == 0:
+        return np.zeros(0, dtype=logits.dtype), None, grad
+    lo, hi = int(targets.min()), int(targets.max())
+    valid = None
+    t = targets
+    if lo < 0 or hi >= classes or lo <= ignore_index <= hi:  # ignored targets, or bad ones
+        keep = targets != ignore_index
+        t = np.where(keep, targets, 0)
+        if t.min() < 0 or t.max() >= classes:
+            raise ValueError(f"cross_entropy: target class indices must be in [0, {classes}), or ignore_index")
+        valid = keep.astype(logits.dtype)
     loss = np.log(total[:, 0]) - z[index, t]
     grad[index, t] -= 1.0
-    if not all_valid:
-        loss[~valid] = 0.0
-        grad[~valid] = 0.0
-    return loss, valid.astype(logits.dtype), grad
+    if valid is not None:
+        loss *= valid
+        grad *= valid[:, None]
+    return loss, valid, grad
 
 
 def relu(x):

@@ -194,7 +194,7 @@ def _fused_cross_entropy(fused, input, target, ignore_index, reduction):
     loss_rows, valid, grad = fused(input.data, target.data, ignore_index)
     total = xp.sum(loss_rows)
     if reduction == "mean":
-        denom = xp.sum(valid)
+        denom = loss_rows.shape[0] if valid is None else xp.sum(valid)  # None: every row counts
         out = total / denom
 
         def backward(g):
