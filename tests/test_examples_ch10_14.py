@@ -13,23 +13,12 @@ The ``slow`` tests run the book's full settings and assert the book's figures
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from examples_support import SHARED_DATA, assert_all_good, by_metric, run_script
 
 import gdl
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
-SHARED_DATA = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(EXAMPLES))
-import _common  # noqa: E402  (the RESULT format lives beside the scripts)
-
-sys.path.remove(str(EXAMPLES))
-
-BACKEND = os.environ.get("GDL_EXAMPLES_BACKEND", "numpy")
 
 
 def data_present(*parts: str) -> bool:
@@ -43,33 +32,6 @@ needs_shakespeare = pytest.mark.skipif(not data_present("shakespeare", "shakespe
                                        reason="the book's shakespear.txt not present (../shared/data/shakespeare)")
 needs_tiny = pytest.mark.skipif(not data_present("shakespeare", "tinyshakespeare.txt"),
                                 reason="tinyshakespeare.txt not present (../shared/data/shakespeare)")
-
-
-def run_script(name: str, *args: str, backend: str = BACKEND, timeout: float = 600) -> tuple[str, list[dict]]:
-    env = dict(os.environ)
-    env.pop("GDL_BACKEND", None)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    # Small matrices: BLAS threads only add contention on a busy 2-core machine.
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    env.setdefault("OMP_NUM_THREADS", "1")
-    proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / name), "--backend", backend, *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
-    )
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"{name} {' '.join(args)} exited {proc.returncode}:\n{out[-4000:]}"
-    records = _common.parse_results(proc.stdout)
-    assert records, f"{name} printed no RESULT line:\n{out[-4000:]}"
-    return proc.stdout, records
-
-
-def by_metric(records: list[dict]) -> dict[str, dict]:
-    return {r["metric"]: r for r in records}
-
-
-def assert_all_good(records: list[dict]) -> None:
-    problems = [p for r in records for p in _common.check_result(r)]
-    assert not problems, "\n".join(problems)
 
 
 # -- quick runs (the default test suite) ---------------------------------------------------------------

@@ -16,22 +16,11 @@ on CuPy.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
-SHARED_DATA = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(EXAMPLES))
-import _common  # noqa: E402  (the RESULT format lives beside the scripts)
-
-sys.path.remove(str(EXAMPLES))
-
-BACKEND = os.environ.get("GDL_EXAMPLES_BACKEND", "numpy")
+from examples_support import ROOT, SHARED_DATA, assert_all_good, by_metric, run_script, script_env
 
 try:
     import phe  # noqa: F401
@@ -39,37 +28,6 @@ try:
     HAVE_PHE = True
 except ImportError:
     HAVE_PHE = False
-
-
-def _env(**extra) -> dict:
-    env = dict(os.environ)
-    env.pop("GDL_BACKEND", None)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    # The quick runs are small: BLAS threads only add contention on a busy 2-core machine.
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    env.setdefault("OMP_NUM_THREADS", "1")
-    env.update(extra)
-    return env
-
-
-def run_script(name: str, *args: str, timeout: float = 600, env: dict | None = None,
-               python_args: tuple = ()) -> tuple[str, list[dict]]:
-    cmd = [sys.executable, *python_args, str(EXAMPLES / name), "--backend", BACKEND, *args]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env or _env(), capture_output=True, text=True, timeout=timeout)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"{name} {' '.join(args)} exited {proc.returncode}:\n{out[-4000:]}"
-    records = _common.parse_results(proc.stdout)
-    assert records, f"{name} printed no RESULT line:\n{out[-4000:]}"
-    return proc.stdout, records
-
-
-def by_metric(records: list[dict]) -> dict[str, dict]:
-    return {r["metric"]: r for r in records}
-
-
-def assert_all_good(records: list[dict]) -> None:
-    problems = [p for r in records for p in _common.check_result(r)]
-    assert not problems, "\n".join(problems)
 
 
 # -- a small data folder, in the data sets' own layouts ---------------------------------------------
@@ -172,7 +130,7 @@ def test_ch15_quick_without_phe(mini_data, tmp_path):
     blocker.mkdir()
     # a 'phe' that fails to import, shadowing an installed one
     (blocker / "phe.py").write_text("raise ImportError('phe hidden by the test')\n")
-    env = _env(PYTHONPATH=str(blocker) + os.pathsep + str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = script_env(PYTHONPATH=str(blocker) + os.pathsep + str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out, records = run_script("ch15_federated.py", "--quick", "--data-dir", str(mini_data), "--rounds", "1",
                               env=env)
     res = by_metric(records)
