@@ -473,3 +473,13 @@ def test_float32_stays_float32(backend):
     assert y.dtype == z.dtype == loss.dtype == gdl.float32
     loss.backward()
     assert x.grad.dtype == w.grad.dtype == gdl.float32
+
+
+def test_integer_tensor_with_python_float_gives_default_float(backend):
+    # As PyTorch: uint8 images / 255 are float32, not float64 (NumPy's promotion).
+    x = gdl.tensor([0, 128, 255], dtype=gdl.uint8)
+    assert (x / 255).dtype == gdl.float32
+    assert (x * 0.5).dtype == gdl.float32 and (0.5 * x).dtype == gdl.float32
+    assert (x - 1.0).dtype == gdl.float32 and (1.0 + x).dtype == gdl.float32
+    assert (x + 1).dtype == gdl.uint8  # integer scalars keep the integer dtype
+    assert abs((x / 255).numpy()[2] - 1.0) < 1e-7

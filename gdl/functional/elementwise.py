@@ -18,6 +18,15 @@ def _pass_through(g):
     return (g,)
 
 
+def _as_float(t: Tensor) -> Tensor:
+    """An integer or bool tensor as the default float dtype (PyTorch's promotion with a
+    Python float, and for true division); float tensors pass unchanged."""
+    if dtypes.as_dtype(t.data.dtype).is_floating_point:
+        return t
+    be = t._backend
+    return Tensor._wrap(be.xp.astype(t.data, dtypes.backend_dtype(be, dtypes.get_default_dtype())), be)
+
+
 def _binary(op, a, b):
     """Both operands as (tensor-or-None, raw value); at least one is a Tensor."""
     if not isinstance(a, Tensor):
@@ -61,8 +70,12 @@ def _pack(ta, tb, ga, gb):
 def add(a, b) -> Tensor:
     """``a + b`` with broadcasting."""
     if type(b) in _SCALAR_TYPES and isinstance(a, Tensor):  # fast path: tensor + number
+        if type(b) is float:
+            a = _as_float(a)
         return result(a.data + b, a._backend, (a,), _pass_through, "Add")
     if type(a) in _SCALAR_TYPES and isinstance(b, Tensor):
+        if type(a) is float:
+            b = _as_float(b)
         return result(a + b.data, b._backend, (b,), _pass_through, "Add")
     ta, tb, xa, xb = _binary("add", a, b)
     out = _apply("add", lambda x, y: x + y, xa, xb, ta, tb)
@@ -80,6 +93,8 @@ def add(a, b) -> Tensor:
 def sub(a, b) -> Tensor:
     """``a - b`` with broadcasting."""
     if type(b) in _SCALAR_TYPES and isinstance(a, Tensor):  # fast path: tensor - number
+        if type(b) is float:
+            a = _as_float(a)
         return result(a.data - b, a._backend, (a,), _pass_through, "Sub")
     ta, tb, xa, xb = _binary("sub", a, b)
     out = _apply("sub", lambda x, y: x - y, xa, xb, ta, tb)
@@ -97,8 +112,12 @@ def sub(a, b) -> Tensor:
 def mul(a, b) -> Tensor:
     """``a * b`` elementwise, with broadcasting."""
     if type(b) in _SCALAR_TYPES and isinstance(a, Tensor):  # fast path: tensor * number
+        if type(b) is float:
+            a = _as_float(a)
         return result(a.data * b, a._backend, (a,), lambda g: (g * b,), "Mul")
     if type(a) in _SCALAR_TYPES and isinstance(b, Tensor):
+        if type(a) is float:
+            b = _as_float(b)
         return result(a * b.data, b._backend, (b,), lambda g: (g * a,), "Mul")
     ta, tb, xa, xb = _binary("mul", a, b)
     out = _apply("mul", lambda x, y: x * y, xa, xb, ta, tb)
@@ -116,6 +135,7 @@ def mul(a, b) -> Tensor:
 def div(a, b) -> Tensor:
     """``a / b`` elementwise, with broadcasting."""
     if type(b) in _SCALAR_TYPES and isinstance(a, Tensor):  # fast path: tensor / number
+        a = _as_float(a)  # true division gives floats, in the default dtype
         return result(a.data / b, a._backend, (a,), lambda g: (g / b,), "Div")
     ta, tb, xa, xb = _binary("div", a, b)
     out = _apply("div", lambda x, y: x / y, xa, xb, ta, tb)
