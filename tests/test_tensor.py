@@ -483,3 +483,10 @@ def test_integer_tensor_with_python_float_gives_default_float(backend):
     assert (x - 1.0).dtype == gdl.float32 and (1.0 + x).dtype == gdl.float32
     assert (x + 1).dtype == gdl.uint8  # integer scalars keep the integer dtype
     assert abs((x / 255).numpy()[2] - 1.0) < 1e-7
+
+
+def test_sum_of_a_bool_tensor_counts_true_values(backend):
+    x = gdl.tensor([1.0, -2.0, 3.0, 0.5])
+    count = (x > 0).sum()
+    assert count.dtype == gdl.int64 and count.item() == 3
+    assert (x > 0).sum(axis=0).item() == 3

@@ -11,7 +11,10 @@ def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     xp = x._backend.xp
     shape = x.data.shape
     axes = normalize_axes(axis, x.ndim, "sum")
-    out = xp.sum(x.data, axis=axes, keepdims=keepdims)
+    data = x.data
+    if data.dtype == xp.bool:  # count the True values (int64), as PyTorch does
+        return Tensor._wrap(xp.sum(xp.astype(data, xp.int64), axis=axes, keepdims=keepdims), x._backend)
+    out = xp.sum(data, axis=axes, keepdims=keepdims)
 
     def backward(g):
         return (expand_reduced(xp, g, shape, axes, keepdims),)
