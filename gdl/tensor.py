@@ -17,6 +17,7 @@ tensor([2., 4., 6.], backend='numpy')
 from __future__ import annotations
 
 import functools
+import itertools
 
 from gdl import dtypes
 from gdl.backends import get_backend_object, host
@@ -69,17 +70,25 @@ def is_grad_enabled() -> bool:
 
 
 class Node:
-    """One recorded op: ``backward(grad) -> tuple of input gradients``."""
+    """One recorded op: ``backward(grad) -> tuple of input gradients``.
 
-    __slots__ = ("name", "inputs", "backward")
+    ``seq`` counts nodes in creation order: a node's inputs were made before it, so
+    running nodes by decreasing ``seq`` is a topological order.
+    """
+
+    __slots__ = ("name", "inputs", "backward", "seq")
 
     def __init__(self, name, inputs, backward):
         self.name = name
         self.inputs = inputs
         self.backward = backward
+        self.seq = next(_node_counter)
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
+
+
+_node_counter = itertools.count()
 
 
 def result(data, backend, inputs, backward, name):
@@ -294,29 +303,33 @@ class Tensor:
 
 
 def _topological_order(root):
-    """Tensors reachable from ``root`` that need gradients, inputs before outputs."""
-    order, seen = [], set()
-    stack = [(root, False)]
+    """Tensors reachable from ``root`` that need gradients, outputs before inputs.
+
+    One pass collects them; sorting by the creation order of their nodes (leaves,
+    which have none, last) orders them so that every tensor's consumers come first.
+    """
+    order, seen = [root], {id(root)}
+    stack = [root]
     while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
-            continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        stack.append((t, True))
-        node = t.grad_fn
+        node = stack.pop().grad_fn
         if node is not None:
             for inp in node.inputs:
                 if inp.requires_grad and id(inp) not in seen:
-                    stack.append((inp, False))
+                    seen.add(id(inp))
+                    order.append(inp)
+                    stack.append(inp)
+    order.sort(key=_creation_order, reverse=True)
     return order
+
+
+def _creation_order(t):
+    node = t.grad_fn
+    return -1 if node is None else node.seq
 
 
 def run_backward(root, grad, retain_graph=False):
     grads = {id(root): grad}
-    for t in reversed(_topological_order(root)):
+    for t in _topological_order(root):
         g = grads.pop(id(t), None)
         if g is None:
             continue
