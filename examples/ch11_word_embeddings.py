@@ -83,7 +83,6 @@
 #   men's names (charles, raymond, walter, victor ...).
 
 # %%
-from pathlib import Path
 
 import _common
 
@@ -139,14 +138,13 @@ BOOK_TARGET = 0.85  # test accuracy to reach (the book printed no figure: its co
 # (`~/.cache/gdl`, or `$GDL_CACHE_DIR`) and extracted there once (~25 s).
 
 # %%
-def readable_root(name: str, top: str) -> Path:
-    """The data root. gdl's loaders extract an archive that sits in a read-only folder
-    (like the shared data) into ``$GDL_CACHE_DIR/extracted`` (default ``~/.cache/gdl``)."""
-    return _common.data_dir(args.data_dir)
+# gdl's loaders extract an archive found in a read-only folder (like the shared data)
+# into ``$GDL_CACHE_DIR/extracted`` (default ``~/.cache/gdl``), once.
+DATA_ROOT = _common.data_dir(args.data_dir)
 
 
 with _common.Timer() as t_load:
-    imdb = IMDB(readable_root("imdb", "aclImdb"), split="train")
+    imdb = IMDB(DATA_ROOT, split="train")
     pos = [text for text, label in zip(imdb.texts, imdb.labels) if label == 1]
     neg = [text for text, label in zip(imdb.texts, imdb.labels) if label == 0]
     # The book's order: positive, negative, positive, ... (labels.txt starts "positive").

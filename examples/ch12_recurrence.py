@@ -55,7 +55,6 @@
 
 # %%
 import math
-from pathlib import Path
 
 import _common
 
@@ -93,10 +92,9 @@ BOOK_PPL = {0: 82.09227500075585, 1000: 81.876, 2000: 81.537, 3000: 80.889, 4000
 # "certainly one of the dozen or so worst m", "boring and appallingly acted summer phe".
 
 # %%
-def readable_root(name: str, top: str) -> Path:
-    """The data root. gdl's loaders extract an archive that sits in a read-only folder
-    (like the shared data) into ``$GDL_CACHE_DIR/extracted`` (default ``~/.cache/gdl``)."""
-    return _common.data_dir(args.data_dir)
+# gdl's loaders extract an archive found in a read-only folder (like the shared data)
+# into ``$GDL_CACHE_DIR/extracted`` (default ``~/.cache/gdl``), once.
+DATA_ROOT = _common.data_dir(args.data_dir)
 
 
 if args.ch11_embeddings:
@@ -108,7 +106,7 @@ if args.ch11_embeddings:
     ch11_vocab = Vocab(saved["vocab"])
     w = saved["embedding"]
     normed = w / gdl.maximum(gdl.sqrt((w * w).sum(axis=1, keepdims=True)), 1e-12)
-    imdb = IMDB(readable_root("imdb", "aclImdb"), split="train")
+    imdb = IMDB(DATA_ROOT, split="train")
     pos = [t for t, y in zip(imdb.texts, imdb.labels) if y == 1]
     neg = [t for t, y in zip(imdb.texts, imdb.labels) if y == 0]
     review_texts = [r for pair in zip(pos, neg) for r in pair]     # chapter 11's order
@@ -170,7 +168,7 @@ print(f"  after one step toward 'yankees': p(yankees) {pred[0, 0].item():.6f} ->
 # `BAbI(root, task=1)` finds (and if needed extracts) the file.
 
 # %%
-babi = BAbI(readable_root("babi", "tasksv11"), task=1, split="train")
+babi = BAbI(DATA_ROOT, task=1, split="train")
 raw = babi.path.read_text(encoding="utf-8").split("\n")[:N_LINES]
 tokens = [line.lower().replace("\n", "").split(" ")[1:] for line in raw]
 vocab = list(dict.fromkeys(w for sent in tokens for w in sent))    # first-appearance order

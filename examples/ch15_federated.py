@@ -65,7 +65,6 @@
 # encrypted round (~20,000 encryptions).
 
 # %%
-from pathlib import Path
 
 import _common
 
@@ -113,14 +112,13 @@ BOOK_SECURE = {1: 98.75, 2: 99.05000000000001, 3: 99.15}       # Sue's model / 3
 # extracted there once.
 
 # %%
-def readable_root(name: str, top: str) -> Path:
-    """The data root. gdl's loaders extract an archive that sits in a read-only folder
-    (like the shared data) into ``$GDL_CACHE_DIR/extracted`` (default ``~/.cache/gdl``)."""
-    return _common.data_dir(args.data_dir)
+# gdl's loaders extract an archive found in a read-only folder (like the shared data)
+# into ``$GDL_CACHE_DIR/extracted`` (default ``~/.cache/gdl``), once.
+DATA_ROOT = _common.data_dir(args.data_dir)
 
 
 with _common.Timer() as t_load:
-    enron = EnronSpam(readable_root("enron", "enron1"), subsets=subsets)
+    enron = EnronSpam(DATA_ROOT, subsets=subsets)
     spam_texts = [t for t, y in zip(enron.texts, enron.labels) if y == 1]
     ham_texts = [t for t, y in zip(enron.texts, enron.labels) if y == 0]
     if N_PER_CLASS is not None:
