@@ -229,6 +229,11 @@ class LSTM(_Step):
         self.targets = self.y.reshape(-1)
         self.rows = xp.arange(self.ids.shape[0])
 
+    def matmul_t(self, a, b):
+        """``a @ b.T``; on NumPy as ``(b @ a.T).T``, which OpenBLAS runs up to twice as
+        fast when ``a`` has few rows (32) and ``b`` many (2048), as gdl's NumPy backend does."""
+        return (b @ a.T).T if self.xp is np else a @ b.T
+
     def forward_backward(self):
         xp, p, H = self.xp, self.p, self.H
         T, B = self.x.shape
@@ -243,7 +248,7 @@ class LSTM(_Step):
         Hs[0] = 0.0
         c = xp.zeros((B, H), dtype=xp.float32)
         for t in range(T):
-            gates = xproj[t] if t == 0 else xproj[t] + Hs[t] @ W_hh.T
+            gates = xproj[t] if t == 0 else xproj[t] + self.matmul_t(Hs[t], W_hh)
             a = A[t]
             a[...] = 1.0 / (1.0 + xp.exp(-gates))
             a[:, 2 * H : 3 * H] = xp.tanh(gates[:, 2 * H : 3 * H])

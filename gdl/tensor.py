@@ -21,6 +21,7 @@ import itertools
 
 from gdl import dtypes
 from gdl.backends import get_backend_object, host
+from gdl.sparse_grad import RowSparseGrad
 
 # -- gradient mode ---------------------------------------------------------------
 
@@ -122,6 +123,7 @@ class Tensor:
 
     __slots__ = ("data", "_backend", "requires_grad", "grad", "grad_fn", "_retain", "__weakref__")
     __array_priority__ = 1000  # NumPy defers ``ndarray * tensor`` to us
+    is_sparse = False  # a dense array (``Embedding(sparse=True)`` grads are RowSparseGrad)
 
     def __init__(self, data, dtype=None, requires_grad=False, backend=None):
         t = tensor(data, dtype=dtype, requires_grad=requires_grad, backend=backend)
@@ -338,6 +340,8 @@ def run_backward(root, grad, retain_graph=False):
             _accumulate(t, g)
             if node is None:
                 continue
+        if isinstance(g, RowSparseGrad):  # only leaves keep a gradient row-sparse
+            g = g.to_dense().data
         if node.backward is None:
             raise RuntimeError(
                 f"backward(): trying to go through the graph a second time at "
@@ -350,16 +354,22 @@ def run_backward(root, grad, retain_graph=False):
                 continue
             key = id(inp)
             prev = grads.get(key)
-            grads[key] = ig if prev is None else prev + ig
+            if prev is None:
+                grads[key] = ig
+            else:  # a row-sparse gradient adds itself, to another one or to an array
+                grads[key] = ig + prev if isinstance(ig, RowSparseGrad) else prev + ig
         if not retain_graph:
             node.backward = None
 
 
 def _accumulate(t, g):
+    sparse = isinstance(g, RowSparseGrad)
     if g.dtype != t.data.dtype:
-        g = t._backend.xp.astype(g, t.data.dtype)
+        g = g.astype(t.data.dtype) if sparse else t._backend.xp.astype(g, t.data.dtype)
     if t.grad is None:
-        t.grad = Tensor._wrap(g, t._backend)
+        t.grad = g if sparse else Tensor._wrap(g, t._backend)
+    elif isinstance(t.grad, RowSparseGrad):
+        t.grad = t.grad + g if sparse else Tensor._wrap(t.grad + g, t._backend)
     else:
         t.grad = Tensor._wrap(t.grad.data + g, t._backend)
 

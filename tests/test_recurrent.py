@@ -439,3 +439,34 @@ def test_char_lstm_learns_a_repeated_sentence(backend):
             count += 1
         losses.append(total / count)
     assert losses[-1] < 0.4 * losses[0], losses
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru", "rnn_tanh"])
+def test_default_zero_state_equals_explicit_zeros(backend, mode):
+    """The default state skips the first step's h0·W_hhᵀ and dL/dh0: the same numbers as zeros given."""
+    rng = np.random.default_rng(3)
+    gates = {"lstm": 4, "gru": 3}.get(mode, 1)
+    T, B, I, H = 4, 3, 5, 6
+    x = rng.standard_normal((T, B, I))
+    weights = [rng.standard_normal(s) * 0.5 for s in ((gates * H, I), (gates * H, H), (gates * H,), (gates * H,))]
+    up = rng.standard_normal((T, B, H))  # the upstream gradient
+    results = []
+    for explicit in (False, True):
+        xs, ws = t64(x), [t64(w) for w in weights]
+        h0 = t64(np.zeros((B, H)), grad=explicit) if explicit else None
+        c0 = t64(np.zeros((B, H)), grad=False) if explicit and mode == "lstm" else None
+        out, h_t, c_t = R.recurrent_layer(mode, xs, h0, c0, *ws)
+        (out * t64(up, False)).sum().backward()
+        results.append([out.numpy(), xs.grad.numpy()] + [w.grad.numpy() for w in ws])
+        if explicit:
+            assert h0.grad is not None and h0.grad.numpy().shape == (B, H)  # asked for: computed
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+
+
+def test_numpy_matmul_t_matches_plain_product():
+    be = gdl.get_backend_object("numpy")
+    rng = np.random.default_rng(0)
+    for m, n in ((32, 2048), (1, 10), (100, 100), (512, 65), (16, 62)):
+        a, b = rng.standard_normal((m, 24)), rng.standard_normal((n, 24))
+        np.testing.assert_allclose(be.matmul_t(a, b), a @ b.T, rtol=1e-12)

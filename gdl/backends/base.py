@@ -87,32 +87,52 @@ class Backend:
 
         ``index`` is a 1-D integer array, ``values`` has shape
         ``(len(index), *target_shape[1:])``. Repeated indices accumulate.
-        Portable version: sort the indices, sum each run with a cumulative sum.
+        Portable version: :meth:`coalesce_rows`, then a one-hot product places
+        each distinct row once.
         """
         xp = self.xp
         rows = values.shape[0]
-        out = xp.zeros(target_shape, dtype=values.dtype, device=self.device)
         if rows == 0:
-            return out
-        flat = xp.reshape(values, (rows, -1))
+            return xp.zeros(target_shape, dtype=values.dtype, device=self.device)
+        uniq, sums = self.coalesce_rows(index, xp.reshape(values, (rows, -1)))
+        onehot = xp.astype(
+            xp.arange(target_shape[0], device=self.device)[:, None] == uniq[None, :],
+            values.dtype,
+        )
+        return xp.reshape(onehot @ sums, target_shape)
+
+    def matmul_t(self, a, b):
+        """``a @ bᵀ`` for 2-D arrays (a layer's ``x @ weightᵀ``); a backend may pick the
+        operand order its BLAS runs fastest. The result may be a transposed view."""
+        return a @ b.mT
+
+    def coalesce_rows(self, index, values):
+        """``(uniq, sums)``: the distinct values of the 1-D ``index`` (sorted) and, for
+        each, the sum of the rows of the 2-D ``values`` that carry it.
+
+        Portable version: sort the indices, sum each run with a cumulative sum.
+        """
+        xp = self.xp
+        if index.shape[0] == 0:
+            return index, values
         order = xp.argsort(index, stable=True)
         idx = xp.take(index, order)
-        vals = xp.take(flat, order, axis=0)
+        vals = xp.take(values, order, axis=0)
         csum = xp.cumulative_sum(vals, axis=0, include_initial=True)
         last = xp.concat([idx[1:] != idx[:-1], xp.asarray([True], device=self.device)])
         ends = xp.nonzero(last)[0] + 1
         starts = xp.concat([xp.asarray([0], dtype=ends.dtype, device=self.device), ends[:-1]])
         sums = xp.take(csum, ends, axis=0) - xp.take(csum, starts, axis=0)
-        uniq = xp.take(idx, ends - 1)
-        width = flat.shape[1]
-        out_flat = xp.reshape(out, (target_shape[0], width))
-        # uniq holds distinct rows, so a one-hot product places each sum once.
-        onehot = xp.astype(
-            xp.arange(target_shape[0], device=self.device)[:, None] == uniq[None, :],
-            values.dtype,
-        )
-        out_flat = onehot @ sums
-        return xp.reshape(out_flat, target_shape)
+        return xp.take(idx, ends - 1), sums
+
+    def index_add(self, target, index, values, in_place=True):
+        """``target[index] += values`` for a 2-D ``target``, repeated indices accumulating.
+
+        Returns the result: ``target`` itself where the backend can write in place
+        (and ``in_place`` is true), else a new array. Portable version: a new
+        array, ``target + scatter_add(...)``.
+        """
+        return target + self.scatter_add(tuple(target.shape), index, values)
 
     # -- sliding windows (convolution and pooling) -----------------------------
     def im2col(self, x, kernel, stride, padding, dilation, pad_value=0.0):

@@ -75,6 +75,17 @@ class CupyBackend(Backend):
         cupy.add.at(out, index, values)  # accumulates repeated indices (cupyx.scatter_add is deprecated)
         return out
 
+    def coalesce_rows(self, index, values):
+        uniq, inverse = cupy.unique(index, return_inverse=True)
+        sums = cupy.zeros((uniq.shape[0],) + tuple(values.shape[1:]), dtype=values.dtype)
+        cupy.add.at(sums, inverse.reshape(-1), values)
+        return uniq, sums
+
+    def index_add(self, target, index, values, in_place=True):
+        out = target if in_place else target.copy()
+        cupy.add.at(out, index, values)  # atomic adds: repeated rows accumulate
+        return out
+
     def im2col(self, x, kernel, stride, padding, dilation, pad_value=0.0):
         view = strided.im2col(cupy, x, kernel, stride, padding, dilation, pad_value)
         return cupy.ascontiguousarray(view)

@@ -51,6 +51,8 @@ class Embedding(Module):
 
     Initialised from N(0, 1) as in PyTorch (the book's ch13 uses ``(rand - 0.5)/dim``).
     The backward pass scatter-adds into the rows used, so repeated words accumulate.
+    With ``sparse=True``, ``weight.grad`` is a :class:`~gdl.sparse_grad.RowSparseGrad`
+    of only those rows (for large vocabularies; plain ``SGD`` applies it row by row).
 
     >>> import gdl
     >>> emb = gdl.nn.Embedding(10, 3)
@@ -58,8 +60,10 @@ class Embedding(Module):
     (2, 2, 3)
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=None, backend=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 sparse: bool = False, dtype=None, backend=None):
         super().__init__()
+        self.sparse = bool(sparse)
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         if padding_idx is not None and padding_idx < 0:
@@ -73,11 +77,12 @@ class Embedding(Module):
             self.weight.data = xp.where(keep, self.weight.data, xp.zeros_like(self.weight.data))
 
     def forward(self, indices) -> Tensor:
-        return F.embedding(indices, self.weight, self.padding_idx)
+        return F.embedding(indices, self.weight, self.padding_idx, sparse=self.sparse)
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
-        return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+        s += f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
+        return s + (", sparse=True" if self.sparse else "")
 
 
 class Dropout(Module):

@@ -165,7 +165,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
-            if set_to_none or p.grad is None:
+            if set_to_none or p.grad is None or p.grad.is_sparse:
                 p.grad = None
             else:
                 p.grad = Tensor._wrap(p._backend.xp.zeros_like(p.grad.data), p._backend)
@@ -273,6 +273,8 @@ def _copy_into(target: Tensor, value) -> None:
 def _move_in_place(t: Tensor, target, dtype) -> None:
     from gdl import dtypes
 
+    if t.grad is not None and t.grad.is_sparse:
+        t.grad = t.grad.to_dense()
     if target is not None and target is not t._backend:
         t.data = target.from_host(t._backend.to_host(t.data))
         if t.grad is not None:

@@ -21,6 +21,33 @@ def _params(parameters, op):
     return params
 
 
+def _grads(params):
+    """The parameters' gradients; row-sparse ones are coalesced first (each row once)."""
+    out = []
+    for p in params:
+        if p.grad is not None:
+            if p.grad.is_sparse:
+                p.grad = p.grad.coalesce()
+            out.append(p.grad)
+    return out
+
+
+def _values(g):
+    return g.values if g.is_sparse else g.data
+
+
+def _set_values(g, array) -> None:
+    if g.is_sparse:
+        g.values = array
+    else:
+        g.data = array
+
+
+def _max_abs(xp, a):
+    """``max |a|``, 0 for an empty array (a row-sparse gradient may hold no rows)."""
+    return xp.max(xp.abs(a)) if a.size else xp.zeros((), dtype=a.dtype)
+
+
 def _number(op, name, value):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         raise TypeError(f"{op}: {name} must be a real Python number, got {value!r}")
@@ -60,7 +87,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         raise ValueError(f"{op}: max_norm must be >= 0, got {max_norm!r}")
     if norm_type <= 0:
         raise ValueError(f"{op}: norm_type must be > 0 or inf, got {norm_type!r}")
-    grads = [p.grad for p in params if p.grad is not None]
+    grads = _grads(params)
     if not grads:
         backend = params[0]._backend if params else None
         return tensor(0.0, backend=backend)
@@ -72,9 +99,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
                 f"move the model to one backend with .to(...)"
             )
     xp = backend.xp
-    dtype = xp.result_type(*[g.data.dtype for g in grads])
+    dtype = xp.result_type(*[_values(g).dtype for g in grads])
     if math.isinf(norm_type):
-        norms = [xp.max(xp.abs(g.data)) for g in grads]
+        norms = [_max_abs(xp, _values(g)) for g in grads]
         total = norms[0]
         for n in norms[1:]:
             total = xp.maximum(total, n)
@@ -82,7 +109,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     else:
         total = None
         for g in grads:
-            a = xp.abs(g.data)
+            a = xp.abs(_values(g))
             part = xp.sum(a * a) if norm_type == 2.0 else xp.sum(a**norm_type)
             part = xp.astype(part, dtype)
             total = part if total is None else total + part
@@ -95,8 +122,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     coef = max_norm / (total + 1e-6)
     coef = xp.where(coef < 1.0, coef, xp.ones_like(coef))
     for g in grads:
-        c = coef if coef.dtype == g.data.dtype else xp.astype(coef, g.data.dtype)
-        g.data = g.data * c
+        v = _values(g)
+        _set_values(g, v * (coef if coef.dtype == v.dtype else xp.astype(coef, v.dtype)))
     return Tensor._wrap(total, backend)
 
 
@@ -114,7 +141,5 @@ def clip_grad_value_(parameters, clip_value) -> None:
     clip_value = _number(op, "clip_value", clip_value)
     if clip_value < 0:
         raise ValueError(f"{op}: clip_value must be >= 0, got {clip_value!r}")
-    for p in params:
-        g = p.grad
-        if g is not None:
-            g.data = g._backend.xp.clip(g.data, -clip_value, clip_value)
+    for g in _grads(params):
+        _set_values(g, g._backend.xp.clip(_values(g), -clip_value, clip_value))

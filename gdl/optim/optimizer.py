@@ -157,7 +157,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                if set_to_none:
+                if set_to_none or p.grad.is_sparse:
                     p.grad = None
                 else:
                     p.grad.data = p._backend.xp.zeros_like(p.grad.data)
@@ -186,6 +186,8 @@ class Optimizer:
         buckets: dict = {}
         for p in group["params"]:
             if p.grad is not None:
+                if p.grad.is_sparse:
+                    raise TypeError(self._sparse_message(p))
                 buckets.setdefault(p._backend, []).append(p)
         if not buckets:
             return
@@ -221,6 +223,13 @@ class Optimizer:
                         st[k].data = a
                     else:
                         st[k] = Tensor._wrap(a, backend)
+
+    def _sparse_message(self, p) -> str:
+        return (
+            f"{type(self).__name__}: a parameter of shape {tuple(p.shape)} has a row-sparse gradient "
+            f"(from Embedding(sparse=True)), which this update does not support; use SGD without "
+            f"momentum and weight decay, or Embedding(sparse=False)"
+        )
 
     # Subclass hooks -----------------------------------------------------------------------
     update = None  # staticmethod: the portable list update (signature in the module doc)

@@ -46,6 +46,10 @@ class SGD(Optimizer):
     weight decay the multi-tensor ``"sgd_momentum_step"`` kernel replaces
     :func:`sgd_momentum_step` (signature in :mod:`gdl.optim.optimizer`).
 
+    Row-sparse gradients (``Embedding(sparse=True)``) update only the rows they
+    hold, in place (``backend.index_add``); they need the plain update (no
+    momentum, no weight decay).
+
     Args:
         params: iterable of parameters or of parameter-group dicts.
         lr: learning rate (>= 0).
@@ -105,20 +109,29 @@ class SGD(Optimizer):
             # The plain update: one subtraction per parameter and nothing else, or the
             # backend's in-place "sgd_step" kernel: kernel(param, grad, lr) does param -= lr*grad.
             lr = group["lr"]
+            self._step_sparse(params, lr)
             backend = params[0]._backend
             kernel = backend.fused.get("sgd_step")
             if kernel is None:
                 for p in params:
                     g = p.grad
-                    if g is not None:
+                    if g is not None and not g.is_sparse:
                         p.data -= lr * g.data  # in place, as PyTorch: one temporary array
             else:
                 for p in params:
                     g = p.grad
-                    if g is None:
+                    if g is None or g.is_sparse:
                         continue
                     if p._backend is backend:
                         kernel(p.data, g.data, lr)
                     else:
                         p.data = p.data - lr * g.data
         return loss
+
+    @staticmethod
+    def _step_sparse(params, lr) -> None:
+        """Row-sparse gradients (``Embedding(sparse=True)``): update only the rows used."""
+        for p in params:
+            g = p.grad
+            if g is not None and g.is_sparse:
+                p.data = p._backend.index_add(p.data, g.indices, g.values * -lr)

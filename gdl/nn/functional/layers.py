@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gdl.functional import mean, var
 from gdl.functional._util import check_same_backend
+from gdl.sparse_grad import RowSparseGrad
 from gdl.tensor import Tensor, no_grad, result
 
 
@@ -22,7 +23,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     be = x._backend
     xp = be.xp
     x2 = xd if xd.ndim == 2 else xp.reshape(xd, (-1, w.shape[1]))
-    out = x2 @ w.mT
+    out = be.matmul_t(x2, w)
     if bias is not None:
         out = out + bias.data
     if xd.ndim != 2:
@@ -63,11 +64,14 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return result(out, be, (x,), lambda g: (g * mask,), "Dropout")
 
 
-def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+def embedding(indices, weight: Tensor, padding_idx: int | None = None, sparse: bool = False) -> Tensor:
     """Rows of ``weight`` at integer ``indices`` (any shape).
 
     Backward scatter-adds the output gradient into the used rows, so repeated
-    indices accumulate (the book's ch13 ``index_select``).
+    indices accumulate (the book's ch13 ``index_select``). The row ``padding_idx``
+    gets no gradient. With ``sparse=True`` the gradient is a
+    :class:`~gdl.sparse_grad.RowSparseGrad` holding only the rows used, so a
+    step costs what the batch touches, not the whole table.
     """
     be = weight._backend
     xp = be.xp
@@ -89,7 +93,12 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor
     out = xp.reshape(xp.take(weight.data, flat, axis=0), tuple(idx.shape) + (dim,))
 
     def backward(g):
-        grad = be.scatter_add((num, dim), flat, xp.reshape(g, (-1, dim)))
+        rows = xp.reshape(g, (-1, dim))
+        if sparse:
+            if padding_idx is not None:
+                rows = rows * xp.astype(flat != padding_idx, rows.dtype)[:, None]
+            return (RowSparseGrad(flat, rows, (num, dim), be),)
+        grad = be.scatter_add((num, dim), flat, rows)
         if padding_idx is not None:
             keep = xp.arange(num, device=be.device)[:, None] != padding_idx
             grad = xp.where(keep, grad, xp.zeros_like(grad))

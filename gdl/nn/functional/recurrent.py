@@ -300,8 +300,12 @@ def gru_cell(x: Tensor, hx: Tensor | None, weight_ih: Tensor, weight_hh: Tensor,
 # -- whole layers ------------------------------------------------------------------------------
 
 
-def _layer_node(op, step, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-    """All ``T`` steps of one layer as one node; the output packs ``(h_1..h_T[, c_T])``."""
+def _layer_node(op, step, x, h0, c0, w_ih, w_hh, b_ih, b_hh, h0_is_zero=False):
+    """All ``T`` steps of one layer as one node; the output packs ``(h_1..h_T[, c_T])``.
+
+    ``h0_is_zero``: ``h0`` is the default zero state, so the first step's ``h0 W_hhᵀ``
+    is skipped (it is zero), and so is the gradient for ``h0`` (nothing needs it).
+    """
     be = x._backend
     xp = be.xp
     steps, batch, feat = x.shape
@@ -317,12 +321,15 @@ def _layer_node(op, step, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
     if bias is not None:
         xg = xg + bias
     xg = xp.reshape(xg, (steps, batch, step.gates * hid))
-    whh_t = w_hh.data.mT
+    whh = w_hh.data
     h = h0.data
     c = None if c0 is None else c0.data
     hs, saved = [], []
     for t in range(steps):
-        gh = h @ whh_t
+        if t == 0 and h0_is_zero:
+            gh = xp.zeros((batch, step.gates * hid), dtype=xg.dtype, device=be.device)
+        else:
+            gh = be.matmul_t(h, whh)
         if bhh is not None:
             gh = gh + bhh
         h, c, s = step.forward(xg[t, ...], gh, h, c)
@@ -331,15 +338,18 @@ def _layer_node(op, step, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
     packed = hs + [c] if step.has_cell else hs
     out = xp.stack(packed)
     need_x = x.requires_grad and is_grad_enabled()
+    need_h0 = h0.requires_grad and is_grad_enabled()
 
     def backward(g):
-        whh = w_hh.data
         dh_next = xp.zeros((batch, hid), dtype=g.dtype, device=be.device)
         dc = g[steps, ...] if step.has_cell else None
         dgis, dghs = [None] * steps, [None] * steps
         for t in range(steps - 1, -1, -1):
             dgi, dgh, dh_direct, dc = step.backward(saved[t], g[t, ...], dc, dh_next)
-            dh_next = dgh @ whh if dh_direct is None else dgh @ whh + dh_direct
+            if t == 0 and not need_h0:
+                dh_next = None  # dL/dh0: nobody asks for it
+            else:
+                dh_next = dgh @ whh if dh_direct is None else dgh @ whh + dh_direct
             dgis[t], dghs[t] = dgi, dgh
         dgi_all = xp.reshape(xp.stack(dgis), (steps * batch, -1))
         dgh_all = dgi_all if dghs[0] is dgis[0] else xp.reshape(xp.stack(dghs), (steps * batch, -1))
@@ -378,6 +388,7 @@ def recurrent_layer(mode: str, x: Tensor, h0: Tensor | None, c0: Tensor | None, 
     steps, batch = x.shape[0], x.shape[1]
     if steps == 0:
         raise ValueError(f"{op}: the input sequence is empty (shape {x.shape})")
+    h0_given = h0
     h0 = _zeros(x, (batch, hid)) if h0 is None else h0
     _check_state(op, "h0", h0, (batch, hid))
     if step.has_cell:
@@ -385,7 +396,7 @@ def recurrent_layer(mode: str, x: Tensor, h0: Tensor | None, c0: Tensor | None, 
         _check_state(op, "c0", c0, (batch, hid))
     else:
         c0 = None
-    packed = _layer_node(op, step, x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh)
+    packed = _layer_node(op, step, x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, h0_is_zero=h0_given is None)
     output = packed[:steps] if step.has_cell else packed
     return output, packed[steps - 1], (packed[steps] if step.has_cell else None)
 
