@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from heapq import heappop, heappush
 
 from gdl import dtypes
 from gdl.backends import get_backend_object, host
@@ -304,50 +305,34 @@ class Tensor:
         run_backward(self, grad, retain_graph)
 
 
-def _topological_order(root):
-    """Tensors reachable from ``root`` that need gradients, outputs before inputs.
-
-    One pass collects them; sorting by the creation order of their nodes (leaves,
-    which have none, last) orders them so that every tensor's consumers come first.
-    """
-    order, seen = [root], {id(root)}
-    stack = [root]
-    while stack:
-        node = stack.pop().grad_fn
-        if node is not None:
-            for inp in node.inputs:
-                if inp.requires_grad and id(inp) not in seen:
-                    seen.add(id(inp))
-                    order.append(inp)
-                    stack.append(inp)
-    order.sort(key=_creation_order, reverse=True)
-    return order
-
-
-def _creation_order(t):
-    node = t.grad_fn
-    return -1 if node is None else node.seq
-
-
 def run_backward(root, grad, retain_graph=False):
+    """Backpropagate ``grad`` from ``root`` through the recorded graph.
+
+    Tensors are visited in decreasing creation order of their nodes (a heap keyed
+    by :attr:`Node.seq`): every consumer of a tensor was created after it, so when
+    a tensor comes off the heap its gradient is complete. Leaves receive their
+    gradients at the end.
+    """
     grads = {id(root): grad}
-    for t in _topological_order(root):
-        g = grads.pop(id(t), None)
-        if g is None:
-            continue
-        node = t.grad_fn
-        if node is None or t._retain:
+    if root.grad_fn is None:
+        _accumulate(root, grad)
+        return
+    heap = [(-root.grad_fn.seq, root)]
+    leaves = []
+    while heap:
+        t = heappop(heap)[1]
+        g = grads.pop(id(t))
+        if t._retain:
             _accumulate(t, g)
-            if node is None:
-                continue
-        if isinstance(g, RowSparseGrad):  # only leaves keep a gradient row-sparse
-            g = g.to_dense().data
+        node = t.grad_fn
         if node.backward is None:
             raise RuntimeError(
                 f"backward(): trying to go through the graph a second time at "
                 f"{node!r}; its saved values were freed after the first backward(). "
                 f"Pass retain_graph=True to the first call if you need this."
             )
+        if isinstance(g, RowSparseGrad):  # only leaves keep a gradient row-sparse
+            g = g.to_dense().data
         in_grads = node.backward(g)
         for inp, ig in zip(node.inputs, in_grads):
             if ig is None or not inp.requires_grad:
@@ -356,10 +341,16 @@ def run_backward(root, grad, retain_graph=False):
             prev = grads.get(key)
             if prev is None:
                 grads[key] = ig
+                if inp.grad_fn is None:
+                    leaves.append(inp)
+                else:
+                    heappush(heap, (-inp.grad_fn.seq, inp))
             else:  # a row-sparse gradient adds itself, to another one or to an array
                 grads[key] = ig + prev if isinstance(ig, RowSparseGrad) else prev + ig
         if not retain_graph:
             node.backward = None
+    for leaf in leaves:
+        _accumulate(leaf, grads.pop(id(leaf)))
 
 
 def _accumulate(t, g):

@@ -7,30 +7,40 @@ import gdl
 from gdl.nn import functional as F
 
 
-def _run(logits, target, reduction):
+def _run(logits, target, reduction, ignore_index=-100):
     x = gdl.tensor(logits, requires_grad=True, backend="numpy")
-    loss = F.cross_entropy(x, gdl.tensor(target, backend="numpy"), reduction=reduction)
-    loss.backward(gdl.ones_like(loss) if loss.ndim else None)
+    loss = F.cross_entropy(x, gdl.tensor(target, backend="numpy"), reduction=reduction, ignore_index=ignore_index)
+    (loss * 2.5).backward(gdl.ones_like(loss) if loss.ndim else None)  # an upstream gradient other than 1
     return loss.numpy(), x.grad.numpy()
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-@pytest.mark.parametrize("ignore", [False, True])
+@pytest.mark.parametrize("ignore", ["none", "some", "a class", "all"])
 def test_fused_matches_portable(reduction, ignore):
     be = gdl.get_backend_object("numpy")
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(23, 7)) * 30
     target = rng.integers(0, 7, size=23)
-    if ignore:
+    ignore_index = 3 if ignore == "a class" else -100
+    if ignore == "some":
         target[[2, 5]] = -100
-    fused = _run(logits, target, reduction)
+    elif ignore == "all":
+        target[:] = -100
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fused = _run(logits, target, reduction, ignore_index)
     saved = dict(be.fused)
     be.fused.clear()
     try:
-        portable = _run(logits, target, reduction)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            portable = _run(logits, target, reduction, ignore_index)
     finally:
         be.fused.update(saved)
-    assert "softmax_cross_entropy" in be.fused
+    assert "softmax_cross_entropy" in be.fused and "softmax_cross_entropy_mean" in be.fused
+    if ignore == "a class":
+        assert not np.any(fused[1][target == 3]) and np.any(target == 3)
+    if ignore == "all" and reduction == "mean":  # a mean over nothing: NaN, in both
+        assert np.isnan(fused[0]) and np.isnan(portable[0])
+        return
     np.testing.assert_allclose(fused[0], portable[0], rtol=1e-12)
     np.testing.assert_allclose(fused[1], portable[1], rtol=1e-10, atol=1e-15)
 
@@ -61,3 +71,28 @@ def test_fused_relu_matches_portable():
     assert "relu_backward" in be.fused
     for a, b in zip(fused, portable):
         np.testing.assert_array_equal(a, b)
+
+
+def test_fused_dropout_draws_the_portable_mask():
+    be = gdl.get_backend_object("numpy")
+    x_host = np.random.default_rng(2).normal(size=(50, 40)).astype(np.float32)
+
+    def run():
+        gdl.manual_seed(7)
+        x = gdl.tensor(x_host, requires_grad=True, backend="numpy")
+        y = gdl.nn.functional.dropout(x, 0.3)
+        (y * 2.0).sum().backward()
+        return y.numpy(), x.grad.numpy()
+
+    fused = run()
+    saved = dict(be.fused)
+    be.fused.clear()
+    try:
+        portable = run()
+    finally:
+        be.fused.update(saved)
+    assert "dropout" in be.fused
+    np.testing.assert_array_equal(fused[0], portable[0])  # the same draws, bit for bit
+    np.testing.assert_array_equal(fused[1], portable[1])
+    kept = fused[1] != 0
+    assert 0.6 < kept.mean() < 0.8 and np.allclose(fused[1][kept], 2.0 / 0.7)

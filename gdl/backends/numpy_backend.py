@@ -43,6 +43,8 @@ class NumpyBackend(Backend):
         self._rng = np.random.default_rng()
         self.fused = {
             "softmax_cross_entropy": softmax_cross_entropy,
+            "softmax_cross_entropy_mean": softmax_cross_entropy_mean,
+            "dropout": dropout,
             "relu": relu,
             "relu_backward": relu_backward,
         }
@@ -145,30 +147,51 @@ class NumpyBackend(Backend):
 def softmax_cross_entropy(logits, targets, ignore_index):
     """Per-row loss, validity and ``softmax - onehot`` of (N, C) logits, with NumPy's
     fancy indexing (the portable reference is ``gdl.nn.functional.loss``).
-    ``valid`` is None when every target is a class index (the common case)."""
+    ``valid`` is None when every target is a class index (the common case).
+    Reductions are called as ufunc methods: ``np.sum``'s Python layer costs more
+    than the arithmetic on a (100, 10) batch.
+    """
     rows, classes = logits.shape
-    z = logits - logits.max(axis=1, keepdims=True)
+    z = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
     grad = np.exp(z)
-    total = grad.sum(axis=1, keepdims=True)
+    total = np.add.reduce(grad, axis=1, keepdims=True)
     grad /= total
-    index = np.arange(rows)
     if rows == 0:
         return np.zeros(0, dtype=logits.dtype), None, grad
-    lo, hi = int(targets.min()), int(targets.max())
+    index = np.arange(rows)
     valid = None
     t = targets
+    lo, hi = int(np.minimum.reduce(targets)), int(np.maximum.reduce(targets))
     if lo < 0 or hi >= classes or lo <= ignore_index <= hi:  # ignored targets, or bad ones
         keep = targets != ignore_index
         t = np.where(keep, targets, 0)
         if t.min() < 0 or t.max() >= classes:
             raise ValueError(f"cross_entropy: target class indices must be in [0, {classes}), or ignore_index")
         valid = keep.astype(logits.dtype)
-    loss = np.log(total[:, 0]) - z[index, t]
+    picked = z[index, t]
+    loss = np.log(total[:, 0]) - picked
     grad[index, t] -= 1.0
     if valid is not None:
         loss *= valid
         grad *= valid[:, None]
     return loss, valid, grad
+
+
+def softmax_cross_entropy_mean(logits, targets, ignore_index):
+    """``(mean loss, its gradient)`` for class-index targets: the per-row kernel above,
+    then the mean and ``grad / count`` in place (no extra graph arithmetic)."""
+    loss, valid, grad = softmax_cross_entropy(logits, targets, ignore_index)
+    count = loss.shape[0] if valid is None else np.add.reduce(valid)
+    scale = 1.0 / count if count else np.nan  # a mean over no rows is NaN, as in PyTorch
+    grad *= scale
+    return (np.add.reduce(loss, keepdims=True) * scale).reshape(()), grad
+
+
+def dropout(x, p, backend):
+    """The portable path's mask (same draws), scaled in place: one temporary fewer."""
+    mask = backend.bernoulli(1.0 - p, x.shape, dtype=x.dtype)
+    mask *= 1.0 / (1.0 - p)
+    return x * mask, mask
 
 
 def relu(x):

@@ -80,6 +80,8 @@ def cross_entropy(
         input.ndim == 2 and weight is None and not label_smoothing
         and not target.dtype.is_floating_point and target.shape == (shape[0],)
     ):
+        if reduction == "mean" and "softmax_cross_entropy_mean" in be.fused:
+            return _fused_mean_cross_entropy(be.fused["softmax_cross_entropy_mean"], input, target, ignore_index)
         fused = be.fused.get("softmax_cross_entropy")
         if fused is not None and reduction != "none":
             return _fused_cross_entropy(fused, input, target, ignore_index, reduction)
@@ -207,6 +209,12 @@ def _fused_cross_entropy(fused, input, target, ignore_index, reduction):
             return (grad * g,)
 
     return result(out, be, (input,), backward, "CrossEntropy")
+
+
+def _fused_mean_cross_entropy(fused, input, target, ignore_index):
+    """The mean over rows in one backend kernel: ``fused(...) -> (loss, grad of the mean)``."""
+    loss, grad = fused(input.data, target.data, ignore_index)
+    return result(loss, input._backend, (input,), lambda g: (grad * g,), "CrossEntropy")
 
 
 def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
