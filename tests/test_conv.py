@@ -231,7 +231,8 @@ def test_avg_pool2d_forward_and_gradcheck(backend, case, include):
     stride = case["stride"] or case["k"]
     want = ref_pool2d(x, case["k"], stride, case["padding"], "avg", count_include_pad=include)
     np.testing.assert_allclose(out.numpy(), want, rtol=1e-12, atol=1e-12)
-    assert gradcheck(lambda t: F.avg_pool2d(t, case["k"], case["stride"], case["padding"], include), [t64(x)])
+    assert gradcheck(lambda t: F.avg_pool2d(t, case["k"], case["stride"], case["padding"], count_include_pad=include),
+                     [t64(x)])
 
 
 def test_max_pool2d_dilation_matches_reference(backend):
@@ -395,3 +396,60 @@ def test_small_cnn_learns_which_quadrant_is_bright(backend):
     assert losses[-1] < 0.3 * losses[0], losses
     accuracy = (model(x).numpy().argmax(axis=1) == labels).mean()
     assert accuracy > 0.9
+
+
+POOL_CASES = [  # (input H, W), kernel, stride, padding: ceil_mode adds a last, partial window
+    ((5, 7), 2, 2, 0),
+    ((6, 6), 3, 2, 1),
+    ((7, 5), (3, 2), (2, 3), (1, 0)),
+    ((4, 4), 2, 2, 0),  # divides evenly: ceil_mode changes nothing
+    ((5, 5), 3, 3, 1),  # the rule that the last window must start inside: PyTorch gives 2, not 3
+]
+
+
+@pytest.mark.parametrize("size,k,s,p", POOL_CASES)
+@pytest.mark.parametrize("kind", ["max", "avg", "avg_exclude"])
+def test_pool_ceil_mode_gradcheck(backend, size, k, s, p, kind):
+    x = t64(np.random.default_rng(0).standard_normal((2, 2) + size))
+    if kind == "max":
+        fn = lambda t: F.max_pool2d(t, k, s, p, ceil_mode=True)  # noqa: E731
+    else:
+        fn = lambda t: F.avg_pool2d(t, k, s, p, ceil_mode=True, count_include_pad=kind == "avg")  # noqa: E731
+    assert gradcheck(fn, [x])
+
+
+@pytest.mark.parametrize("size,k,s,p", POOL_CASES)
+def test_pool_ceil_mode_and_indices_match_pytorch(size, k, s, p):
+    torch = pytest.importorskip("torch")
+    tf = torch.nn.functional
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3) + size)
+    with gdl.use_backend("numpy"):
+        out, idx = F.max_pool2d(t64(x, False), k, s, p, ceil_mode=True, return_indices=True)
+        tout, tidx = tf.max_pool2d(torch.tensor(x), k, s, p, ceil_mode=True, return_indices=True)
+        np.testing.assert_array_equal(out.numpy(), tout.numpy())
+        np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+        assert idx.dtype == gdl.int64
+        for include in (True, False):
+            got = F.avg_pool2d(t64(x, False), k, s, p, ceil_mode=True, count_include_pad=include)
+            want = tf.avg_pool2d(torch.tensor(x), k, s, p, ceil_mode=True, count_include_pad=include)
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+        # 1-D, and the layer forms
+        x1 = rng.standard_normal((2, 3, size[1]))
+        k1, s1, p1 = (k if isinstance(k, int) else k[1]), (s if isinstance(s, int) else s[1]), \
+            (p if isinstance(p, int) else p[1])
+        o1, i1 = nn.MaxPool1d(k1, s1, p1, return_indices=True, ceil_mode=True)(t64(x1, False))
+        to1, ti1 = tf.max_pool1d(torch.tensor(x1), k1, s1, p1, ceil_mode=True, return_indices=True)
+        np.testing.assert_array_equal(o1.numpy(), to1.numpy())
+        np.testing.assert_array_equal(i1.numpy(), ti1.numpy())
+        a1 = nn.AvgPool1d(k1, s1, p1, ceil_mode=True)(t64(x1, False))
+        np.testing.assert_allclose(a1.numpy(), tf.avg_pool1d(torch.tensor(x1), k1, s1, p1, ceil_mode=True).numpy())
+
+
+def test_max_pool_indices_point_at_the_maxima(backend):
+    x = gdl.randn(2, 3, 6, 5)
+    out, idx = nn.MaxPool2d(2, ceil_mode=True, return_indices=True)(x)
+    assert out.shape == idx.shape == (2, 3, 3, 3) and "ceil_mode=True" in repr(nn.MaxPool2d(2, ceil_mode=True))
+    flat = x.numpy().reshape(2, 3, -1)
+    np.testing.assert_array_equal(np.take_along_axis(flat, idx.numpy().reshape(2, 3, -1), axis=2),
+                                  out.numpy().reshape(2, 3, -1))

@@ -210,8 +210,8 @@ def test_dropout_between_layers_only_in_training(backend):
 
 
 def test_recurrent_errors(backend):
-    with pytest.raises(NotImplementedError, match="unidirectional"):
-        nn.LSTM(3, 4, bidirectional=True)
+    with pytest.raises(ValueError, match=r"expected h_0 of shape \(4, 2, 4\) \(num_layers · 2 directions"):
+        nn.GRU(3, 4, num_layers=2, bidirectional=True)(gdl.randn(5, 2, 3), gdl.zeros(2, 2, 4))
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.RNNCell(3, 4, nonlinearity="softsign")
     lstm = nn.LSTM(3, 4, num_layers=2)
@@ -275,18 +275,22 @@ def test_fused_gate_kernels_are_used_and_match_the_portable_path():
 # -- PyTorch parity (optional) ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
-def test_matches_pytorch_with_the_same_state_dict(kind):
+def test_matches_pytorch_with_the_same_state_dict(kind, bidirectional):
     torch = pytest.importorskip("torch")
     gdl.manual_seed(0)
     with gdl.use_backend("numpy"):
-        ours = getattr(nn, kind)(3, 5, num_layers=2, batch_first=True, dtype=gdl.float64)
-        theirs = getattr(torch.nn, kind)(3, 5, num_layers=2, batch_first=True).double()
+        kw = dict(num_layers=2, batch_first=True, bidirectional=bidirectional)
+        ours = getattr(nn, kind)(3, 5, **kw, dtype=gdl.float64)
+        theirs = getattr(torch.nn, kind)(3, 5, **kw).double()
+        assert set(ours.state_dict()) == set(theirs.state_dict())
         theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
         rng = np.random.default_rng(0)
         x = rng.standard_normal((2, 6, 3))
-        h0 = rng.standard_normal((2, 2, 5))
-        c0 = rng.standard_normal((2, 2, 5))
+        states = 4 if bidirectional else 2
+        h0 = rng.standard_normal((states, 2, 5))
+        c0 = rng.standard_normal((states, 2, 5))
         gx, tx = t64(x), torch.tensor(x, requires_grad=True)
         if kind == "LSTM":
             out, (h, c) = ours(gx, (t64(h0, False), t64(c0, False)))
@@ -306,7 +310,7 @@ def test_matches_pytorch_with_the_same_state_dict(kind):
         for name, p in ours.named_parameters():
             np.testing.assert_allclose(p.grad.numpy(), tparams[name].grad.numpy(), rtol=1e-9, atol=1e-12)
         # and back: PyTorch's state dict loads into gdl unchanged
-        back = getattr(nn, kind)(3, 5, num_layers=2, batch_first=True, dtype=gdl.float64)
+        back = getattr(nn, kind)(3, 5, **kw, dtype=gdl.float64)
         back.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
         state = (t64(h0, False), t64(c0, False)) if kind == "LSTM" else t64(h0, False)
         np.testing.assert_array_equal(back(t64(x, False), state)[0].numpy(), out.numpy())
@@ -470,3 +474,24 @@ def test_numpy_matmul_t_matches_plain_product():
     for m, n in ((32, 2048), (1, 10), (100, 100), (512, 65), (16, 62)):
         a, b = rng.standard_normal((m, 24)), rng.standard_normal((n, 24))
         np.testing.assert_allclose(be.matmul_t(a, b), a @ b.T, rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode,kind", [("lstm", "LSTM"), ("gru", "GRU"), ("rnn_tanh", "RNN")])
+def test_bidirectional_reverse_half_reads_the_sequence_backwards(backend, mode, kind):
+    gdl.manual_seed(1)
+    net = getattr(nn, kind)(3, 4, bidirectional=True, dtype=gdl.float64)
+    assert "bidirectional=True" in repr(net) and net.weight_hh_l0_reverse.shape == net.weight_hh_l0.shape
+    x = gdl.randn(5, 2, 3, dtype=gdl.float64)
+    out, state = net(x)
+    h_n = state[0] if kind == "LSTM" else state
+    assert out.shape == (5, 2, 8) and h_n.shape == (2, 2, 4)
+    fwd, _, _ = R.recurrent_layer(mode, x, None, None, *net._weights(0))
+    rev, h_rev, _ = R.recurrent_layer(mode, x[::-1], None, None, *net._weights(0, "_reverse"))
+    np.testing.assert_allclose(out.numpy()[..., :4], fwd.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(out.numpy()[..., 4:], rev.numpy()[::-1], rtol=1e-12)
+    np.testing.assert_allclose(h_n.numpy()[1], h_rev.numpy(), rtol=1e-12)  # the backward pass ends at t = 0
+    np.testing.assert_allclose(h_n.numpy()[1], out.numpy()[0, :, 4:], rtol=1e-12)
+    out.sum().backward()
+    assert net.weight_ih_l0_reverse.grad is not None and x.grad is None  # x needs no gradient
+    unbatched, _ = net(x[:, 0])
+    np.testing.assert_allclose(unbatched.numpy(), out.numpy()[:, 0], rtol=1e-12)

@@ -109,47 +109,56 @@ class Conv1d(_ConvNd):
 
 
 class _Pool(Module):
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False):
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
+        self.ceil_mode = bool(ceil_mode)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        s = f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return s + (", ceil_mode=True" if self.ceil_mode else "")
 
 
 class MaxPool2d(_Pool):
-    """The maximum of each window (:func:`gdl.nn.functional.max_pool2d`); stride defaults to the kernel."""
+    """The maximum of each window (:func:`gdl.nn.functional.max_pool2d`); stride defaults to the kernel.
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
-        super().__init__(kernel_size, stride, padding)
+    ``return_indices=True`` makes the layer return ``(output, indices)``, as PyTorch's.
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
+                 ceil_mode: bool = False):
+        super().__init__(kernel_size, stride, padding, ceil_mode)
         self.dilation = dilation
+        self.return_indices = bool(return_indices)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+    def forward(self, x: Tensor):
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
 
 
 class MaxPool1d(MaxPool2d):
     """The maximum of each window of ``(N, C, L)`` input."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+    def forward(self, x: Tensor):
+        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
 
 
 class AvgPool2d(_Pool):
     """The mean of each window (:func:`gdl.nn.functional.avg_pool2d`); zero padding counts by default."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
-        super().__init__(kernel_size, stride, padding)
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True):
+        super().__init__(kernel_size, stride, padding, ceil_mode)
         self.count_include_pad = count_include_pad
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.count_include_pad)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
 
 
 class AvgPool1d(AvgPool2d):
     """The mean of each window of ``(N, C, L)`` input."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.count_include_pad)
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)

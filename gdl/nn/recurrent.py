@@ -161,13 +161,19 @@ class GRUCell(_CellBase):
 
 
 class _RNNBase(Module):
-    """Stacked unidirectional recurrent layers over whole sequences.
+    """Stacked recurrent layers over whole sequences.
 
     Input ``(T, B, I)`` (or ``(B, T, I)`` with ``batch_first=True``, or unbatched
-    ``(T, I)``); states ``(num_layers, B, H)``. Each layer is one graph node whose
+    ``(T, I)``); states ``(num_layers · D, B, H)`` with ``D = 2`` if
+    ``bidirectional`` else 1. Each layer (and direction) is one graph node whose
     backward runs backpropagation through time over raw arrays, so long sequences
     cost no graph depth and memory linear in ``T``. ``dropout`` applies to the
     output of every layer but the last, in training mode only.
+
+    Bidirectional, as PyTorch: a second set of weights (``weight_ih_l{k}_reverse``,
+    ...) reads the sequence backwards; the output concatenates both directions'
+    ``h_t`` (``(T, B, 2H)``, forward first), and the states list layer 0 forward,
+    layer 0 backward, layer 1 forward, ...
     """
 
     _mode = "rnn_tanh"
@@ -177,11 +183,6 @@ class _RNNBase(Module):
         super().__init__()
         self._mode = mode or self._mode
         name = type(self).__name__
-        if bidirectional:
-            raise NotImplementedError(
-                f"{name}: bidirectional=True is not supported; gdl's recurrent layers are unidirectional "
-                f"(run a second {name} on the reversed sequence and concatenate the outputs)"
-            )
         if not isinstance(num_layers, int) or num_layers < 1:
             raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
         if not 0.0 <= dropout <= 1.0:
@@ -191,29 +192,34 @@ class _RNNBase(Module):
                           f"layers, not after the last)", stacklevel=3)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
-        self.bidirectional = False
+        self.bidirectional = bool(bidirectional)
+        self._suffixes = ("", "_reverse") if self.bidirectional else ("",)
         rows = _GATES[self._mode] * hidden_size
         for layer in range(num_layers):
-            cols = input_size if layer == 0 else hidden_size
-            setattr(self, f"weight_ih_l{layer}", Parameter(empty_like_shape((rows, cols), dtype, backend)))
-            setattr(self, f"weight_hh_l{layer}", Parameter(empty_like_shape((rows, hidden_size), dtype, backend)))
-            if bias:
-                setattr(self, f"bias_ih_l{layer}", Parameter(empty_like_shape((rows,), dtype, backend)))
-                setattr(self, f"bias_hh_l{layer}", Parameter(empty_like_shape((rows,), dtype, backend)))
+            cols = input_size if layer == 0 else hidden_size * len(self._suffixes)
+            for sfx in self._suffixes:
+                setattr(self, f"weight_ih_l{layer}{sfx}", Parameter(empty_like_shape((rows, cols), dtype, backend)))
+                setattr(self, f"weight_hh_l{layer}{sfx}",
+                        Parameter(empty_like_shape((rows, hidden_size), dtype, backend)))
+                if bias:
+                    setattr(self, f"bias_ih_l{layer}{sfx}", Parameter(empty_like_shape((rows,), dtype, backend)))
+                    setattr(self, f"bias_hh_l{layer}{sfx}", Parameter(empty_like_shape((rows,), dtype, backend)))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         _init_uniform(self, self.hidden_size)
 
-    def _weights(self, layer):
+    def _weights(self, layer, suffix=""):
         get = self._parameters.get
-        return (get(f"weight_ih_l{layer}"), get(f"weight_hh_l{layer}"),
-                get(f"bias_ih_l{layer}"), get(f"bias_hh_l{layer}"))
+        return (get(f"weight_ih_l{layer}{suffix}"), get(f"weight_hh_l{layer}{suffix}"),
+                get(f"bias_ih_l{layer}{suffix}"), get(f"bias_hh_l{layer}{suffix}"))
 
     def _check_state(self, name, state, batch, unbatched):
-        want = (self.num_layers, self.hidden_size) if unbatched else (self.num_layers, batch, self.hidden_size)
+        states = self.num_layers * len(self._suffixes)
+        want = (states, self.hidden_size) if unbatched else (states, batch, self.hidden_size)
         if state.shape != want:
-            raise ValueError(f"{type(self).__name__}: expected {name} of shape {want} (num_layers, batch, "
+            dirs = " · 2 directions" if self.bidirectional else ""
+            raise ValueError(f"{type(self).__name__}: expected {name} of shape {want} (num_layers{dirs}, batch, "
                              f"hidden_size), got {state.shape}")
 
     def _run(self, x: Tensor, h0: Tensor | None, c0: Tensor | None):
@@ -231,11 +237,12 @@ class _RNNBase(Module):
         elif self.batch_first:
             x = ops.transpose(x, 0, 1)
         batch = x.shape[1]
+        states = self.num_layers * len(self._suffixes)
         for sname, s in (("h_0", h0), ("c_0", c0)):
             if s is not None:
                 self._check_state(sname, s, batch, unbatched)
                 if unbatched:
-                    s = s.reshape(self.num_layers, 1, self.hidden_size)
+                    s = s.reshape(states, 1, self.hidden_size)
                 if sname == "h_0":
                     h0 = s
                 else:
@@ -245,19 +252,25 @@ class _RNNBase(Module):
         for layer in range(self.num_layers):
             if layer > 0 and self.dropout > 0 and self.training:
                 out = F.dropout(out, self.dropout, True)
-            h_init = None if h0 is None else h0[layer]
-            c_init = None if c0 is None else c0[layer]
-            out, h, c = R.recurrent_layer(self._mode, out, h_init, c_init, *self._weights(layer))
-            hs.append(h)
-            cs.append(c)
-        h_n = hs[0].reshape(1, *hs[0].shape) if self.num_layers == 1 else ops.stack(hs)
+            outs = []
+            for d, sfx in enumerate(self._suffixes):
+                k = layer * len(self._suffixes) + d
+                h_init = None if h0 is None else h0[k]
+                c_init = None if c0 is None else c0[k]
+                seq = out if d == 0 else out[::-1]  # the reverse direction reads the sequence backwards
+                o, h, c = R.recurrent_layer(self._mode, seq, h_init, c_init, *self._weights(layer, sfx))
+                outs.append(o if d == 0 else o[::-1])
+                hs.append(h)
+                cs.append(c)
+            out = outs[0] if len(outs) == 1 else ops.concat(outs, axis=-1)
+        h_n = hs[0].reshape(1, *hs[0].shape) if states == 1 else ops.stack(hs)
         c_n = None
         if cs[0] is not None:
-            c_n = cs[0].reshape(1, *cs[0].shape) if self.num_layers == 1 else ops.stack(cs)
+            c_n = cs[0].reshape(1, *cs[0].shape) if states == 1 else ops.stack(cs)
         if unbatched:
-            out = out.reshape(out.shape[0], self.hidden_size)
-            h_n = h_n.reshape(self.num_layers, self.hidden_size)
-            c_n = None if c_n is None else c_n.reshape(self.num_layers, self.hidden_size)
+            out = out.reshape(out.shape[0], out.shape[-1])
+            h_n = h_n.reshape(states, self.hidden_size)
+            c_n = None if c_n is None else c_n.reshape(states, self.hidden_size)
         elif self.batch_first:
             out = ops.transpose(out, 0, 1)
         return out, h_n, c_n
@@ -272,6 +285,8 @@ class _RNNBase(Module):
             s += ", batch_first=True"
         if self.dropout:
             s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
         return s
 
 
@@ -285,7 +300,8 @@ class RNN(_RNNBase):
     ``weight_ih_l{k}`` ``(H, I or H)``, ``weight_hh_l{k}`` ``(H, H)``, ``bias_ih_l{k}``,
     ``bias_hh_l{k}``. ``rnn(x, h_0=None)`` returns ``(output, h_n)``: ``output`` is
     the last layer's ``h_t`` for every t, ``h_n`` is ``(num_layers, B, H)``.
-    Unidirectional only: ``bidirectional=True`` raises.
+    ``bidirectional=True`` adds ``*_reverse`` weights; output ``(T, B, 2H)``, states
+    ``(2·num_layers, B, H)``.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
@@ -307,7 +323,8 @@ class LSTM(_RNNBase):
     dropout=0.0)``. Parameters ``weight_ih_l{k}`` ``(4H, I or H)``,
     ``weight_hh_l{k}`` ``(4H, H)``, ``bias_ih_l{k}``, ``bias_hh_l{k}`` ``(4H,)``.
     ``lstm(x, (h_0, c_0))`` or ``lstm(x)`` returns ``(output, (h_n, c_n))`` with
-    states ``(num_layers, B, H)``. Unidirectional only: ``bidirectional=True`` raises.
+    states ``(num_layers, B, H)`` (``(2·num_layers, B, H)`` and output ``(T, B, 2H)``
+    with ``bidirectional=True``).
     """
 
     _mode = "lstm"
@@ -330,7 +347,7 @@ class GRU(_RNNBase):
     ``GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
     dropout=0.0)``. Parameters ``weight_ih_l{k}`` ``(3H, I or H)``,
     ``weight_hh_l{k}`` ``(3H, H)``, ``bias_ih_l{k}``, ``bias_hh_l{k}`` ``(3H,)``.
-    ``gru(x, h_0=None)`` returns ``(output, h_n)``. Unidirectional only.
+    ``gru(x, h_0=None)`` returns ``(output, h_n)``; ``bidirectional=True`` as in :class:`LSTM`.
     """
 
     _mode = "gru"

@@ -246,8 +246,34 @@ def _pool_args(op, kernel_size, stride, padding, dilation, two_d):
     return kernel, stride, padding, dilation
 
 
-def _pool_windows(op, x, kernel, stride, padding, dilation, pad_value, two_d):
-    """``cols`` (N, C, kH, kW, oH, oW) and the input as 4-D (1-D pools get H = 1)."""
+def _ceil_extra(size, kernel, stride, padding, dilation):
+    """How many elements ``ceil_mode`` adds past the end of one padded axis.
+
+    As PyTorch: the output length rounds up, ``ceil((L + 2p − span)/s) + 1``, except
+    that the last window must start inside the input or its left padding.
+    """
+    span = dilation * (kernel - 1) + 1
+    out = -(-(size + 2 * padding - span) // stride) + 1
+    if (out - 1) * stride >= size + padding:
+        out -= 1
+    return max(0, (out - 1) * stride + span - (size + 2 * padding))
+
+
+def _pad_end(be, x4, extra, value):
+    """``x4`` with ``extra = (rows, cols)`` elements of ``value`` appended at the bottom and right."""
+    xp = be.xp
+    n, c, h, w = x4.shape
+    if extra[0]:
+        x4 = xp.concat([x4, xp.full((n, c, extra[0], w), value, dtype=x4.dtype, device=be.device)], axis=2)
+    if extra[1]:
+        fill = xp.full((n, c, h + extra[0], extra[1]), value, dtype=x4.dtype, device=be.device)
+        x4 = xp.concat([x4, fill], axis=3)
+    return x4
+
+
+def _pool_windows(op, x, kernel, stride, padding, dilation, pad_value, two_d, ceil_mode=False):
+    """``cols`` (N, C, kH, kW, oH, oW), the (padded) input's 4-D shape (1-D pools get
+    H = 1) and ``extra``, the elements ``ceil_mode`` appended at the end of each axis."""
     be = x._backend
     xp = be.xp
     x4 = x.data if two_d else xp.reshape(x.data, (x.shape[0], x.shape[1], 1, x.shape[2]))
@@ -255,25 +281,39 @@ def _pool_windows(op, x, kernel, stride, padding, dilation, pad_value, two_d):
     names = ("height", "width") if two_d else ("height", "length")
     for size, k, s, p, d, name in zip((h, w), kernel, stride, padding, dilation, names):
         _out_size(op, size, k, s, p, d, name, x.shape)
+    extra = (0, 0)
+    if ceil_mode:
+        extra = tuple(_ceil_extra(*a) for a in zip((h, w), kernel, stride, padding, dilation))
+        x4 = _pad_end(be, x4, extra, pad_value)
     cols = be.im2col(x4, kernel, stride, padding, dilation, pad_value)
-    return cols, tuple(x4.shape)
+    return cols, tuple(x4.shape), extra
 
 
-def _max_pool(op, x, kernel_size, stride, padding, dilation, two_d):
+def _crop_end(gx, extra):
+    """Undo :func:`_pad_end` on a gradient."""
+    h, w = gx.shape[2] - extra[0], gx.shape[3] - extra[1]
+    return gx[:, :, :h, :w] if extra != (0, 0) else gx
+
+
+def _max_pool(op, x, kernel_size, stride, padding, dilation, two_d, ceil_mode=False, return_indices=False):
     _check_input(op, x, 4 if two_d else 3, "(N, C, H, W)" if two_d else "(N, C, L)")
     kernel, stride, padding, dilation = _pool_args(op, kernel_size, stride, padding, dilation, two_d)
     be = x._backend
     xp = be.xp
-    cols, shape4 = _pool_windows(op, x, kernel, stride, padding, dilation, -float("inf"), two_d)
+    cols, shape4, extra = _pool_windows(op, x, kernel, stride, padding, dilation, -float("inf"), two_d, ceil_mode)
     n, c, kh, kw, oh, ow = cols.shape
     flat = xp.reshape(cols, (n, c, kh * kw, oh, ow))
     out = xp.max(flat, axis=2)
     out_shape = (n, c, oh, ow) if two_d else (n, c, ow)
-    if not (x.requires_grad and is_grad_enabled()):
+    need_grad = x.requires_grad and is_grad_enabled()
+    if not (need_grad or return_indices):
         return result(xp.reshape(out, out_shape), be, (x,), None, "MaxPool")
     # First maximum in window order (row-major over kH, kW): the Array API's argmax
     # returns the first occurrence, so ties always go to the same element.
     idx = xp.argmax(flat, axis=2)
+    indices = _flat_indices(be, idx, shape4[3] - extra[1], kernel, stride, padding, dilation) if return_indices else None
+    if not need_grad:
+        return result(xp.reshape(out, out_shape), be, (x,), None, "MaxPool"), _index_tensor(be, indices, out_shape)
 
     def backward(g):
         g4 = xp.reshape(g, (n, c, 1, oh, ow))
@@ -281,24 +321,50 @@ def _max_pool(op, x, kernel_size, stride, padding, dilation, two_d):
         onehot = positions == xp.reshape(idx, (n, c, 1, oh, ow))
         gcols = xp.where(onehot, g4, xp.zeros_like(g4))
         gcols = xp.reshape(gcols, (n, c, kh, kw, oh, ow))
-        gx = be.col2im(gcols, shape4, kernel, stride, padding, dilation)
+        gx = _crop_end(be.col2im(gcols, shape4, kernel, stride, padding, dilation), extra)
         return (xp.reshape(gx, tuple(x.shape)),)
 
-    return result(xp.reshape(out, out_shape), be, (x,), backward, "MaxPool")
+    out = result(xp.reshape(out, out_shape), be, (x,), backward, "MaxPool")
+    return (out, _index_tensor(be, indices, out_shape)) if return_indices else out
 
 
-def _avg_pool(op, x, kernel_size, stride, padding, count_include_pad, two_d):
+def _flat_indices(be, idx, width, kernel, stride, padding, dilation):
+    """PyTorch's ``return_indices``: each maximum's position in its channel's
+    flattened ``H × W`` input (``L`` for 1-D), from its index in the window."""
+    xp = be.xp
+    n, c, oh, ow = idx.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    rows = xp.reshape(xp.arange(oh, dtype=idx.dtype, device=be.device), (1, 1, oh, 1)) * sh - ph
+    cols = xp.reshape(xp.arange(ow, dtype=idx.dtype, device=be.device), (1, 1, 1, ow)) * sw - pw
+    rows = rows + (idx // kw) * dh
+    cols = cols + (idx % kw) * dw
+    return rows * width + cols
+
+
+def _index_tensor(be, indices, shape):
+    return Tensor._wrap(be.xp.astype(be.xp.reshape(indices, shape), be.xp.int64), be)
+
+
+def _avg_pool(op, x, kernel_size, stride, padding, count_include_pad, two_d, ceil_mode=False):
     _check_input(op, x, 4 if two_d else 3, "(N, C, H, W)" if two_d else "(N, C, L)")
     kernel, stride, padding, dilation = _pool_args(op, kernel_size, stride, padding, 1, two_d)
     be = x._backend
     xp = be.xp
-    cols, shape4 = _pool_windows(op, x, kernel, stride, padding, dilation, 0.0, two_d)
+    cols, shape4, extra = _pool_windows(op, x, kernel, stride, padding, dilation, 0.0, two_d, ceil_mode)
     n, c, kh, kw, oh, ow = cols.shape
-    if count_include_pad or padding == (0, 0):
+    if (count_include_pad or padding == (0, 0)) and extra == (0, 0):
         divisor = float(kh * kw)
-    else:  # count the real (unpadded) elements of each window
-        ones = xp.ones((1, 1) + shape4[2:], dtype=x.data.dtype, device=be.device)
-        divisor = xp.sum(be.im2col(ones, kernel, stride, padding, dilation, 0.0), axis=(2, 3))
+    else:  # count each window's elements: real ones, and the padding if it counts (never the ceil overhang)
+        size = (shape4[2] - extra[0], shape4[3] - extra[1])
+        inside = xp.ones((1, 1) + size, dtype=x.data.dtype, device=be.device)
+        if count_include_pad:
+            ph, pw = padding
+            inside = xp.ones((1, 1, size[0] + 2 * ph, size[1] + 2 * pw), dtype=x.data.dtype, device=be.device)
+            padding_in = (0, 0)
+        else:
+            padding_in = padding
+        counted = _pad_end(be, inside, extra, 0.0)
+        divisor = xp.sum(be.im2col(counted, kernel, stride, padding_in, dilation, 0.0), axis=(2, 3))
     out = xp.sum(cols, axis=(2, 3)) / divisor
     out_shape = (n, c, oh, ow) if two_d else (n, c, ow)
 
@@ -306,36 +372,43 @@ def _avg_pool(op, x, kernel_size, stride, padding, count_include_pad, two_d):
         div = divisor if isinstance(divisor, float) else xp.reshape(divisor, (1, 1, 1, 1, oh, ow))
         g4 = xp.reshape(g, (n, c, 1, 1, oh, ow)) / div
         gcols = xp.broadcast_to(g4, (n, c, kh, kw, oh, ow))
-        gx = be.col2im(gcols, shape4, kernel, stride, padding, dilation)
+        gx = _crop_end(be.col2im(gcols, shape4, kernel, stride, padding, dilation), extra)
         return (xp.reshape(gx, tuple(x.shape)),)
 
     return result(xp.reshape(out, out_shape), be, (x,), backward, "AvgPool")
 
 
-def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
+def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
     """The maximum of each ``kernel_size`` window of NCHW ``x`` (stride defaults to the kernel).
 
     Padding is ``-inf`` (never chosen) and at most half the kernel. The gradient
     goes only to the arg-max of each window; on ties, to the first maximum in
-    window order (row by row), so results are deterministic.
+    window order (row by row), so results are deterministic. ``ceil_mode`` rounds
+    the output size up (a last, partial window), as PyTorch. ``return_indices``
+    also returns each maximum's flat index in its channel's ``H × W`` input.
     """
-    return _max_pool("max_pool2d", x, kernel_size, stride, padding, dilation, True)
+    return _max_pool("max_pool2d", x, kernel_size, stride, padding, dilation, True, ceil_mode, return_indices)
 
 
-def max_pool1d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
+def max_pool1d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
     """:func:`max_pool2d` for ``(N, C, L)`` input."""
-    return _max_pool("max_pool1d", x, kernel_size, stride, padding, dilation, False)
+    return _max_pool("max_pool1d", x, kernel_size, stride, padding, dilation, False, ceil_mode, return_indices)
 
 
-def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, count_include_pad: bool = True) -> Tensor:
+def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
     """The mean of each ``kernel_size`` window of NCHW ``x`` (stride defaults to the kernel).
 
     Padding is zeros; with ``count_include_pad=True`` (PyTorch's default) they count
-    in the divisor, otherwise only the real elements of each window do.
+    in the divisor, otherwise only the real elements of each window do. With
+    ``ceil_mode`` a last, partial window averages over what it covers (PyTorch's rule).
     """
-    return _avg_pool("avg_pool2d", x, kernel_size, stride, padding, count_include_pad, True)
+    return _avg_pool("avg_pool2d", x, kernel_size, stride, padding, count_include_pad, True, ceil_mode)
 
 
-def avg_pool1d(x: Tensor, kernel_size, stride=None, padding=0, count_include_pad: bool = True) -> Tensor:
+def avg_pool1d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
     """:func:`avg_pool2d` for ``(N, C, L)`` input."""
-    return _avg_pool("avg_pool1d", x, kernel_size, stride, padding, count_include_pad, False)
+    return _avg_pool("avg_pool1d", x, kernel_size, stride, padding, count_include_pad, False, ceil_mode)
