@@ -333,7 +333,8 @@ def _flat_indices(be, idx, width, kernel, stride, padding, dilation):
     flattened ``H × W`` input (``L`` for 1-D), from its index in the window."""
     xp = be.xp
     n, c, oh, ow = idx.shape
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    kw = kernel[1]
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     rows = xp.reshape(xp.arange(oh, dtype=idx.dtype, device=be.device), (1, 1, oh, 1)) * sh - ph
     cols = xp.reshape(xp.arange(ow, dtype=idx.dtype, device=be.device), (1, 1, 1, ow)) * sw - pw
     rows = rows + (idx // kw) * dh
