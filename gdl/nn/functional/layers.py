@@ -25,7 +25,10 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     x2 = xd if xd.ndim == 2 else xp.reshape(xd, (-1, w.shape[1]))
     out = be.matmul_t(x2, w)
     if bias is not None:
-        out = out + bias.data
+        if bias.data.dtype == out.dtype:
+            out += bias.data  # ``out`` is a new array: no second one for the sum
+        else:
+            out = out + bias.data
     if xd.ndim != 2:
         out = xp.reshape(out, tuple(xd.shape[:-1]) + (w.shape[0],))
     need_x = x.requires_grad
