@@ -1,8 +1,10 @@
 """The backend contract: what every array library must supply to gdl.
 
 The Array API standard covers arithmetic, reductions and shapes. It has no random
-numbers, no duplicate-safe scatter-add, no sliding windows and no fused kernels.
-A :class:`Backend` supplies exactly those, plus host transfers. The portable
+numbers, no duplicate-safe scatter-add (``scatter_add``, ``coalesce_rows``,
+``index_add`` for row-sparse updates), no sliding windows and no fused kernels.
+A :class:`Backend` supplies exactly those, plus host transfers and
+``matmul_t`` (``a @ bᵀ`` in the operand order its BLAS runs fastest). The portable
 implementations here use only the standard namespace ``self.xp``; a concrete
 backend overrides a method where its library has something faster.
 """
