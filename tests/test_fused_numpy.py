@@ -14,6 +14,19 @@ def _run(logits, target, reduction, ignore_index=-100):
     return loss.numpy(), x.grad.numpy()
 
 
+def _with_and_without_fused(run):
+    """``(run() with the NumPy backend's fused kernels, run() with only the portable paths)``."""
+    be = gdl.get_backend_object("numpy")
+    fused = run()
+    saved = dict(be.fused)
+    be.fused.clear()
+    try:
+        portable = run()
+    finally:
+        be.fused.update(saved)
+    return fused, portable
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("ignore", ["none", "some", "a class", "all"])
 def test_fused_matches_portable(reduction, ignore):
@@ -27,14 +40,7 @@ def test_fused_matches_portable(reduction, ignore):
     elif ignore == "all":
         target[:] = -100
     with np.errstate(invalid="ignore", divide="ignore"):
-        fused = _run(logits, target, reduction, ignore_index)
-    saved = dict(be.fused)
-    be.fused.clear()
-    try:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            portable = _run(logits, target, reduction, ignore_index)
-    finally:
-        be.fused.update(saved)
+        fused, portable = _with_and_without_fused(lambda: _run(logits, target, reduction, ignore_index))
     assert "softmax_cross_entropy" in be.fused and "softmax_cross_entropy_mean" in be.fused
     if ignore == "a class":
         assert not np.any(fused[1][target == 3]) and np.any(target == 3)
@@ -61,13 +67,7 @@ def test_fused_relu_matches_portable():
         (y * gdl.tensor(np.arange(30.0), backend="numpy")).sum().backward()
         return y.numpy(), x.grad.numpy()
 
-    fused = run()
-    saved = dict(be.fused)
-    be.fused.clear()
-    try:
-        portable = run()
-    finally:
-        be.fused.update(saved)
+    fused, portable = _with_and_without_fused(run)
     assert "relu_backward" in be.fused
     for a, b in zip(fused, portable):
         np.testing.assert_array_equal(a, b)
@@ -84,13 +84,7 @@ def test_fused_dropout_draws_the_portable_mask():
         (y * 2.0).sum().backward()
         return y.numpy(), x.grad.numpy()
 
-    fused = run()
-    saved = dict(be.fused)
-    be.fused.clear()
-    try:
-        portable = run()
-    finally:
-        be.fused.update(saved)
+    fused, portable = _with_and_without_fused(run)
     assert "dropout" in be.fused
     np.testing.assert_array_equal(fused[0], portable[0])  # the same draws, bit for bit
     np.testing.assert_array_equal(fused[1], portable[1])
