@@ -12,7 +12,9 @@ if ls .whl/*.whl >/dev/null 2>&1; then
   export PYTHONPATH=/tmp/site
 fi
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
-# Real data for the integration tests and examples, where it travelled as .gpu_data/.
+# Real data for the integration tests and examples, where it travelled as .gpu_data/
+# (copies of ../shared/data small enough to carry; IMDB as a 1,200-review subset
+# archive aclImdb_v1.tar.gz, enough for the ch11 quick test's mini data folder).
 if [ -d .gpu_data ] && [ ! -e ../shared/data ]; then mkdir -p ../shared && ln -s "$PWD/.gpu_data" ../shared/data; fi
 { date -u; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; python3 -m gdl info; } 2>&1 | tee "$OUT/device.txt"
 
