@@ -390,9 +390,9 @@ def tensor(data, dtype=None, requires_grad=False, backend=None) -> Tensor:
     if isinstance(data, Tensor):
         src = data
         arr = data.data if data._backend is be else be.from_host(src.numpy())
-        arr = xp.asarray(arr, copy=True) if arr is data.data else arr
+        arr = be.copy(arr) if arr is data.data else arr
     elif be.is_array(data):
-        arr = xp.asarray(data, copy=True)
+        arr = be.copy(data)
     elif host.is_host_array(data):
         arr = be.from_host(data)
     else:

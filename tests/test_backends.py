@@ -113,3 +113,28 @@ def test_numpy_scatter_add_paths_match_add_at(rows, n):
     want = np.zeros((rows, 3, 2))
     np.add.at(want, idx, vals)
     np.testing.assert_allclose(be.scatter_add((rows, 3, 2), idx, vals), want, rtol=1e-12, atol=1e-12)
+
+
+def test_numpy_tensors_are_row_major_whatever_the_source_layout():
+    """A weight built from a transposed array (the book's ``W.T``) must not stay column-major:
+    ``w -= lr * g`` between layouts runs several times slower."""
+    import numpy as np
+
+    host = np.arange(12.0).reshape(3, 4).T  # a column-major view
+    for t in (gdl.tensor(host, backend="numpy"), gdl.tensor(gdl.tensor(host, backend="numpy"), backend="numpy")):
+        assert t.data.flags["C_CONTIGUOUS"]
+        np.testing.assert_array_equal(t.numpy(), host)
+
+
+def test_numpy_matmul_products_match_the_plain_ones_bit_for_bit():
+    import numpy as np
+
+    be = gdl.get_backend_object("numpy")
+    rng = np.random.default_rng(0)
+    for k, m, n in ((1, 100, 784), (1, 3, 4), (2, 100, 784), (7, 5, 9)):
+        a, b = rng.standard_normal((k, m)), rng.standard_normal((k, n))
+        a[0, 0], b[0, 1] = np.inf, -np.inf  # the padding row must not turn these into NaN
+        with np.errstate(invalid="ignore"):  # inf - inf in the plain products of k > 1
+            np.testing.assert_array_equal(be.matmul_tn(a, b), a.T @ b)
+            np.testing.assert_array_equal(be.matmul_tn(a.astype(np.float32), b.astype(np.float32)),
+                                          a.astype(np.float32).T @ b.astype(np.float32))

@@ -41,6 +41,11 @@ class Backend:
         """Copy a NumPy array (or nested Python data) onto this backend."""
         return self.xp.asarray(array, dtype=dtype, device=self.device)
 
+    def copy(self, array):
+        """A new array with ``array``'s values on this backend (row-major where the
+        library has layouts)."""
+        return self.xp.asarray(array, copy=True)
+
     def to_host(self, array):
         """Copy an array of this backend into a new ``numpy.ndarray``."""
         from gdl.backends import host
@@ -107,6 +112,10 @@ class Backend:
         """``a @ bᵀ`` for 2-D arrays (a layer's ``x @ weightᵀ``); a backend may pick the
         operand order its BLAS runs fastest. The result may be a transposed view."""
         return a @ b.mT
+
+    def matmul_tn(self, a, b):
+        """``aᵀ @ b`` for 2-D arrays (a layer's weight gradient ``gᵀ @ x``)."""
+        return a.mT @ b
 
     def coalesce_rows(self, index, values):
         """``(uniq, sums)``: the distinct values of the 1-D ``index`` (sorted) and, for

@@ -26,7 +26,10 @@ class CupyBackend(Backend):
         return isinstance(obj, cupy.ndarray)
 
     def from_host(self, array, dtype=None):
-        return cupy.array(array, dtype=dtype)
+        return cupy.array(array, dtype=dtype, order="C")  # row-major, as the NumPy backend
+
+    def copy(self, array):
+        return cupy.array(array, copy=True, order="C")
 
     def to_host(self, array):
         return cupy.asnumpy(array)

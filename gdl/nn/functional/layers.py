@@ -38,7 +38,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         gx = g2 @ w if need_x else None
         if gx is not None and xd.ndim != 2:
             gx = xp.reshape(gx, xd.shape)
-        gw = g2.mT @ x2
+        gw = be.matmul_tn(g2, x2)
         if bias is None:
             return (gx, gw)
         return (gx, gw, xp.sum(g2, axis=0))
