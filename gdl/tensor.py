@@ -361,8 +361,8 @@ def _accumulate(t, g):
         t.grad = g if sparse else Tensor._wrap(g, t._backend)
     elif isinstance(t.grad, RowSparseGrad):
         t.grad = t.grad + g if sparse else Tensor._wrap(t.grad + g, t._backend)
-    else:
-        t.grad = Tensor._wrap(t.grad.data + g, t._backend)
+    else:  # a dense gradient so far: it stays dense (a sparse one adds itself, on the left)
+        t.grad = Tensor._wrap(g + t.grad.data if sparse else t.grad.data + g, t._backend)
 
 
 # -- creation ------------------------------------------------------------------------------

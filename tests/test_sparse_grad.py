@@ -72,6 +72,16 @@ def test_mixed_with_a_dense_use_gives_a_dense_gradient(backend):
     np.testing.assert_allclose(sparse.weight.grad.numpy(), dense.weight.grad.numpy(), rtol=1e-12)
 
 
+def test_sparse_after_dense_backward_adds_to_the_dense_gradient(backend):
+    dense, sparse = _pair()
+    w = gdl.randn(2, 3, 4, dtype=gdl.float64)
+    for emb in (dense, sparse):
+        (emb.weight ** 2).sum().backward()  # a dense gradient first
+        _loss(emb, IDS, w).backward()       # then the lookups' (row-sparse for `sparse`)
+    assert not sparse.weight.grad.is_sparse
+    np.testing.assert_allclose(sparse.weight.grad.numpy(), dense.weight.grad.numpy(), rtol=1e-12)
+
+
 def test_non_leaf_table_gets_dense_gradient_flowing_through(backend):
     base = gdl.randn(8, 4, dtype=gdl.float64, requires_grad=True)
     w = gdl.randn(2, 3, 4, dtype=gdl.float64)
