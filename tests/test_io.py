@@ -546,7 +546,9 @@ def test_fuzzed_header_text_raises_only_checkpoint_error(which, pos, text):
     data = VALID[which]
     (n,) = struct.unpack("<Q", data[:8])
     pos = 8 + (pos % n)
-    _check_mutant(data[:pos] + text + data[pos + len(text) :], lambda d: gio.loads(d, name="fuzzed"))
+    # On NumPy, like the test above: the valid files hold a float16 tensor, which a backend
+    # without float16 rightly refuses with a TypeError when a mutation leaves the file valid.
+    _check_mutant(data[:pos] + text + data[pos + len(text) :], lambda d: gio.loads(d, backend="numpy", name="fuzzed"))
 
 
 _json_keys = st.sampled_from(["$tensor", "$array", "$tuple", "$dict", "$float", "$x", "a", "version", "root"])
