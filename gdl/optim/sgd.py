@@ -109,29 +109,18 @@ class SGD(Optimizer):
             # The plain update: one subtraction per parameter and nothing else, or the
             # backend's in-place "sgd_step" kernel: kernel(param, grad, lr) does param -= lr*grad.
             lr = group["lr"]
-            self._step_sparse(params, lr)
             backend = params[0]._backend
             kernel = backend.fused.get("sgd_step")
-            if kernel is None:
-                for p in params:
-                    g = p.grad
-                    if g is not None and not g.is_sparse:
-                        p.data -= lr * g.data  # in place, as PyTorch: one temporary array
-            else:
-                for p in params:
-                    g = p.grad
-                    if g is None or g.is_sparse:
-                        continue
-                    if p._backend is backend:
-                        kernel(p.data, g.data, lr)
-                    else:
-                        p.data = p.data - lr * g.data
+            for p in params:
+                g = p.grad
+                if g is None:
+                    continue
+                if g.is_sparse:  # Embedding(sparse=True): only the rows used
+                    p.data = p._backend.index_add(p.data, g.indices, g.values * -lr)
+                elif kernel is not None and p._backend is backend:
+                    kernel(p.data, g.data, lr)
+                elif kernel is None:
+                    p.data -= lr * g.data  # in place, as PyTorch: one temporary array
+                else:
+                    p.data = p.data - lr * g.data
         return loss
-
-    @staticmethod
-    def _step_sparse(params, lr) -> None:
-        """Row-sparse gradients (``Embedding(sparse=True)``): update only the rows used."""
-        for p in params:
-            g = p.grad
-            if g is not None and g.is_sparse:
-                p.data = p._backend.index_add(p.data, g.indices, g.values * -lr)

@@ -356,14 +356,11 @@ def _avg_pool(op, x, kernel_size, stride, padding, count_include_pad, two_d, cei
     if (count_include_pad or padding == (0, 0)) and extra == (0, 0):
         divisor = float(kh * kw)
     else:  # count each window's elements: real ones, and the padding if it counts (never the ceil overhang)
-        size = (shape4[2] - extra[0], shape4[3] - extra[1])
-        inside = xp.ones((1, 1) + size, dtype=x.data.dtype, device=be.device)
-        if count_include_pad:
-            ph, pw = padding
-            inside = xp.ones((1, 1, size[0] + 2 * ph, size[1] + 2 * pw), dtype=x.data.dtype, device=be.device)
-            padding_in = (0, 0)
-        else:
-            padding_in = padding
+        h, w = shape4[2] - extra[0], shape4[3] - extra[1]
+        # ones where an element counts: the input, plus the padding when it counts
+        pad = padding if count_include_pad else (0, 0)
+        inside = xp.ones((1, 1, h + 2 * pad[0], w + 2 * pad[1]), dtype=x.data.dtype, device=be.device)
+        padding_in = (0, 0) if count_include_pad else padding
         counted = _pad_end(be, inside, extra, 0.0)
         divisor = xp.sum(be.im2col(counted, kernel, stride, padding_in, dilation, 0.0), axis=(2, 3))
     out = xp.sum(cols, axis=(2, 3)) / divisor
