@@ -267,12 +267,19 @@ def report(name, run, logged, start, seconds):
 
 # %%
 results = {}
+
+
+def run_and_report(name, number):
+    """Train run ``name`` (its settings in ``RUNS``), print the book-vs-gdl lines, keep its curve."""
+    run = RUNS[name]
+    _common.section(f"run {number}: {run['title']}, lr {run['lr']}, {run['epochs']} epochs")
+    _, logged, start, secs = train(name, run)
+    report(name, run, logged, start, secs)
+    results[name] = logged
+
+
 if "baseline" in runs:
-    run = RUNS["baseline"]
-    _common.section(f"run 1: {run['title']}, lr {run['lr']}, {run['epochs']} epochs")
-    model, logged, start, secs = train("baseline", run)
-    report("baseline", run, logged, start, secs)
-    results["baseline"] = logged
+    run_and_report("baseline", 1)
 
 # %% [markdown]
 # ## Run 2: dropout (784-100-10, online, 300 epochs)
@@ -283,11 +290,7 @@ if "baseline" in runs:
 
 # %%
 if "dropout" in runs:
-    run = RUNS["dropout"]
-    _common.section(f"run 2: {run['title']}, lr {run['lr']}, {run['epochs']} epochs")
-    model, logged, start, secs = train("dropout", run)
-    report("dropout", run, logged, start, secs)
-    results["dropout"] = logged
+    run_and_report("dropout", 2)
 
 # %% [markdown]
 # ## Run 3: dropout with mini-batches of 100 (300 epochs)
@@ -298,11 +301,7 @@ if "dropout" in runs:
 
 # %%
 if "batch" in runs:
-    run = RUNS["batch"]
-    _common.section(f"run 3: {run['title']}, lr {run['lr']}, {run['epochs']} epochs")
-    model, logged, start, secs = train("batch", run)
-    report("batch", run, logged, start, secs)
-    results["batch"] = logged
+    run_and_report("batch", 3)
 
 # %%
 print("\nper-run curves (epoch, test accuracy):")
