@@ -91,13 +91,3 @@ class RowSparseGrad:
 def _check_same_table(a, b):
     if a.shape != b.shape:
         raise ValueError(f"RowSparseGrad: cannot add gradients of tables {a.shape} and {b.shape}")
-
-
-def is_sparse(grad) -> bool:
-    """True for a :class:`RowSparseGrad`."""
-    return isinstance(grad, RowSparseGrad)
-
-
-def densify(grad):
-    """A dense array for a gradient that may be row-sparse (a backend array either way)."""
-    return grad.to_dense().data if isinstance(grad, RowSparseGrad) else grad
