@@ -11,6 +11,7 @@ Every chapter script uses the same few things, so they live here:
   ``$GDL_DATA_DIR``, else ``../shared/data`` next to the repository if present).
 * :func:`mnist_arrays`: the book's MNIST slices, from the IDX files or, when no
   data folder is found and the slice allows it, from the subset bundled with gdl.
+* :func:`book_reviews`: the IMDB reviews in the order of the book's ``reviews.txt``.
 * :func:`compare`: one line "book figure vs gdl figure", in one format for every chapter.
 * :func:`result` / :func:`parse_results`: the machine-readable last lines
   (``RESULT {json}``) that the tests read.
@@ -141,6 +142,22 @@ def mnist_arrays(args: argparse.Namespace, n_train: int, n_test: int):
         test.labels[:n_test],
     )
 
+
+
+def book_reviews(imdb) -> tuple[list[str], list[int]]:
+    """The IMDB training reviews in the order of the book's ``reviews.txt``: ``(texts, labels)``.
+
+    Positive, negative, positive, ... (``labels.txt`` starts "positive"), each
+    class in the order of its file names sorted as text: ``0_9.txt``,
+    ``10000_8.txt``, ``10001_10.txt``, ... (the first six lines of
+    ``reviews.txt`` are those files). So the book's last 1,000 (test) reviews
+    are the same here.
+    """
+    by_name = sorted(range(len(imdb)), key=lambda k: imdb.names[k])
+    pos = [imdb.texts[k] for k in by_name if imdb.labels[k] == 1]
+    neg = [imdb.texts[k] for k in by_name if imdb.labels[k] == 0]
+    texts = [text for pair in zip(pos, neg) for text in pair]
+    return texts, [1, 0] * (len(texts) // 2)
 
 # -- book figure vs gdl figure ---------------------------------------------------------------
 

@@ -107,9 +107,7 @@ if args.ch11_embeddings:
     w = saved["embedding"]
     normed = w / gdl.maximum(gdl.sqrt((w * w).sum(axis=1, keepdims=True)), 1e-12)
     imdb = IMDB(DATA_ROOT, split="train")
-    pos = [t for t, y in zip(imdb.texts, imdb.labels) if y == 1]
-    neg = [t for t, y in zip(imdb.texts, imdb.labels) if y == 0]
-    review_texts = [r for pair in zip(pos, neg) for r in pair]     # chapter 11's order
+    review_texts, _ = _common.book_reviews(imdb)     # chapter 11's order
 
     def review_vector(words):
         ids = sorted(set(ch11_vocab.encode(words)) - {ch11_vocab.unk_index})

@@ -202,6 +202,7 @@ def test_imdb_from_folder(tmp_path):
     assert len(train) == 3
     assert train.texts == ["Awful.<br /><br />Really.", "Good.", "A great film, caf\u00e9 scenes!"]
     assert train.labels == [0, 1, 1] and train.ratings == [1, 7, 9] and train.ids == [3, 2, 10]
+    assert train.names == ["3_1.txt", "2_7.txt", "10_9.txt"]
     assert train[1] == ("Good.", 1) and train[-1][1] == 1
     test = IMDB(root=tmp_path, split="test")
     assert [test[i] for i in range(len(test))] == [("Meh", 0), ("Loved it", 1)]

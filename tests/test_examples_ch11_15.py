@@ -20,7 +20,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from examples_support import ROOT, SHARED_DATA, assert_all_good, by_metric, run_script, script_env
+from examples_support import ROOT, SHARED_DATA, _common, assert_all_good, by_metric, run_script, script_env
 
 try:
     import phe  # noqa: F401
@@ -74,6 +74,25 @@ def mini_data(tmp_path_factory) -> Path:
     _copy_members(enron1, root / "enron", lambda p: len(p) == 3 and p[1] in ("ham", "spam") and enron_first(p))
     _copy_members(babi, root / "babi", lambda p: p[-1] == "qa1_single-supporting-fact_train.txt")
     return root
+
+
+def test_book_reviews_follow_reviews_txt(tmp_path):
+    """reviews.txt: positive/negative alternating, each class by file name as text (0_9, 10000_8, 10001_10, ...)."""
+    from gdl.data.datasets import IMDB
+
+    for name in ("0_9", "10001_10", "10000_8", "2_7"):
+        _write(tmp_path / "aclImdb" / "train" / "pos" / f"{name}.txt", f"pos {name}")
+    for name in ("9_1", "0_3", "10000_4", "10001_4"):
+        _write(tmp_path / "aclImdb" / "train" / "neg" / f"{name}.txt", f"neg {name}")
+    texts, labels = _common.book_reviews(IMDB(tmp_path, split="train"))
+    assert texts == ["pos 0_9", "neg 0_3", "pos 10000_8", "neg 10000_4", "pos 10001_10", "neg 10001_4",
+                     "pos 2_7", "neg 9_1"]
+    assert labels == [1, 0] * 4
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 # -- quick runs (the default test suite) ---------------------------------------------------------------
@@ -146,15 +165,14 @@ def test_ch15_quick_without_phe(mini_data, tmp_path):
 def test_ch11_full():
     """~2 min on 2 CPU cores (sparse embedding gradients).
 
-    The book printed no sentiment figure (its code sat in a markdown cell); its
-    recipe with the correct gradient reaches 0.835 with seed 1 (0.827-0.858 over
-    seeds 1-5; the book's own gradient gives about 0.83 on the same data), so the
-    check is >= 0.83 while the script prints the issue's 0.85 beside it.
+    The book printed no sentiment figure (its code sat in a markdown cell); the
+    issue asks for 0.85. With the book's review order the recipe reaches 0.863
+    with seed 1 (0.856-0.864 over seeds 1-5).
     """
     out, records = run_script("ch11_word_embeddings.py", timeout=4 * 3600)
     res = by_metric(records)
     sentiment = res["sentiment_test_acc"]
-    assert sentiment["value"] >= 0.83
+    assert sentiment["value"] >= 0.85
     negative = {"boring", "poor", "dull", "awful", "worst", "waste", "bad", "lame", "worse", "avoid", "horrible",
                 "disappointing", "disappointment", "annoying", "fails", "ridiculous", "pathetic", "unfortunately"}
     assert len(negative & set(sentiment["similar_terrible"])) >= 4       # what training added to the rows

@@ -30,7 +30,9 @@ class IMDB(Dataset):
     ``ds[i]`` is ``(text, label)`` with label 1 for a positive review, 0 for a
     negative one. Samples are ordered negatives first, then positives, each by
     review id. Attributes: ``texts``, ``labels`` (lists), ``ratings`` (the 1-10
-    star rating from each file name), ``ids``.
+    star rating from each file name), ``ids``, ``names`` (the file names,
+    ``"0_9.txt"``: sorting by them as text gives the order of the book's
+    ``reviews.txt``).
     """
 
     splits = ("train", "test")
@@ -49,6 +51,7 @@ class IMDB(Dataset):
         self.labels: list[int] = []
         self.ratings: list[int] = []
         self.ids: list[int] = []
+        self.names: list[str] = []
         for label, sentiment in ((0, "neg"), (1, "pos")):
             entries = []
             for path in (self.folder / split / sentiment).iterdir():
@@ -62,6 +65,7 @@ class IMDB(Dataset):
                 self.labels.append(label)
                 self.ratings.append(rating)
                 self.ids.append(review_id)
+                self.names.append(path.name)
 
     def __len__(self) -> int:
         return len(self.texts)
