@@ -287,14 +287,13 @@ class Tensor:
                 "backward(): this tensor does not require grad and has no grad_fn "
                 "(did you forget requires_grad=True, or run under gdl.no_grad()?)"
             )
-        xp = self._backend.xp
         if gradient is None:
             if self.size != 1:
                 raise RuntimeError(
                     f"backward(): gradient can be implied only for a scalar output, "
                     f"but this tensor has shape {self.shape}; pass gradient=..."
                 )
-            grad = xp.ones(self.data.shape, dtype=self.data.dtype, device=self._backend.device)
+            grad = self._backend.ones(self.data.shape, self.data.dtype)
         else:
             grad = gradient.data if isinstance(gradient, Tensor) else self._backend.from_host(gradient)
             if tuple(grad.shape) != self.shape:

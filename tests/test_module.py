@@ -87,6 +87,29 @@ def test_reassigning_and_deleting_attributes(backend):
         _ = net.hidden
 
 
+def test_attributes_always_read_what_is_registered(backend):
+    """Registered entries are mirrored in ``__dict__`` (fast reads); every change keeps them in step."""
+    net = Net()
+    first = net.hidden.weight
+    assert net.hidden.weight is net.hidden._parameters["weight"] and net.out is net._modules["out"]
+    replacement = nn.Parameter(gdl.zeros(8, 4))
+    net.hidden.weight = replacement
+    assert net.hidden.weight is replacement is net.hidden._parameters["weight"] and first is not replacement
+    net.hidden.weight = gdl.ones(2)  # a plain tensor: no longer a parameter
+    assert "weight" not in net.hidden._parameters and float(net.hidden.weight.sum().item()) == 2.0
+    net.add_module("extra", nn.Tanh())
+    assert net.extra is net._modules["extra"]
+    del net.extra
+    assert "extra" not in net._modules and not hasattr(net, "extra")
+    net.register_buffer("count", gdl.zeros(1))
+    net.count = net.count + 1.0
+    assert net.count is net._buffers["count"] and float(net.count.item()) == 1.0
+    # a name the class defines (here a method) keeps meaning the method
+    net.add_module("train", nn.Tanh())
+    assert callable(net.train) and net.train(False) is net and not net.training
+    assert net._modules["train"].__class__ is nn.Tanh
+
+
 def test_bias_false_registers_no_bias(backend):
     layer = nn.Linear(3, 2, bias=False)
     assert layer.bias is None

@@ -117,6 +117,14 @@ class Backend:
         """``aᵀ @ b`` for 2-D arrays (a layer's weight gradient ``gᵀ @ x``)."""
         return a.mT @ b
 
+    def sum_rows(self, a):
+        """The sum over the first axis of a 2-D array (a bias gradient)."""
+        return self.xp.sum(a, axis=0)
+
+    def ones(self, shape, dtype):
+        """An array of ones (the seed gradient of ``backward()``)."""
+        return self.xp.ones(shape, dtype=dtype, device=self.device)
+
     def coalesce_rows(self, index, values):
         """``(uniq, sums)``: the distinct values of the 1-D ``index`` (sorted) and, for
         each, the sum of the rows of the 2-D ``values`` that carry it.

@@ -56,7 +56,17 @@ class Module:
             object.__setattr__(self, name, value)
             return
         target[name] = value
-        self.__dict__.pop(name, None)
+        self._mirror(name, value)
+
+    def _mirror(self, name, value):
+        """Keep a registered entry in ``__dict__`` too, so reading ``self.weight`` is a
+        plain attribute hit instead of a failed lookup and ``__getattr__`` (~1 µs each,
+        a third of a small ``Linear`` call). The stores stay the record; a name that the
+        class itself defines (a method, a property) is not mirrored, so it keeps winning."""
+        if hasattr(type(self), name):
+            self.__dict__.pop(name, None)
+        else:
+            self.__dict__[name] = value
 
     def __getattr__(self, name):
         d = self.__dict__
@@ -69,6 +79,7 @@ class Module:
         for store in (self._parameters, self._modules, self._buffers):
             if name in store:
                 del store[name]
+                self.__dict__.pop(name, None)
                 return
         object.__delattr__(self, name)
 
@@ -82,13 +93,14 @@ class Module:
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """A tensor that is state but not a parameter (e.g. BatchNorm's running mean)."""
         self.__dict__.setdefault("_buffer_names", set()).add(name)
-        self.__dict__.pop(name, None)
         self._buffers[name] = tensor
+        self._mirror(name, tensor)
         if not persistent:
             self._non_persistent.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
         self._modules[name] = module
+        self._mirror(name, module)
 
     # -- calling ---------------------------------------------------------------------------
     def forward(self, *args, **kwargs):

@@ -41,7 +41,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         gw = be.matmul_tn(g2, x2)
         if bias is None:
             return (gx, gw)
-        return (gx, gw, xp.sum(g2, axis=0))
+        return (gx, gw, be.sum_rows(g2))
 
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return result(out, be, inputs, backward, "Linear")
