@@ -56,5 +56,5 @@ def benchmarks(session):
     nox -s benchmarks -- --device gpu --json benchmarks/results/gpu.json --markdown benchmarks/results/gpu.md"""
     session.install("-e", ".[test]")
     session.install("torch==2.13.0")
-    session.run("pytest", "-q", "benchmarks/test_baselines.py")
+    session.run("pytest", "-q", "benchmarks/test_baselines.py", "benchmarks/test_run.py")
     session.run("python", "-m", "benchmarks.run", *(session.posargs or ["--device", "cpu"]))

@@ -575,10 +575,20 @@ def _cpu_model():
 # -- reporting -------------------------------------------------------------------------------
 
 
-def ratios(res):
-    def ms(name):
+def ratios(res, paired: bool = True):
+    """Time ratios between implementations.
+
+    ``paired=True`` (what the tables show): the median over rounds of the ratio of
+    the two windows timed in the same round. The implementations of one round run
+    back to back, so a machine that speeds up or slows down between rounds (a
+    shared one does, by 20 % or more) cancels out; the ratio of the two medians
+    (``paired=False``, also kept in the JSON) does not. Falls back to the ratio of
+    medians when the rounds do not pair up (an implementation failed midway).
+    """
+
+    def windows(name):
         r = res.get(name, {})
-        return r.get("ms_per_step") if r.get("status") == "ok" else None
+        return r.get("windows_ms") if r.get("status") == "ok" else None
 
     out = {}
     for num, den, key in (
@@ -586,8 +596,13 @@ def ratios(res):
         ("gdl", "torch", "gdl/torch"),
         ("handwritten", "torch", "handwritten/torch"),
     ):
-        a, b = ms(num), ms(den)
-        out[key] = round(a / b, 3) if a and b else None
+        a, b = windows(num), windows(den)
+        if not a or not b:
+            out[key] = None
+        elif paired and len(a) == len(b):
+            out[key] = round(statistics.median(x / y for x, y in zip(a, b)), 3)
+        else:
+            out[key] = round(res[num]["ms_per_step"] / res[den]["ms_per_step"], 3)
     return out
 
 
@@ -658,7 +673,8 @@ def markdown(report) -> str:
     )
     md.append(
         f"- median of {s['repeats']} timed windows of ~{s['window']} s per implementation, "
-        f"interleaved round-robin after warm-up; GPU synchronised around each window"
+        f"interleaved round-robin after warm-up; GPU synchronised around each window; "
+        f"ratios: median over rounds of the two windows' ratio in the same round"
     )
     if s["memory"]:
         md.append(
@@ -792,6 +808,7 @@ def main(argv=None):
                 if res[i]["status"] == "ok":
                     res[i]["memory"] = (memory_cpu if args.device == "cpu" else memory_gpu)(w, i, args)
         res["ratios"] = ratios(res)
+        res["ratios_of_medians"] = ratios(res, paired=False)
         report["results"][w] = res
         log("  " + ", ".join(f"{label(i, args.device)} {_fmt_ms(res[i])} ms" for i in args.impls))
     report["environment"]["loadavg_end"] = _loadavg()
