@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import gdl
@@ -138,3 +139,24 @@ def test_numpy_matmul_products_match_the_plain_ones_bit_for_bit():
             np.testing.assert_array_equal(be.matmul_tn(a, b), a.T @ b)
             np.testing.assert_array_equal(be.matmul_tn(a.astype(np.float32), b.astype(np.float32)),
                                           a.astype(np.float32).T @ b.astype(np.float32))
+
+
+@pytest.mark.parametrize("p", [0.5, 0.1, 0.8])
+def test_bernoulli_frequency_shape_and_dtype(backend, p):
+    be = gdl.get_backend_object(backend)
+    draws = gdl.Tensor._wrap(be.bernoulli(p, (301, 333)), be)  # an odd element count
+    assert draws.shape == (301, 333) and draws.dtype == gdl.float32
+    values = draws.numpy()
+    assert set(np.unique(values)) <= {0.0, 1.0}
+    n = values.size
+    assert abs(values.mean() - p) < 5 * (p * (1 - p) / n) ** 0.5  # within 5 standard errors
+    # the rows are not copies of one another (each element is its own draw)
+    assert not np.array_equal(values[0], values[1])
+
+
+def test_bernoulli_edges(backend):
+    be = gdl.get_backend_object(backend)
+    for p, expected in ((0.0, 0.0), (1.0, 1.0)):
+        assert np.all(gdl.Tensor._wrap(be.bernoulli(p, (4, 5)), be).numpy() == expected)
+    assert gdl.Tensor._wrap(be.bernoulli(0.5, (0, 3)), be).shape == (0, 3)
+    assert gdl.Tensor._wrap(be.bernoulli(0.5, (), dtype=be.xp.float64), be).dtype == gdl.float64
