@@ -118,7 +118,12 @@ class MLPSmall(_Step):
         xp = self.xp
         if self.mask is not None:
             return self.mask
-        mask = (self.rng.random(shape, dtype=xp.float32) < self.keep).astype(xp.float32)
+        if xp is np:  # gdl's NumPy draw (raw 32-bit words against keep·2³²), so the ratio measures the framework
+            n = int(np.prod(shape))
+            raw = self.rng.bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n]
+            mask = (raw < np.uint32(round(self.keep * 2.0**32))).astype(np.float32).reshape(shape)
+        else:
+            mask = (self.rng.random(shape, dtype=xp.float32) < self.keep).astype(xp.float32)
         mask *= 1.0 / self.keep
         return mask
 
