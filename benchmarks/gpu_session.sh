@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # All GPU checks in one run (the device time is short): the test suite on CuPy
-# (fused-kernel tests and quick book examples included), then the GPU benchmarks.
+# (fused-kernel tests, and every book example's --quick run with --backend cupy),
+# then the GPU benchmarks.
 # Usage on a GPU machine, from the repository root:  OUT=results_dir bash benchmarks/gpu_session.sh
 # Wheels for packages the machine lacks (array-api-compat, array-api-strict) may sit in .whl/.
 set -u
@@ -19,7 +20,7 @@ if [ -d .gpu_data ] && [ ! -e ../shared/data ]; then mkdir -p ../shared && ln -s
 { date -u; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; python3 -m gdl info; } 2>&1 | tee "$OUT/device.txt"
 
 echo "== tests on CuPy =="
-GDL_BACKEND=cupy GDL_TEST_BACKENDS=cupy timeout "${T_TESTS:-240}" \
+GDL_BACKEND=cupy GDL_TEST_BACKENDS=cupy GDL_EXAMPLES_BACKEND=cupy timeout "${T_TESTS:-240}" \
   python3 -m pytest -m "not slow" -q -p no:cacheprovider -n "${XDIST:-8}" --durations=10 \
   --ignore=tests/test_data_integration.py tests \
   >"$OUT/tests_cupy.log" 2>&1
