@@ -78,7 +78,7 @@ class RefRMSprop:
         v_tilde = self.v
         if h["centered"]:
             self.a = h["alpha"] * self.a + (1 - h["alpha"]) * g
-            v_tilde = self.v - self.a**2
+            v_tilde = np.maximum(self.v - self.a**2, 0.0)  # gdl clamps the rounding below 0
         if h["momentum"] > 0:
             self.b = h["momentum"] * self.b + g / (np.sqrt(v_tilde) + h["eps"])
             return theta - h["lr"] * self.b
@@ -279,6 +279,29 @@ def test_rmsprop_adagrad_hypothesis(backend, alpha, momentum, centered, weight_d
         params, _ = run_gdl(name, kw, gdl.float64, plan)
         for p, w in zip(params, run_ref(name, kw, plan)):
             np.testing.assert_allclose(p.numpy(), w, rtol=1e-9, atol=1e-12)
+
+
+def test_centered_rmsprop_variance_rounding_below_zero_is_not_nan(backend):
+    """A constant gradient with alpha 1e-9: the variance ``sq - ga²`` is 1e-9·g² or less and
+    rounds below 0 from the second step on (its square root was NaN). Reference: the averages in exact fractions."""
+    from fractions import Fraction
+
+    g = [0.12573022, 0.41163054, -0.15922501, 0.35537271]
+    lr, alpha, eps = 0.01, 1e-9, 1e-3
+    p = Parameter(gdl.zeros(4, dtype=gdl.float64))
+    opt = gdl.optim.RMSprop([p], lr=lr, alpha=alpha, eps=eps, centered=True)
+    a, one = Fraction(alpha), Fraction(1)
+    sq, ga, expected = [Fraction(0)] * 4, [Fraction(0)] * 4, [0.0] * 4
+    for _ in range(3):
+        p.grad = gdl.tensor(g, dtype=gdl.float64)
+        opt.step()
+        for i, gi in enumerate(map(Fraction, g)):
+            sq[i] = a * sq[i] + (one - a) * gi * gi
+            ga[i] = a * ga[i] + (one - a) * gi
+            expected[i] -= lr * float(gi) / (float(sq[i] - ga[i] * ga[i]) ** 0.5 + eps)
+    assert np.isfinite(p.numpy()).all()
+    # float64 loses ~9 of the variance's 16 digits to cancellation: close, not exact
+    np.testing.assert_allclose(p.numpy(), expected, rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])

@@ -22,7 +22,8 @@ def rmsprop_step(xp, params, grads, state, steps, *, lr, alpha, eps, weight_deca
         if centered:
             ga = alpha * state["grad_avg"][i] + (1 - alpha) * g
             out["grad_avg"].append(ga)
-            avg = xp.sqrt(sq - ga * ga) + eps
+            var = sq - ga * ga  # >= 0 in exact arithmetic; rounding can take it below (NaN in sqrt)
+            avg = xp.sqrt(xp.where(var > 0, var, xp.zeros_like(var))) + eps
         else:
             avg = xp.sqrt(sq) + eps
         if momentum > 0:
