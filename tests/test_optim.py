@@ -278,7 +278,7 @@ def test_rmsprop_adagrad_hypothesis(backend, alpha, momentum, centered, weight_d
     ]:
         params, _ = run_gdl(name, kw, gdl.float64, plan)
         for p, w in zip(params, run_ref(name, kw, plan)):
-            np.testing.assert_allclose(p.numpy(), w, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(p.numpy(), w, rtol=1e-9, atol=1e-12, equal_nan=False)
 
 
 def test_centered_rmsprop_variance_rounding_below_zero_is_not_nan(backend):
