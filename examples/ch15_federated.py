@@ -16,7 +16,7 @@
 #
 # gdl pieces used: `gdl.data.datasets.EnronSpam`, `gdl.data.tokenize`,
 # `gdl.data.Vocab`, `TensorDataset` + `DataLoader`, `nn.Embedding(padding_idx=)`,
-# `F.mse_loss(reduction="sum")`, `optim.SGD`, `state_dict`/`load_state_dict`.
+# `F.mse_loss(reduction="sum")`, `optim.SGD`, `copy.deepcopy(model)`, `load_state_dict`.
 # Encryption: the `phe` package (`pip install phe`, gdl's optional extra
 # `federated`); without it the encrypted part is skipped with a message.
 #
@@ -65,6 +65,8 @@
 # encrypted round (~20,000 encryptions).
 
 # %%
+
+import copy
 
 import _common
 
@@ -196,12 +198,6 @@ def test(model):
     return 100 * correct / test_x.shape[0]
 
 
-def copy_of(model):
-    twin = BagOfWords(len(vocab))
-    twin.load_state_dict(model.state_dict())                   # copies the arrays
-    return twin
-
-
 # %% [markdown]
 # ## Federated averaging: Bob, Alice and Sue
 #
@@ -228,7 +224,7 @@ with _common.Timer() as t_fed:
     for r in range(1, ROUNDS + 1):
         trained, losses = [], []
         for x, y in workers.values():
-            local = copy_of(model)
+            local = copy.deepcopy(model)          # as the book: each owner gets a model of its own
             losses.append(train(local, x, y))
             trained.append(local)
         with gdl.no_grad():
@@ -312,7 +308,7 @@ else:
 
     def train_and_encrypt(model, x, y, pubkey):
         """Train a copy on one owner's e-mails; return it and its weights, each encrypted with ``pubkey``."""
-        local = copy_of(model)
+        local = copy.deepcopy(model)
         loss = train(local, x, y)
         weights = local.embed.weight.detach().numpy().ravel().tolist()   # Python floats
         return local, [pubkey.encrypt(w) for w in weights], loss

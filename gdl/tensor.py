@@ -16,6 +16,7 @@ tensor([2., 4., 6.], backend='numpy')
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 from heapq import heappop, heappush
@@ -255,6 +256,24 @@ class Tensor:
     def detach(self) -> "Tensor":
         """The same data, cut from the graph (no ``grad_fn``, no gradient)."""
         return Tensor._wrap(self.data, self._backend)
+
+    def __deepcopy__(self, memo) -> "Tensor":
+        """A copy of a leaf tensor (its data, ``requires_grad``, its gradient), as
+        ``copy.deepcopy(model)`` needs; like PyTorch, a tensor made by an op refuses."""
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "deepcopy: only leaf tensors (created by you, not by an op) can be deep-copied; "
+                "copy t.detach() instead"
+            )
+        out = type(self).__new__(type(self))  # a Parameter stays a Parameter
+        memo[id(self)] = out
+        out.data = self._backend.copy(self.data)
+        out._backend = self._backend
+        out.requires_grad = self.requires_grad
+        out.grad = None if self.grad is None else copy.deepcopy(self.grad, memo)
+        out.grad_fn = None
+        out._retain = self._retain
+        return out
 
     def clone(self) -> "Tensor":
         from gdl.functional.elementwise import clone

@@ -532,3 +532,44 @@ def test_repr_prints_the_module_tree(backend):
         (nn.Identity(), "Identity()"),
     ]:
         assert repr(layer) == shown
+
+
+def test_deepcopy_gives_an_independent_model(backend):
+    """``copy.deepcopy(model)`` (federated learning, snapshots): same values, separate storage."""
+    import copy
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Tanh(), nn.Linear(4, 2))
+    x = gdl.randn(5, 3)
+    model(x).sum().backward()
+    clone = copy.deepcopy(model)
+    assert type(clone[0].weight) is nn.Parameter and clone[0].weight.requires_grad
+    assert clone[0].weight is clone[0]._parameters["weight"] and clone[0].weight is not model[0].weight
+    for (name, a), (_, b) in zip(model.state_dict().items(), clone.state_dict().items()):
+        assert np.array_equal(a.numpy(), b.numpy()), name
+    assert np.array_equal(clone[0].weight.grad.numpy(), model[0].weight.grad.numpy())
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    opt = gdl.optim.SGD(clone.parameters(), lr=0.5)
+    clone(x).sum().backward()
+    opt.step()
+    assert not np.array_equal(clone[0].weight.numpy(), before["0.weight"])
+    for k, v in model.state_dict().items():  # the original is untouched
+        assert np.array_equal(v.numpy(), before[k]), k
+
+
+def test_deepcopy_refuses_a_tensor_made_by_an_op(backend):
+    import copy
+
+    w = gdl.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf"):
+        copy.deepcopy(w * 2)
+    assert np.array_equal(copy.deepcopy((w * 2).detach()).numpy(), [2.0, 2.0, 2.0])
+
+
+def test_pickle_round_trip_of_a_module():
+    import pickle
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    back = pickle.loads(pickle.dumps(model))
+    assert back[0].weight._backend is model[0].weight._backend  # the process's own backend object
+    x = gdl.randn(2, 3)
+    assert np.array_equal(back(x).detach().numpy(), model(x).detach().numpy())

@@ -36,6 +36,19 @@ class Backend:
     def __repr__(self) -> str:
         return f"<gdl backend {self.name!r}>"
 
+    # One object per backend in a process: copies are the backend itself, and a
+    # pickled tensor finds this process's backend by name when it is loaded.
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        from gdl.backends import get_backend_object
+
+        return (get_backend_object, (self.name,))
+
     # -- transfers -----------------------------------------------------------
     def from_host(self, array, dtype=None):
         """Copy a NumPy array (or nested Python data) onto this backend."""
