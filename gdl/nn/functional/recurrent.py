@@ -360,11 +360,11 @@ def _layer_node(op, step, x, h0, c0, w_ih, w_hh, b_ih, b_hh, h0_is_zero=False):
         ]
         if step.has_cell:
             grads.append(dc)
-        grads += [dgi_all.mT @ x2, dgh_all.mT @ h_prev]
+        grads += [be.matmul_tn(dgi_all, x2), be.matmul_tn(dgh_all, h_prev)]
         if b_ih is not None:
-            grads.append(xp.sum(dgi_all, axis=0))
+            grads.append(be.sum_rows(dgi_all))
         if b_hh is not None:
-            grads.append(xp.sum(dgh_all, axis=0))
+            grads.append(be.sum_rows(dgh_all))
         return tuple(grads)
 
     inputs = [x, h0] + ([c0] if step.has_cell else []) + [w_ih, w_hh]
