@@ -22,8 +22,8 @@ def rmsprop_step(xp, params, grads, state, steps, *, lr, alpha, eps, weight_deca
         if centered:
             ga = alpha * state["grad_avg"][i] + (1 - alpha) * g
             out["grad_avg"].append(ga)
-            var = sq - ga * ga  # >= 0 in exact arithmetic; rounding can take it below (NaN in sqrt)
-            avg = xp.sqrt(xp.where(var > 0, var, xp.zeros_like(var))) + eps
+            # sq - ga² >= 0 in exact arithmetic; rounding can take it below (NaN in sqrt)
+            avg = xp.sqrt(xp.clip(sq - ga * ga, min=0.0)) + eps
         else:
             avg = xp.sqrt(sq) + eps
         if momentum > 0:
