@@ -1,5 +1,7 @@
 """Automation: ``nox -s tests``, ``tests_strict``, ``tests_cupy``, ``lint``, ``examples``, ``benchmarks``."""
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
@@ -44,7 +46,8 @@ def lint(session):
 def examples(session):
     """The book's chapters with their full settings (long: see examples/README.md)."""
     session.install("-e", ".[test,cli,federated]")
-    session.run("pytest", "-m", "slow", "tests/test_examples.py", *session.posargs)
+    files = sorted(str(p) for p in Path("tests").glob("test_examples_*.py"))
+    session.run("pytest", "-m", "slow", *files, *session.posargs)
 
 
 @nox.session
