@@ -33,6 +33,12 @@ timeout "${T_BENCH:-180}" python3 -m benchmarks.run --device gpu --overhead --re
 echo "benchmark exit: $?" | tee -a "$OUT/bench_gpu.log"
 tail -n 30 "$OUT/bench_gpu.log"
 
+echo "== where the GPU step time goes (phases, gdl vs PyTorch) =="
+timeout "${T_PHASES:-60}" python3 -m benchmarks.phases --device gpu --steps 30 --json "$OUT/phases_gpu.json" \
+  >"$OUT/phases_gpu.log" 2>&1
+echo "phases exit: $?" | tee -a "$OUT/phases_gpu.log"
+tail -n 12 "$OUT/phases_gpu.log"
+
 echo "== gdl train mnist on CuPy (the main job) =="
 ( time timeout "${T_CLI:-60}" python3 -m gdl train mnist --backend cupy --quiet ) >"$OUT/cli_cupy.log" 2>&1
 tail -n 12 "$OUT/cli_cupy.log"

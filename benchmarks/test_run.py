@@ -29,3 +29,20 @@ def test_ratio_of_medians_when_rounds_do_not_pair():
     res["gdl"] = _ok([2.0, 9.0, 3.0])
     assert ratios(res, paired=False)["gdl/handwritten"] == 1.5
     assert ratios(res)["gdl/handwritten"] == 2.0  # the median of 2/1, 9/3, 3/2
+
+
+def test_phases_run_whole_training_steps():
+    import numpy as np
+
+    from benchmarks.phases import PHASES, time_phases
+    from benchmarks.run import build_impl
+
+    impl = build_impl("gdl", "mlp_small", "cpu", threads=1)
+    before = np.array(impl.obj.model.fc1.weight.numpy())
+    ms = time_phases(impl, steps=2, warmup=1)
+    assert set(ms) == {*PHASES, "sum"}
+    assert all(ms[p] > 0 for p in PHASES)
+    assert abs(ms["sum"] - sum(ms[p] for p in PHASES)) < 1e-9
+    # three updates ran (1 warm-up + 2 timed): the weights moved, a gradient is there
+    assert not np.array_equal(before, impl.obj.model.fc1.weight.numpy())
+    assert impl.obj.model.fc1.weight.grad is not None
