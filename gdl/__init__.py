@@ -51,6 +51,7 @@ from gdl.tensor import (
     zeros,
     zeros_like,
 )
+from gdl.creation import from_numpy, full_like, rand_like, randn_like  # noqa: F401
 from gdl import testing  # noqa: F401
 
 bool = bool_  # noqa: A001  (gdl.bool, as torch.bool)

@@ -115,6 +115,22 @@ def result(data, backend, inputs, backward, name):
 # -- Tensor --------------------------------------------------------------------------
 
 
+class _Size(int):
+    """``Tensor.size``: the element count, callable as PyTorch's ``size()`` / ``size(d)``."""
+
+    def __new__(cls, count, shape):
+        out = super().__new__(cls, count)
+        out.shape = shape
+        return out
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self.shape
+        if isinstance(dim, bool) or not isinstance(dim, int) or not -len(self.shape) <= dim < len(self.shape):
+            raise ValueError(f"size: axis {dim!r} is out of range for a tensor with {len(self.shape)} dimensions")
+        return self.shape[dim]
+
+
 class Tensor:
     """An n-dimensional array on one backend that can record its gradient.
 
@@ -168,13 +184,16 @@ class Tensor:
 
     @property
     def size(self) -> int:
+        """The number of elements (the Array API's attribute), an int that can also be
+        called as PyTorch's method: ``x.size()`` is the shape, ``x.size(d)`` one dimension."""
+        return _Size(self.numel(), tuple(self.data.shape))
+
+    def numel(self) -> int:
+        """The number of elements, as a plain int."""
         n = 1
         for d in self.data.shape:
             n *= d
         return n
-
-    def numel(self) -> int:
-        return self.size
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
@@ -210,8 +229,8 @@ class Tensor:
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.size != 1:
-            raise ValueError(f"item(): tensor has {self.size} elements, expected 1")
+        if self.numel() != 1:
+            raise ValueError(f"item(): tensor has {self.numel()} elements, expected 1")
         return self.numpy().reshape(()).item()
 
     def __float__(self):
@@ -307,7 +326,7 @@ class Tensor:
                 "(did you forget requires_grad=True, or run under gdl.no_grad()?)"
             )
         if gradient is None:
-            if self.size != 1:
+            if self.numel() != 1:
                 raise RuntimeError(
                     f"backward(): gradient can be implied only for a scalar output, "
                     f"but this tensor has shape {self.shape}; pass gradient=..."

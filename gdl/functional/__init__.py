@@ -18,6 +18,7 @@ from gdl.functional.elementwise import (
     le,
     log,
     lt,
+    masked_fill,
     maximum,
     minimum,
     mul,
@@ -31,8 +32,9 @@ from gdl.functional.elementwise import (
     tanh,
     where,
 )
-from gdl.functional.linalg import matmul
+from gdl.functional.linalg import matmul, norm
 from gdl.functional.reduction import (
+    ValuesIndices,
     all,
     any,
     argmax,
@@ -43,7 +45,10 @@ from gdl.functional.reduction import (
     mean,
     min,
     softmax,
+    sort,
+    std,
     sum,
+    topk,
     var,
 )
 from gdl.functional.shape import (
@@ -52,6 +57,7 @@ from gdl.functional.shape import (
     flatten,
     getitem,
     permute,
+    repeat,
     reshape,
     squeeze,
     stack,
@@ -67,7 +73,8 @@ cat = concat
 __all__ = [
     "abs", "add", "all", "any", "argmax", "argmin", "astype", "broadcast_to", "cat", "clip", "clone", "concat",
     "div", "eq", "exp", "flatten", "ge", "getitem", "gt", "le", "log", "log_softmax", "logsumexp",
-    "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne", "neg", "permute",
-    "pow", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack", "sub", "sum",
-    "take", "tanh", "to_backend", "transpose", "unsqueeze", "var", "where",
+    "lt", "masked_fill", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne", "neg", "norm",
+    "permute", "pow", "relu", "repeat", "reshape", "sigmoid", "softmax", "sort", "sqrt", "squeeze", "stack",
+    "std", "sub", "sum", "take", "tanh", "to_backend", "topk", "transpose", "unsqueeze", "var", "where",
+    "ValuesIndices",
 ]

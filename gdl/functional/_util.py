@@ -83,3 +83,51 @@ def expand_reduced(xp, grad, shape, axes, keepdims):
             full[a] = 1
         grad = xp.reshape(grad, tuple(full))
     return xp.broadcast_to(grad, tuple(shape))
+
+
+# -- PyTorch's spellings: ``dim=``/``keepdim=`` beside the Array API's ``axis=``/``keepdims=`` --
+
+
+class DefaultAxis(int):
+    """An int default for an axis (``LAST`` = -1, ``FIRST`` = 0) that ``dim=`` can tell
+    apart from the same value passed explicitly (``axis=-1, dim=0`` is an error)."""
+
+
+LAST = DefaultAxis(-1)
+FIRST = DefaultAxis(0)
+
+
+def dim_alias(op: str, axis, dim, unset=None):
+    """``dim`` (PyTorch's name) for ``axis``, or a TypeError naming both when both were given.
+
+    Call it only when ``dim is not None`` so that ops pay one comparison otherwise;
+    ``unset`` is the op's default for ``axis`` (None, ``LAST`` or ``FIRST``).
+    """
+    if axis is not unset:
+        raise TypeError(
+            f"{op}: got both axis={axis!r} and dim={dim!r}; they are the same argument "
+            f"(axis is the Array API's name, dim PyTorch's), pass only one"
+        )
+    return dim
+
+
+def axis_alias(op: str, dim, axis, unset=None):
+    """``axis`` for an op whose own name is ``dim`` (``sort``, ``topk``): the mirror of
+    :func:`dim_alias`, called only when ``axis is not None``."""
+    if dim is not unset:
+        raise TypeError(
+            f"{op}: got both dim={dim!r} and axis={axis!r}; they are the same argument "
+            f"(axis is the Array API's name, dim PyTorch's), pass only one"
+        )
+    return axis
+
+
+def keepdim_alias(op: str, keepdims, keepdim):
+    """``keepdim`` (PyTorch's name) for ``keepdims``; a TypeError naming both when ``keepdims``
+    was also set to True (call it only when ``keepdim is not None``)."""
+    if keepdims:
+        raise TypeError(
+            f"{op}: got both keepdims={keepdims!r} and keepdim={keepdim!r}; they are the same "
+            f"argument (keepdims is the Array API's name, keepdim PyTorch's), pass only one"
+        )
+    return bool(keepdim)

@@ -339,3 +339,26 @@ lt = _compare("lt", lambda x, y: x < y)
 le = _compare("le", lambda x, y: x <= y)
 gt = _compare("gt", lambda x, y: x > y)
 ge = _compare("ge", lambda x, y: x >= y)
+
+
+def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
+    """``x`` with ``value`` where the bool ``mask`` is True, as ``torch.Tensor.masked_fill``.
+
+    ``mask`` broadcasts to ``x``'s shape; ``value`` is a number or a 0-d tensor.
+    Differentiable in ``x`` (0 where filled) and in a tensor ``value``.
+    """
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got {type(mask).__name__}")
+    check_same_backend("masked_fill", x, mask)
+    if mask.data.dtype != x._backend.xp.bool:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got {mask.dtype.name} (compare first, e.g. m > 0)")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+        value = astype(value, x.dtype)
+    elif not isinstance(value, (int, float, bool)):
+        raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}")
+    out = where(mask, value, x)
+    if out.shape != x.shape:
+        raise ValueError(f"masked_fill: a mask of shape {mask.shape} does not broadcast to the tensor's shape {x.shape}")
+    return out

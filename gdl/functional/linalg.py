@@ -1,8 +1,17 @@
-"""Matrix products."""
+"""Matrix products and vector norms."""
 
 from __future__ import annotations
 
-from gdl.functional._util import check_same_backend, unbroadcast
+import math
+
+from gdl.functional._util import (
+    check_same_backend,
+    dim_alias,
+    expand_reduced,
+    keepdim_alias,
+    normalize_axes,
+    unbroadcast,
+)
 from gdl.tensor import Tensor, result
 
 
@@ -55,3 +64,52 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             return (ga, gb)
 
     return result(out, be, (a, b), backward, "Matmul")
+
+
+def norm(x: Tensor, p=2, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
+    """Vector ``p``-norm over ``axis`` (all elements when None), as ``torch.Tensor.norm``
+    and the Array API's ``linalg.vector_norm``; ``dim``/``keepdim`` are PyTorch's spellings.
+
+    ``p`` is 2 (or ``"fro"``), 1, ``inf`` (largest ``|x|``), ``-inf``, 0 (count of
+    nonzeros, zero gradient) or any other number (``sum(|x|**p) ** (1/p)``). The
+    2-norm's gradient ``x / norm`` is taken as 0 where the norm is 0, as PyTorch does.
+    """
+    from gdl.functional.elementwise import abs, astype, ne
+    from gdl.functional.reduction import max, min, sum
+
+    if dim is not None:
+        axis = dim_alias("norm", axis, dim)
+    if keepdim is not None:
+        keepdims = keepdim_alias("norm", keepdims, keepdim)
+    if p == "fro":
+        p = 2
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise ValueError(f"norm: p must be a number, inf or 'fro', got {p!r}")
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"norm: needs a floating-point tensor, got {x.dtype.name} (convert with .float())")
+    if p == 2:
+        return _norm2(x, axis, keepdims)
+    if p == 1:
+        return sum(abs(x), axis=axis, keepdims=keepdims)
+    if p == math.inf:
+        return max(abs(x), axis=axis, keepdims=keepdims)
+    if p == -math.inf:
+        return min(abs(x), axis=axis, keepdims=keepdims)
+    if p == 0:
+        count = sum(astype(ne(x, 0.0), x.dtype), axis=axis, keepdims=keepdims)
+        return result(count.data, x._backend, (x,), lambda g: (x._backend.xp.zeros_like(x.data),), "Norm")
+    return sum(abs(x) ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+
+
+def _norm2(x, axis, keepdims):
+    xp = x._backend.xp
+    data, shape = x.data, x.data.shape
+    axes = normalize_axes(axis, x.ndim, "norm")
+    out_keep = xp.sqrt(xp.sum(data * data, axis=axes, keepdims=True))
+    out = out_keep if keepdims else xp.reshape(out_keep, tuple(s for i, s in enumerate(shape) if i not in axes))
+
+    def backward(g):
+        safe = xp.where(out_keep == 0, xp.ones_like(out_keep), out_keep)  # x is 0 there too
+        return (expand_reduced(xp, g, shape, axes, keepdims) * (data / safe),)
+
+    return result(out, x._backend, (x,), backward, "Norm")

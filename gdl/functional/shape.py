@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gdl.backends import get_backend_object, host
-from gdl.functional._util import check_axis, check_same_backend, normalize_axes, unbroadcast
+from gdl.functional._util import FIRST, check_axis, check_same_backend, dim_alias, normalize_axes, unbroadcast
 from gdl.tensor import Tensor, result
 
 
@@ -59,8 +59,10 @@ def broadcast_to(x: Tensor, *shape) -> Tensor:
     return result(out, x._backend, (x,), lambda g: (unbroadcast(xp, g, old),), "Expand")
 
 
-def squeeze(x: Tensor, axis=None) -> Tensor:
-    """Drop dimensions of size 1 (all of them, or ``axis``)."""
+def squeeze(x: Tensor, axis=None, *, dim=None) -> Tensor:
+    """Drop dimensions of size 1 (all of them, or ``axis``/``dim``)."""
+    if dim is not None:
+        axis = dim_alias("squeeze", axis, dim)
     if axis is None:
         shape = tuple(s for s in x.shape if s != 1)
     else:
@@ -72,8 +74,12 @@ def squeeze(x: Tensor, axis=None) -> Tensor:
     return reshape(x, shape)
 
 
-def unsqueeze(x: Tensor, axis: int) -> Tensor:
-    """Insert a dimension of size 1 at ``axis``."""
+def unsqueeze(x: Tensor, axis: int = None, *, dim=None) -> Tensor:
+    """Insert a dimension of size 1 at ``axis`` (or ``dim``)."""
+    if dim is not None:
+        axis = dim_alias("unsqueeze", axis, dim)
+    elif axis is None:
+        raise TypeError("unsqueeze: missing the position of the new dimension (axis=... or dim=...)")
     ndim = x.ndim + 1
     if not -ndim <= axis < ndim:
         raise ValueError(f"unsqueeze: axis {axis} is out of range for shape {x.shape}")
@@ -93,8 +99,38 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(x, x.shape[:s] + (n,) + x.shape[e + 1 :])
 
 
-def concat(tensors, axis: int = 0) -> Tensor:
-    """Join tensors along an existing ``axis``."""
+def repeat(x: Tensor, *sizes) -> Tensor:
+    """``x`` tiled ``sizes[i]`` times along dimension ``i``, as ``torch.Tensor.repeat``
+    (the Array API's ``tile``; not its ``repeat``, which repeats each element).
+
+    Extra leading sizes add dimensions: ``x.repeat(2, 1, 1)`` of a (3, 4) tensor is (2, 3, 4).
+    Backward sums the gradient over the copies.
+    """
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    if len(sizes) < x.ndim or any(isinstance(r, bool) or not isinstance(r, int) or r < 0 for r in sizes):
+        raise ValueError(
+            f"repeat: sizes {tuple(sizes)} must be non-negative ints, at least one per dimension "
+            f"of the tensor's shape {x.shape}"
+        )
+    xp = x._backend.xp
+    old = x.data.shape
+    shape = (1,) * (len(sizes) - x.ndim) + tuple(old)
+    split = tuple(v for r, s in zip(sizes, shape) for v in (r, s))  # (r0, s0, r1, s1, ...)
+    out = xp.broadcast_to(xp.reshape(x.data, tuple(v for s in shape for v in (1, s))), split)
+    out = xp.reshape(out, tuple(r * s for r, s in zip(sizes, shape)))
+
+    def backward(g):
+        g = xp.sum(xp.reshape(g, split), axis=tuple(range(0, len(split), 2)))
+        return (xp.reshape(g, old),)
+
+    return result(out, x._backend, (x,), backward, "Repeat")
+
+
+def concat(tensors, axis: int = FIRST, *, dim=None) -> Tensor:
+    """Join tensors along an existing ``axis`` (or ``dim``); ``gdl.cat`` is the same op."""
+    if dim is not None:
+        axis = dim_alias("concat", axis, dim, FIRST)
     tensors = _same_backend_list("concat", tensors)
     xp = tensors[0]._backend.xp
     axis = check_axis(axis, tensors[0].ndim, "concat")
@@ -117,8 +153,10 @@ def concat(tensors, axis: int = 0) -> Tensor:
     return result(out, tensors[0]._backend, tuple(tensors), backward, "Cat")
 
 
-def stack(tensors, axis: int = 0) -> Tensor:
-    """Join same-shaped tensors along a new ``axis``."""
+def stack(tensors, axis: int = FIRST, *, dim=None) -> Tensor:
+    """Join same-shaped tensors along a new ``axis`` (or ``dim``)."""
+    if dim is not None:
+        axis = dim_alias("stack", axis, dim, FIRST)
     tensors = _same_backend_list("stack", tensors)
     xp = tensors[0]._backend.xp
     shapes = {t.shape for t in tensors}
@@ -270,7 +308,10 @@ def _array_index(x, key, array_pos):
     return result(out, be, (x,), backward, "IndexArray")
 
 
-def take(x: Tensor, indices, axis: int = 0) -> Tensor:
-    """Rows (or slices along ``axis``) of ``x`` at integer ``indices``."""
+def take(x: Tensor, indices, axis: int = FIRST, *, dim=None) -> Tensor:
+    """Rows (or slices along ``axis``/``dim``) of ``x`` at integer ``indices``
+    (PyTorch's ``index_select``, not its flat ``torch.take``)."""
+    if dim is not None:
+        axis = dim_alias("take", axis, dim, FIRST)
     key = (slice(None),) * (axis % x.ndim) + (indices,)
     return getitem(x, key)
