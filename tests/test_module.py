@@ -95,7 +95,11 @@ def test_attributes_always_read_what_is_registered(backend):
     replacement = nn.Parameter(gdl.zeros(8, 4))
     net.hidden.weight = replacement
     assert net.hidden.weight is replacement is net.hidden._parameters["weight"] and first is not replacement
-    net.hidden.weight = gdl.ones(2)  # a plain tensor: no longer a parameter
+    with pytest.raises(TypeError, match="cannot assign a Tensor as parameter 'weight'"):
+        net.hidden.weight = gdl.ones(2)  # a plain tensor on a parameter's name: refused, as in PyTorch
+    assert net.hidden.weight is replacement is net.hidden._parameters["weight"]
+    del net.hidden.weight
+    net.hidden.weight = gdl.ones(2)  # after del, a plain attribute
     assert "weight" not in net.hidden._parameters and float(net.hidden.weight.sum().item()) == 2.0
     net.add_module("extra", nn.Tanh())
     assert net.extra is net._modules["extra"]

@@ -112,9 +112,9 @@ class NumpyBackend(Backend):
         (2 ms for 512 rows of 512 into 65), so: a one-hot product for small tables,
         else sort the indices and ``np.add.reduceat`` each run of equal ones."""
         n, rows = index.shape[0], target_shape[0]
-        flat = values.reshape(n, -1)
-        if n == 0:
+        if n == 0:  # before the reshape: (0, -1) has no size to infer
             return np.zeros(target_shape, dtype=values.dtype)
+        flat = values.reshape(n, -1)
         if rows * n <= 1 << 22:
             onehot = (np.arange(rows)[:, None] == index[None, :]).astype(values.dtype)
             return (onehot @ flat).reshape(target_shape)

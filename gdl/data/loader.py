@@ -29,8 +29,9 @@ def default_collate(samples: list):
 
     Arrays are stacked on a new first axis; Python/NumPy numbers become a 1-D
     array (int64 for ints, the default float dtype for floats, bool for bools);
-    tuples, lists and dicts are collated field by field; strings stay a list of
-    strings; gdl tensors are stacked on their backend.
+    tuples, lists and dicts are collated field by field (a namedtuple keeps its
+    type, as in PyTorch); strings stay a list of strings; gdl tensors are stacked
+    on their backend.
 
     >>> default_collate([(1, "a"), (2, "b")])[1]
     ['a', 'b']
@@ -54,12 +55,19 @@ def default_collate(samples: list):
         if len(sizes) > 1:
             raise ValueError(f"default_collate: samples have different numbers of fields {sorted(sizes)}")
         fields = [default_collate([s[k] for s in samples]) for k in range(len(first))]
-        return tuple(fields) if isinstance(first, tuple) else fields
+        return _like(first, fields)
     if first is None:
         return None
     raise TypeError(
         f"default_collate: cannot batch samples of type {type(first).__name__}; pass a collate_fn to DataLoader"
     )
+
+
+def _like(sample, fields):
+    """``fields`` in ``sample``'s kind of sequence: a list, a tuple, or the same namedtuple type."""
+    if isinstance(sample, list):
+        return fields
+    return type(sample)(*fields) if hasattr(sample, "_fields") else tuple(fields)
 
 
 def to_backend(batch, backend: Backend):
@@ -69,7 +77,7 @@ def to_backend(batch, backend: Backend):
     if host_data.is_host_array(batch):
         return tensor(batch, backend=backend)
     if isinstance(batch, tuple):
-        return tuple(to_backend(b, backend) for b in batch)
+        return _like(batch, [to_backend(b, backend) for b in batch])
     if isinstance(batch, list) and not (batch and isinstance(batch[0], (str, bytes))):
         return [to_backend(b, backend) for b in batch]
     if isinstance(batch, Mapping):

@@ -21,7 +21,8 @@ def _fill(t: Tensor, data) -> Tensor:
 
 def calculate_gain(nonlinearity: str, param=None) -> float:
     """The recommended scale for an activation (PyTorch's table)."""
-    if nonlinearity in ("linear", "conv1d", "conv2d", "sigmoid", "identity"):
+    if nonlinearity in ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                        "conv_transpose3d", "sigmoid", "identity"):
         return 1.0
     if nonlinearity == "tanh":
         return 5.0 / 3
@@ -52,6 +53,11 @@ def _fan(t, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _no_elements(t: Tensor) -> bool:
+    """Nothing to fill (and fans of 0): the fan-based inits leave it alone, as PyTorch's."""
+    return 0 in t.shape
+
+
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with samples from U(a, b)."""
     return _fill(t, t._backend.uniform(t.shape, a, b, dtype=t.data.dtype))
@@ -77,6 +83,8 @@ def ones_(t: Tensor) -> Tensor:
 
 def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
     """Glorot uniform: U(-a, a) with a = gain·sqrt(6 / (fan_in + fan_out))."""
+    if _no_elements(t):
+        return t
     fan_in, fan_out = fan_in_and_fan_out(t)
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(t, -a, a)
@@ -84,17 +92,23 @@ def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
 
 def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
     """Glorot normal: N(0, std²) with std = gain·sqrt(2 / (fan_in + fan_out))."""
+    if _no_elements(t):
+        return t
     fan_in, fan_out = fan_in_and_fan_out(t)
     return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
 def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
     """He uniform: U(-b, b) with b = gain·sqrt(3 / fan)."""
+    if _no_elements(t):
+        return t
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(t, mode))
     return uniform_(t, -bound, bound)
 
 
 def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
     """He normal: N(0, std²) with std = gain / sqrt(fan) (the book's ch13 Linear)."""
+    if _no_elements(t):
+        return t
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(t, mode))
     return normal_(t, 0.0, std)

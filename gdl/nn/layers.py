@@ -66,8 +66,11 @@ class Embedding(Module):
         self.sparse = bool(sparse)
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
-        if padding_idx is not None and padding_idx < 0:
-            padding_idx += num_embeddings
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"Embedding: padding_idx must be in [-{num_embeddings}, {num_embeddings}), "
+                                 f"got {padding_idx}")
+            padding_idx %= num_embeddings  # a negative index counts from the end
         self.padding_idx = padding_idx
         self.weight = Parameter(empty_like_shape((num_embeddings, embedding_dim), dtype, backend))
         init.normal_(self.weight)
@@ -142,9 +145,12 @@ class LayerNorm(Module):
 
 
 class _BatchNorm(Module):
+    """``running = (1 - momentum)·running + momentum·batch`` in training; ``momentum=None``
+    makes it the cumulative average over all batches so far (as PyTorch's)."""
+
     _expected_dims: tuple = ()
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, dtype=None, backend=None):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
@@ -173,10 +179,13 @@ class _BatchNorm(Module):
                 f"in dimension 1, got shape {x.shape}"
             )
         use_batch = self.training or self.running_mean is None
+        momentum = self.momentum
         if self.training and self.num_batches_tracked is not None:
             self.num_batches_tracked.data = self.num_batches_tracked.data + 1
+            if momentum is None:  # a cumulative moving average: the plain mean over all batches
+                momentum = 1.0 / self.num_batches_tracked.item()
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_batch, self.momentum, self.eps)
+                            use_batch, momentum, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

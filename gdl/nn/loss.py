@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from gdl.nn import functional as F
 from gdl.nn.module import Module
+from gdl.tensor import Tensor
+
+
+def _keep(module, name, value):
+    """A weight tensor is a buffer, as in PyTorch: it is in ``state_dict`` and moves with ``.to(...)``
+    (anything else, e.g. a Python number as ``pos_weight``, stays a plain attribute)."""
+    if value is None or isinstance(value, Tensor):
+        module.register_buffer(name, value)
+    else:
+        setattr(module, name, value)
 
 
 class _Loss(Module):
@@ -35,7 +45,8 @@ class CrossEntropyLoss(_Loss):
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0):
         super().__init__(reduction)
-        self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
+        _keep(self, "weight", weight)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
         return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
@@ -46,7 +57,8 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
+        _keep(self, "weight", weight)
+        self.ignore_index = ignore_index
 
     def forward(self, input, target):
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
@@ -57,7 +69,7 @@ class BCELoss(_Loss):
 
     def __init__(self, weight=None, reduction: str = "mean"):
         super().__init__(reduction)
-        self.weight = weight
+        _keep(self, "weight", weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, self.weight, self.reduction)
@@ -68,7 +80,8 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
         super().__init__(reduction)
-        self.weight, self.pos_weight = weight, pos_weight
+        _keep(self, "weight", weight)
+        _keep(self, "pos_weight", pos_weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.pos_weight, self.reduction)

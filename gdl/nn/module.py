@@ -47,6 +47,15 @@ class Module:
             target = self._modules
         elif name in self.__dict__.get("_buffer_names", ()):
             target = self._buffers
+        elif name in self._parameters or name in self._modules:
+            if value is not None:  # as PyTorch: a registered name takes its own kind, or None
+                kind = "parameter" if name in self._parameters else "child module"
+                wanted = "a Parameter" if name in self._parameters else "a Module"
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign a {type(value).__name__} as {kind} {name!r} "
+                    f"({wanted} or None expected; `del` the attribute first to store something else)"
+                )
+            target = self._parameters if name in self._parameters else self._modules
         else:
             target = None
         for store in (self._parameters, self._modules, self._buffers):
@@ -202,7 +211,7 @@ class Module:
     def state_dict(self, prefix: str = "") -> OrderedDict:
         """Parameters and persistent buffers by name (PyTorch's keys and layouts)."""
         out = OrderedDict()
-        for mod_prefix, module in self.named_modules(prefix.rstrip(".")):
+        for mod_prefix, module in self._every_name(prefix.rstrip(".")):
             for name, p in module._parameters.items():
                 if p is not None:
                     out[f"{mod_prefix}.{name}" if mod_prefix else name] = p.detach()
@@ -210,6 +219,14 @@ class Module:
                 if b is not None and name not in module._non_persistent:
                     out[f"{mod_prefix}.{name}" if mod_prefix else name] = b.detach()
         return out
+
+    def _every_name(self, prefix: str = ""):
+        """``(name, module)`` for this module and its descendants, a shared one under each
+        of its names (``named_modules`` lists it once): the keys of ``state_dict``, as PyTorch's."""
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child._every_name(f"{prefix}.{name}" if prefix else name)
 
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy tensors from ``state_dict`` into this module's parameters and buffers.
@@ -241,7 +258,7 @@ class Module:
 
     def _state_targets(self):
         out = {}
-        for mod_prefix, module in self.named_modules():
+        for mod_prefix, module in self._every_name():
             for store in (module._parameters, module._buffers):
                 for name, t in store.items():
                     if t is not None:
@@ -327,10 +344,9 @@ class Sequential(Module):
         return self
 
     def __getitem__(self, idx):
-        mods = list(self._modules.values())
-        if isinstance(idx, slice):
-            return Sequential(*mods[idx])
-        return mods[idx]
+        if isinstance(idx, slice):  # the children keep their names, as in PyTorch
+            return Sequential(OrderedDict(list(self._modules.items())[idx]))
+        return list(self._modules.values())[idx]
 
     def __len__(self) -> int:
         return len(self._modules)

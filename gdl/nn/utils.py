@@ -54,7 +54,7 @@ def _number(op, name, value):
     return float(value)
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False) -> Tensor:
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None) -> Tensor:
     """Scale the gradients so that their combined norm is at most ``max_norm``.
 
     The norm is taken over all gradients together, as if concatenated into one
@@ -72,6 +72,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         norm_type: ``q`` > 0, or ``float('inf')``; default 2.
         error_if_nonfinite: raise ``RuntimeError`` if the norm is NaN or infinite
             (this reads the norm on the host).
+        foreach: accepted for PyTorch compatibility; it changes nothing here.
 
     Example::
 
@@ -127,8 +128,10 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return Tensor._wrap(total, backend)
 
 
-def clip_grad_value_(parameters, clip_value) -> None:
+def clip_grad_value_(parameters, clip_value, foreach=None) -> None:
     """Clamp every gradient element into ``[-clip_value, clip_value]``.
+
+    ``foreach`` is accepted for PyTorch compatibility; it changes nothing here.
 
     Example::
 

@@ -72,7 +72,7 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None, sparse: b
 
     Backward scatter-adds the output gradient into the used rows, so repeated
     indices accumulate (the book's ch13 ``index_select``). The row ``padding_idx``
-    gets no gradient. With ``sparse=True`` the gradient is a
+    (negative: from the end) gets no gradient. With ``sparse=True`` the gradient is a
     :class:`~gdl.sparse_grad.RowSparseGrad` holding only the rows used, so a
     step costs what the batch touches, not the whole table.
     """
@@ -90,6 +90,11 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None, sparse: b
     if idx.dtype not in (xp.int64, xp.int32, xp.int16, xp.int8, xp.uint8):
         raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
     num, dim = weight.shape
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise ValueError(f"embedding: padding_idx must be in [-{num}, {num}) for a table of {num} rows, "
+                             f"got {padding_idx}")
+        padding_idx %= num  # a negative index counts from the end, as PyTorch's
     flat = xp.reshape(idx, (-1,))
     if flat.shape[0] and (int(xp.min(flat)) < 0 or int(xp.max(flat)) >= num):
         raise IndexError(f"embedding: indices must be in [0, {num}) for a table of {num} rows")
@@ -145,6 +150,9 @@ def batch_norm(
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     if training:
+        if x.size // x.shape[1] == 1:  # the variance of one value is 0: the output would be all bias
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
+                             f"shape {x.shape}")
         mu = mean(x, axis=axes, keepdims=True)
         v = var(x, axis=axes, keepdims=True)
         if running_mean is not None:

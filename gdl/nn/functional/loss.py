@@ -32,6 +32,19 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     return _reduce(d * d, reduction)
 
 
+def _check_class_weight(op: str, weight, classes: int) -> None:
+    if weight is not None and tuple(weight.shape) != (classes,):
+        raise ValueError(f"{op}: weight must have one entry per class, shape ({classes},), got {tuple(weight.shape)}")
+
+
+def _check_elementwise_weight(op: str, name: str, weight, shape) -> None:
+    """``weight`` must broadcast to the loss's ``shape`` without enlarging it (PyTorch refuses that too)."""
+    wshape = tuple(getattr(weight, "shape", ()))
+    ok = len(wshape) <= len(shape) and all(w in (1, s) for w, s in zip(wshape[::-1], shape[::-1]))
+    if not ok:
+        raise ValueError(f"{op}: {name} of shape {wshape} does not broadcast to the input's shape {tuple(shape)}")
+
+
 def _move_class_axis_last(xp, data):
     """(N, C, d1, ...) -> (N·d1·..., C); (N, C) and (C,) pass through."""
     if data.ndim <= 2:
@@ -68,6 +81,8 @@ def cross_entropy(
     targets (weighted by ``weight`` if given), as in PyTorch.
     """
     _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     be = input._backend
     xp = be.xp
     if not isinstance(target, Tensor):
@@ -76,6 +91,7 @@ def cross_entropy(
         target = tensor(target, backend=be)
     check_same_backend("cross_entropy", input, target)
     shape = tuple(input.data.shape)
+    _check_class_weight("cross_entropy", weight, shape[1] if len(shape) > 1 else shape[0])
     if (
         input.ndim == 2 and weight is None and not label_smoothing
         and not target.dtype.is_floating_point and target.shape == (shape[0],)
@@ -119,6 +135,8 @@ def cross_entropy(
         if valid is not None:
             dist = dist * xp.astype(valid, logits.dtype)[:, None]
     per_class = dist if w is None else dist * w[None, :]
+    if not prob_target:  # a class-index loss reads only the classes it weighs: no 0·(-inf) from masked logits
+        logp = xp.where(per_class != 0, logp, 0.0)
     losses = -xp.sum(per_class * logp, axis=1)
     if reduction == "mean":
         if prob_target:
@@ -229,15 +247,20 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduc
     if input.ndim != 2 or target.shape != (input.shape[0],):
         raise ValueError(f"nll_loss: expected input (N, C) and target (N,), got {input.shape} and {target.shape}")
     classes = input.shape[1]
+    _check_class_weight("nll_loss", weight, classes)
     t = target.data
     valid = t != ignore_index
     safe = xp.where(valid, t, xp.zeros_like(t))
+    if bool(xp.any((safe < 0) | (safe >= classes))):
+        raise ValueError(f"nll_loss: target class indices must be in [0, {classes}), or ignore_index")
     pick = xp.astype(xp.arange(classes, device=be.device)[None, :] == safe[:, None], input.data.dtype)
     pick = pick * xp.astype(valid, input.data.dtype)[:, None]
     if weight is not None:
         pick = pick * weight.data[None, :]
-    mask = Tensor._wrap(pick, be)
-    losses = -sum(input * mask, axis=1)
+    # only the target's entry counts: a -inf (or NaN) log-probability elsewhere must not give 0·(-inf)
+    x = input.data
+    losses = -xp.sum(xp.where(pick != 0, x, 0.0) * pick, axis=1)
+    losses = result(losses, be, (input,), lambda g: (-pick * g[:, None],), "NLLLoss")
     if reduction == "mean":
         return sum(losses) / Tensor._wrap(xp.sum(pick), be)
     return _reduce(losses, reduction)
@@ -256,6 +279,11 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     if isinstance(target, Tensor):
         check_same_backend("binary_cross_entropy", input, target)
     p = input.data
+    if not bool(xp.all((p >= 0.0) & (p <= 1.0))):  # NaN fails too
+        raise ValueError(
+            "binary_cross_entropy: input probabilities must be between 0 and 1 (apply a sigmoid first, or "
+            "use binary_cross_entropy_with_logits on the logits)"
+        )
     t = target.data if isinstance(target, Tensor) else target
     one = xp.ones_like(p)
 
@@ -267,6 +295,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     dgrad = (p - t) / xp.clip(p * (1.0 - p), 1e-12, None)
     loss = result(losses, be, (input,), lambda g: (g * dgrad,), "BinaryCrossEntropy")
     if weight is not None:
+        _check_elementwise_weight("binary_cross_entropy", "weight", weight, input.shape)
         loss = loss * weight
     return _reduce(loss, reduction)
 
@@ -286,6 +315,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, pos_wei
     softplus_neg = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, xp.zeros_like(x))  # log(1+exp(-x))
     sig = 0.5 * (xp.tanh(0.5 * x) + 1.0)
     if pos_weight is not None:
+        _check_elementwise_weight("binary_cross_entropy_with_logits", "pos_weight", pos_weight, input.shape)
         pw = pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight
         lw = 1.0 + (pw - 1.0) * t
         losses = (1.0 - t) * x + lw * softplus_neg
@@ -295,5 +325,6 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, pos_wei
         dgrad = sig - t
     loss = result(losses, be, (input,), lambda g: (g * dgrad,), "BCEWithLogits")
     if weight is not None:
+        _check_elementwise_weight("binary_cross_entropy_with_logits", "weight", weight, input.shape)
         loss = loss * weight
     return _reduce(loss, reduction)
