@@ -108,9 +108,13 @@ def test_last_epoch_resume_without_initial_lr():
     with pytest.raises(KeyError, match="initial_lr"):
         sch.StepLR(opt, step_size=2, last_epoch=4)
     sch.StepLR(opt, step_size=2)
-    s = sch.CosineAnnealingLR(opt, T_max=10, last_epoch=4)  # initial_lr now present: closed form at epoch 5
+    opt.param_groups[0]["lr"] = 0.07  # where a resumed run left it
+    s = sch.CosineAnnealingLR(opt, T_max=10, last_epoch=4)  # initial_lr now present: resumes at epoch 5
     assert s.last_epoch == 5
-    assert s.get_last_lr()[0] == pytest.approx(0.1 * (1 + math.cos(math.pi * 5 / 10)) / 2)
+    assert s.get_last_lr()[0] == 0.07  # the lr it found (PyTorch >= 2.8), annealed from there on
+    s.step()
+    ratio = (1 + math.cos(math.pi * 6 / 10)) / (1 + math.cos(math.pi * 5 / 10))
+    assert s.get_last_lr()[0] == pytest.approx(0.07 * ratio)
 
 
 def test_drives_the_optimizer(backend):

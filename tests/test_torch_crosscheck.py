@@ -961,11 +961,9 @@ def schedule_configs(draw):
         kw = dict(T_max=draw(st.integers(1, 12)), eta_min=draw(st.sampled_from([0.0, 1e-3, 0.008])))
     else:
         kw = dict(lr_lambda=draw(st.sampled_from([_warmup, _decay, [_warmup, _decay]])))
-    # Constructing with last_epoch >= 0: PyTorch 2.8 changed ExponentialLR and CosineAnnealingLR to keep
-    # the current lr there (pytorch#149312); gdl keeps the earlier rule (its tests pin it), so only the
-    # schedules on which all versions agree start late here.
-    late = name in ("StepLR", "LambdaLR")
-    start = draw(st.sampled_from([-1, -1, 0, 3, 10])) if late else -1
+    # Constructing with last_epoch >= 0 resumes a schedule; since PyTorch 2.8 (pytorch#149312)
+    # ExponentialLR and CosineAnnealingLR keep the lr they find there, and so does gdl.
+    start = draw(st.sampled_from([-1, -1, 0, 3, 10]))
     return dict(name=name, kw=kw, epochs=draw(st.integers(1, 40)), lrs=(draw(_LR), draw(_LR)),
                 resume=draw(st.one_of(st.none(), st.integers(0, 39))), via_torch=draw(st.booleans()),
                 nudge=draw(st.one_of(st.none(), st.integers(0, 39))), start=start)

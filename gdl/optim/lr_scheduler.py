@@ -6,7 +6,10 @@ group's starting ``lr`` as ``group['initial_lr']`` (the ``base_lrs``) and sets
 once per epoch) advances ``last_epoch`` and writes the new ``lr`` into the groups.
 StepLR, ExponentialLR and CosineAnnealingLR update the current ``lr``
 multiplicatively ("chainable", PyTorch's own formulas), so their values equal
-PyTorch's; the closed forms are in each docstring.
+PyTorch's; the closed forms are in each docstring. Resuming with
+``last_epoch=k`` (after loading the optimizer's state dict), ExponentialLR and
+CosineAnnealingLR keep the ``lr`` they find, as PyTorch does since 2.8; StepLR
+and LambdaLR set the ``lr`` of epoch ``k + 1``.
 
 Example::
 
@@ -49,7 +52,9 @@ class LRScheduler:
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._step_count = 0
+        self._is_initial = True  # the constructor's own step (see ExponentialLR, CosineAnnealingLR)
         self.step()
+        self._is_initial = False
 
     def get_lr(self) -> list:
         """The ``lr`` of each group for epoch ``last_epoch``."""
@@ -147,7 +152,7 @@ class ExponentialLR(LRScheduler):
 
     def get_lr(self):
         groups = self.optimizer.param_groups
-        if self.last_epoch == 0:
+        if self._is_initial:  # created (or resumed with last_epoch) now: keep the lr it finds
             return [g["lr"] for g in groups]
         return [g["lr"] * self.gamma for g in groups]
 
@@ -175,10 +180,8 @@ class CosineAnnealingLR(LRScheduler):
     def get_lr(self):
         groups = self.optimizer.param_groups
         e, T, lo = self.last_epoch, self.T_max, self.eta_min
-        if e == 0:
+        if self._is_initial:  # created (or resumed with last_epoch) now: keep the lr it finds
             return [g["lr"] for g in groups]
-        if self._step_count == 1 and e > 0:  # created with last_epoch > 0: closed form
-            return [lo + (base - lo) * (1 + math.cos(e * math.pi / T)) / 2 for base in self.base_lrs]
         if (e - 1 - T) % (2 * T) == 0:  # just past a minimum: the ratio below would divide by 0
             return [
                 g["lr"] + (base - lo) * (1 - math.cos(math.pi / T)) / 2
