@@ -87,6 +87,49 @@ def test_flatten_and_identity_gradcheck(backend, shape, start, end):
     assert nn.Identity()(x) is x
 
 
+@pytest.mark.parametrize("shape,dim,sizes,out", [
+    ((2, 12), 1, (3, 4), (2, 3, 4)),
+    ((2, 12), -1, [2, -1, 3], (2, 2, 2, 3)),
+    ((6, 5), 0, (6,), (6, 5)),
+    ((4, 6, 2), -2, (-1, 1, 3), (4, 2, 1, 3, 2)),
+    ((0, 4), 0, (0, 7), (0, 7, 4)),
+])
+def test_unflatten(backend, shape, dim, sizes, out):
+    x = gdl.randn(*shape, dtype=F64, requires_grad=True)
+    layer = nn.Unflatten(dim, sizes)
+    y = layer(x)
+    assert y.shape == out
+    np.testing.assert_array_equal(y.numpy(), x.numpy().reshape(out))
+    if x.size:
+        assert gradcheck(layer, [x])
+    flat = nn.Flatten(dim % len(shape), dim % len(shape) + len(sizes) - 1)
+    np.testing.assert_array_equal(flat(y).numpy(), x.numpy())  # Flatten undoes it
+    assert repr(layer) == f"Unflatten(dim={dim}, unflattened_size={tuple(sizes)})"
+
+
+def test_unflatten_errors(backend):
+    with pytest.raises(TypeError, match="unflattened_size must be a tuple or list of ints"):
+        nn.Unflatten(1, 6)
+    with pytest.raises(TypeError, match="unflattened_size must be a tuple or list of ints"):
+        nn.Unflatten(1, (2, 3.0))
+    with pytest.raises(TypeError, match="dim must be an int"):
+        nn.Unflatten(1.0, (2, 3))
+    with pytest.raises(ValueError, match="at most one of them -1"):
+        nn.Unflatten(1, (-1, -1))
+    with pytest.raises(ValueError, match="non-empty"):
+        nn.Unflatten(1, ())
+    with pytest.raises(ValueError, match=r"Unflatten: sizes \(4, 4\) do not multiply to 12, the size of dimension 1"):
+        nn.Unflatten(1, (4, 4))(gdl.zeros(2, 12))
+    with pytest.raises(ValueError, match=r"sizes \(5, -1\) do not multiply to 12"):
+        nn.Unflatten(1, (5, -1))(gdl.zeros(2, 12))
+    with pytest.raises(ValueError, match=r"sizes \(0, -1\) do not multiply to 0"):
+        nn.Unflatten(0, (0, -1))(gdl.zeros(0, 3))
+    with pytest.raises(ValueError, match=r"dim 2 is out of range for an input of shape \(2, 12\)"):
+        nn.Unflatten(2, (3, 4))(gdl.zeros(2, 12))
+    with pytest.raises(ValueError, match="out of range"):
+        nn.Unflatten(0, (1,))(gdl.zeros(()))
+
+
 @SETTINGS
 @given(n=st.integers(1, 3), feats=st.lists(st.integers(2, 3), min_size=1, max_size=2), seed=st.integers(0, 999))
 def test_layernorm_gradcheck(backend, n, feats, seed):

@@ -406,3 +406,207 @@ def test_loss_modules_repr(backend):
     assert repr(nn.MSELoss()) == "MSELoss()"
     assert repr(nn.CrossEntropyLoss(reduction="sum")) == "CrossEntropyLoss(reduction='sum')"
     assert list(nn.CrossEntropyLoss(weight=gdl.ones(3)).parameters()) == []
+
+
+# -- L1Loss, SmoothL1Loss, HuberLoss ----------------------------------------------------------
+
+
+def smooth_l1_ref(x, y, beta, reduction="mean"):
+    ad = np.abs(x - y)
+    losses = ad if beta == 0 else np.where(ad < beta, 0.5 * (x - y) ** 2 / beta, ad - 0.5 * beta)
+    return _reduce(losses, reduction, losses.shape)
+
+
+def huber_ref(x, y, delta, reduction="mean"):
+    ad = np.abs(x - y)
+    losses = np.where(ad < delta, 0.5 * (x - y) ** 2, delta * (ad - 0.5 * delta))
+    return _reduce(losses, reduction, losses.shape)
+
+
+def _away_from(d, kinks, gap=1e-3):
+    """Move differences within ``gap`` of a kink off it (finite differences straddle no kink)."""
+    for k in kinks:
+        for s in (-1.0, 1.0):
+            near = np.abs(d - s * k) < gap
+            d = np.where(near, s * k + 2 * gap, d)
+    return d
+
+
+@SETTINGS
+@given(
+    shape=st.sampled_from([(), (4,), (2, 3), (2, 1, 3)]), reduction=st.sampled_from(REDUCTIONS),
+    width=st.sampled_from([0.0, 0.3, 1.0, 2.5]), kind=st.sampled_from(["l1", "smooth_l1", "huber"]),
+    module=st.booleans(), seed=st.integers(0, 9999),
+)
+def test_l1_smooth_l1_huber_match_numpy(backend, shape, reduction, width, kind, module, seed):
+    rng = np.random.default_rng(seed)
+    b = rng.standard_normal(shape) * 2
+    a = b + _away_from(rng.standard_normal(shape) * 2, [0.0, width])
+    if kind == "huber":
+        width = width or 0.5  # delta must be > 0
+    x, y = _t(a, requires_grad=True), _t(b, requires_grad=True)
+    if kind == "l1":
+        fn, mod, want = F.l1_loss, nn.L1Loss(reduction), _reduce(np.abs(a - b), reduction, np.shape(a))
+    elif kind == "smooth_l1":
+        fn = lambda p, q, r: F.smooth_l1_loss(p, q, r, beta=width)  # noqa: E731
+        mod, want = nn.SmoothL1Loss(reduction, beta=width), smooth_l1_ref(a, b, width, reduction)
+    else:
+        fn = lambda p, q, r: F.huber_loss(p, q, r, delta=width)  # noqa: E731
+        mod, want = nn.HuberLoss(reduction, delta=width), huber_ref(a, b, width, reduction)
+    _close(mod(x, y) if module else fn(x, y, reduction), want)
+    assert gradcheck(lambda p, q: fn(p, q, reduction), [x, y])
+
+
+@pytest.mark.parametrize("kind,width", [("l1", 0.0), ("smooth_l1", 0.5), ("smooth_l1", 0.0), ("huber", 0.5)])
+def test_regression_losses_at_their_kinks(backend, kind, width):
+    """d = x - y at 0 and at ±width: the gradient PyTorch gives (0 at d = 0, ±1 or ±delta at the
+    edge of the quadratic part), by hand; the target's gradient is the opposite."""
+    y = np.array([1.0, 1.0, 1.0, 1.0, 1.0])
+    d = np.array([0.0, width, -width, 3.0, -0.25])
+    x = _t(y + d, requires_grad=True)
+    t = _t(y, requires_grad=True)
+    if kind == "l1" or width == 0.0:
+        fn = F.l1_loss if kind == "l1" else (lambda p, q, r: F.smooth_l1_loss(p, q, r, beta=0.0))
+        want = np.abs(d)
+        grad = np.sign(d)
+    elif kind == "smooth_l1":
+        fn = lambda p, q, r: F.smooth_l1_loss(p, q, r, beta=width)  # noqa: E731
+        want = np.array([0.0, 0.25, 0.25, 2.75, 0.0625])  # 0.5·d²/beta below beta, |d| - beta/2 above
+        grad = np.array([0.0, 1.0, -1.0, 1.0, -0.5])
+    else:
+        fn = lambda p, q, r: F.huber_loss(p, q, r, delta=width)  # noqa: E731
+        want = np.array([0.0, 0.125, 0.125, 1.375, 0.03125])  # 0.5·d² below delta, delta·(|d| - delta/2) above
+        grad = np.array([0.0, 0.5, -0.5, 0.5, -0.25])
+    out = fn(x, t, "none")
+    _close(out, want)
+    out.sum().backward()
+    _close(x.grad, grad)
+    _close(t.grad, -grad)
+
+
+def test_regression_loss_arguments_are_checked(backend):
+    x = gdl.zeros(3)
+    with pytest.raises(ValueError, match=r"smooth_l1_loss: beta must be a real number >= 0, got -1"):
+        F.smooth_l1_loss(x, x, beta=-1)
+    with pytest.raises(ValueError, match=r"huber_loss: delta must be a real number > 0, got 0"):
+        F.huber_loss(x, x, delta=0)
+    with pytest.raises(ValueError, match=r"HuberLoss: delta"):
+        nn.HuberLoss(delta=float("nan"))
+    with pytest.raises(ValueError, match=r"SmoothL1Loss: beta"):
+        nn.SmoothL1Loss(beta=-0.5)
+    for fn in (F.l1_loss, F.smooth_l1_loss, F.huber_loss):
+        with pytest.raises(ValueError, match=rf"{fn.__name__}: input shape \(3,\) and target shape \(3, 1\) differ"):
+            fn(x, gdl.zeros(3, 1))
+        with pytest.raises(ValueError, match="reduction"):
+            fn(x, x, reduction="avg")
+    with pytest.raises(ValueError, match="L1Loss: reduction"):
+        nn.L1Loss(reduction="batchmean")
+
+
+# -- KLDivLoss ------------------------------------------------------------------------------------
+
+
+def kl_ref(logq, target, reduction, log_target):
+    if log_target:
+        losses = np.exp(target) * (target - logq)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            losses = np.where(target > 0, target * np.log(np.where(target > 0, target, 1.0)), 0.0) - target * logq
+    if reduction == "batchmean":
+        return losses.sum() / (logq.shape[0] if logq.ndim else 1)
+    return _reduce(losses, reduction, losses.shape)
+
+
+@SETTINGS
+@given(
+    shape=st.sampled_from([(), (4,), (2, 3), (3, 2, 2)]), reduction=st.sampled_from(REDUCTIONS + ["batchmean"]),
+    log_target=st.booleans(), module=st.booleans(), seed=st.integers(0, 9999),
+)
+def test_kl_div_matches_numpy(backend, shape, reduction, log_target, module, seed):
+    rng = np.random.default_rng(seed)
+    logq = rng.standard_normal(shape)
+    p = rng.uniform(0.05, 1.0, size=shape)
+    target = np.log(p) if log_target else p
+    x, t = _t(logq, requires_grad=True), _t(target, requires_grad=True)
+    out = (nn.KLDivLoss(reduction, log_target=log_target)(x, t) if module
+           else F.kl_div(x, t, reduction, log_target=log_target))
+    _close(out, kl_ref(logq, target, reduction, log_target))
+    assert gradcheck(lambda a, b: F.kl_div(a, b, reduction, log_target), [x, t])
+
+
+def test_kl_div_zero_target_contributes_nothing(backend):
+    """0·log 0 = 0: a zero target adds no loss and sends no gradient to the input. Its own
+    gradient (log t + 1 - input, -inf at t = 0) is NaN there, as PyTorch gives."""
+    logq = np.log(np.array([[0.25, 0.25, 0.5], [0.5, 0.25, 0.25]]))
+    p = np.array([[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
+    x, t = _t(logq, requires_grad=True), _t(p, requires_grad=True)
+    out = F.kl_div(x, t, reduction="batchmean")
+    assert out.item() == pytest.approx((0.5 * np.log(2) + 0.0 + np.log(2)) / 2, rel=1e-12)  # (log 2·1/2 + log 2) / 2
+    out.backward()
+    _close(x.grad, -p / 2)
+    g = t.grad.numpy()
+    assert np.isnan(g[p == 0]).all()
+    _close(gdl.tensor(g[p > 0]), (np.log(p[p > 0]) + 1 - logq[p > 0]) / 2)
+    # a -inf log-probability where the target is 0: 0·(-inf) is NaN, in PyTorch too
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(F.kl_div(_t([-np.inf, 0.0]), _t([0.0, 1.0]), "none").numpy()[0])
+
+
+def test_kl_div_reductions_and_errors(backend):
+    x, t = _t(np.zeros((2, 4))), _t(np.full((2, 4), 0.25))
+    per = 0.25 * np.log(0.25)
+    assert F.kl_div(x, t, "sum").item() == pytest.approx(8 * per)
+    assert F.kl_div(x, t, "batchmean").item() == pytest.approx(4 * per)
+    assert F.kl_div(x, t).item() == pytest.approx(per)  # "mean": over every element
+    assert F.kl_div(x, t, "none").shape == (2, 4)
+    assert F.kl_div(_t(0.5), _t(0.25), "batchmean").item() == pytest.approx(0.25 * (np.log(0.25) - 0.5))
+    with pytest.raises(ValueError, match=r"kl_div: target probabilities must be >= 0"):
+        F.kl_div(x, _t(np.full((2, 4), -0.25)))
+    with pytest.raises(ValueError, match=r"kl_div: reduction must be one of"):
+        F.kl_div(x, t, "avg")
+    with pytest.raises(ValueError, match=r"kl_div: input shape \(2, 4\) and target shape \(4,\) differ"):
+        F.kl_div(x, _t(np.full(4, 0.25)))
+    with pytest.raises(ValueError, match=r"KLDivLoss: reduction must be one of"):
+        nn.KLDivLoss(reduction="avg")
+    assert repr(nn.KLDivLoss("batchmean", log_target=True)) == "KLDivLoss(reduction='batchmean', log_target=True)"
+    assert repr(nn.HuberLoss(delta=2.0)) == "HuberLoss(delta=2.0)"
+    assert repr(nn.SmoothL1Loss("sum")) == "SmoothL1Loss(reduction='sum')"
+
+
+# -- NLLLoss beyond (N, C) --------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(
+    shape=st.sampled_from([(3,), (2, 3, 4), (2, 4, 2, 3), (1, 2, 1)]), reduction=st.sampled_from(REDUCTIONS),
+    weighted=st.booleans(), seed=st.integers(0, 9999),
+)
+def test_nll_loss_unbatched_and_k_dimensional(backend, shape, reduction, weighted, seed):
+    rng = np.random.default_rng(seed)
+    c = shape[0] if len(shape) == 1 else shape[1]
+    logp = _log_softmax(rng.standard_normal(shape), 0 if len(shape) == 1 else 1)
+    y = rng.integers(0, c, size=shape[:1] + shape[2:] if len(shape) > 1 else ())
+    if y.size > 1:
+        y.flat[0] = -100  # ignored
+    w = rng.uniform(0.5, 2.0, size=c) if weighted else None
+    kwargs = dict(weight=None if w is None else _t(w), reduction=reduction)
+    x = _t(logp, requires_grad=True)
+    out = nn.NLLLoss(**kwargs)(x, _idx(y))
+    flat = nll_ref(_classes_last(logp), y.reshape(-1), w, reduction=reduction)
+    _close(out, flat.reshape(y.shape) if reduction == "none" else flat)
+    assert gradcheck(lambda a: F.nll_loss(a, _idx(y), **kwargs), [x])
+
+
+def test_nll_loss_unbatched_by_hand(backend):
+    x = _t([-1.0, -2.0, -0.5], requires_grad=True)
+    out = F.nll_loss(x, _idx(1), reduction="none")
+    assert out.shape == () and out.item() == 2.0
+    out.backward()
+    _close(x.grad, [0.0, -1.0, 0.0])
+    assert F.nll_loss(x, _idx(2), weight=_t([1.0, 1.0, 4.0])).item() == 0.5  # mean: weighted / weight
+    with pytest.raises(ValueError, match=r"nll_loss: .*got \(3,\) and \(1,\)"):
+        F.nll_loss(x, _idx([1]))
+    with pytest.raises(ValueError, match=r"nll_loss: .*got \(2, 3, 4\) and \(2, 3\)"):
+        F.nll_loss(gdl.zeros(2, 3, 4), _idx([[0, 1, 2], [0, 1, 2]]))
+    with pytest.raises(TypeError, match="nll_loss: target must hold integer class indices"):
+        F.nll_loss(gdl.zeros(2, 3), _t([0.0, 1.0]))

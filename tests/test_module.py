@@ -248,6 +248,79 @@ def test_module_list_registers_its_items(backend):
     assert s(gdl.zeros(1, 2)).shape == (1, 2)
 
 
+def test_module_dict_behaves_like_a_dict(backend):
+    a, b, c = nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)
+    d = nn.ModuleDict({"fc": a, "act": b})
+    assert len(d) == 2 and list(d) == ["fc", "act"] and d["fc"] is a and d.act is b
+    assert "fc" in d and "out" not in d and 0 not in d
+    assert list(d.keys()) == ["fc", "act"] and list(d.values()) == [a, b] and list(d.items()) == [("fc", a), ("act", b)]
+    d["out"] = c
+    d.update([("act", nn.Tanh()), ["extra", nn.Identity()]])  # overwrites keep their place
+    assert list(d) == ["fc", "act", "out", "extra"] and isinstance(d["act"], nn.Tanh)
+    d.update(nn.ModuleDict({"z": nn.ReLU()}))
+    assert d.pop("extra").__class__ is nn.Identity and "extra" not in d
+    del d["z"]
+    assert list(d) == ["fc", "act", "out"]
+    with pytest.raises(KeyError):
+        d["missing"]
+    with pytest.raises(KeyError):
+        d.pop("missing")
+    assert not hasattr(d, "z")  # a deleted entry is gone as an attribute too
+    assert [n for n, _ in d.named_parameters()] == ["fc.weight", "fc.bias", "out.weight", "out.bias"]
+    d.clear()
+    assert len(d) == 0 and list(d.parameters()) == [] and list(d.state_dict()) == []
+    assert not hasattr(d, "fc")
+    with pytest.raises(NotImplementedError):
+        d(gdl.zeros(1, 2))
+
+
+def test_module_dict_state_dict_keys_and_round_trip(backend):
+    class Heads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.trunk = nn.Linear(3, 4)
+            self.heads = nn.ModuleDict([("cls", nn.Linear(4, 2)), ("box", nn.Sequential(nn.Linear(4, 4)))])
+
+        def forward(self, x, head):
+            return self.heads[head](self.trunk(x))
+
+    m = Heads()
+    assert list(m.state_dict()) == [
+        "trunk.weight", "trunk.bias", "heads.cls.weight", "heads.cls.bias", "heads.box.0.weight", "heads.box.0.bias",
+    ]
+    assert m(gdl.zeros(5, 3), "cls").shape == (5, 2)
+    m2 = Heads()
+    m2.load_state_dict(m.state_dict())
+    np.testing.assert_array_equal(m2.heads["box"][0].weight.numpy(), m.heads["box"][0].weight.numpy())
+    m.eval()
+    assert not m.heads["cls"].training
+
+
+def test_module_dict_keys_are_checked_as_pytorch_does(backend):
+    d = nn.ModuleDict()
+    with pytest.raises(KeyError, match="attribute 'training' already exists"):
+        d["training"] = nn.ReLU()  # would otherwise clobber the mode flag
+    with pytest.raises(KeyError, match="attribute 'keys' already exists"):
+        d["keys"] = nn.ReLU()
+    with pytest.raises(KeyError, match=r"contain no '\.'"):
+        d["a.b"] = nn.ReLU()
+    with pytest.raises(KeyError, match="non-empty"):
+        d[""] = nn.ReLU()
+    with pytest.raises(TypeError, match="name must be a str, got int"):
+        d[1] = nn.ReLU()
+    with pytest.raises(TypeError, match="child 'x' must be a Module or None, got int"):
+        d["x"] = 3
+    with pytest.raises(TypeError, match="ModuleDict.update: expected a mapping"):
+        nn.ModuleDict(nn.Linear(2, 2))
+    with pytest.raises(TypeError, match="element #0 must be a \\(name, module\\) pair"):
+        nn.ModuleDict([nn.ReLU()])
+    with pytest.raises(ValueError, match="element #1 has length 3"):
+        nn.ModuleDict([("a", nn.ReLU()), ("b", nn.ReLU(), 3)])
+    with pytest.raises(KeyError, match="non-empty"):
+        nn.Sequential(OrderedDict([("", nn.ReLU())]))
+    assert len(d) == 0
+
+
 # -- modes and gradients ----------------------------------------------------------------
 
 

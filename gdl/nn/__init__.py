@@ -12,9 +12,20 @@ from gdl.nn.layers import (
     Identity,
     LayerNorm,
     Linear,
+    Unflatten,
 )
-from gdl.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
-from gdl.nn.module import Module, ModuleList, Sequential
+from gdl.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
+from gdl.nn.module import Module, ModuleDict, ModuleList, Sequential
 from gdl.nn.parameter import Parameter
 from gdl.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
@@ -23,6 +34,7 @@ __all__ = [
     "Embedding", "Flatten", "GELU", "Identity", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
     "MSELoss", "Module", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid",
     "Softmax", "Tanh", "functional", "init", "utils",
+    "HuberLoss", "KLDivLoss", "L1Loss", "ModuleDict", "SmoothL1Loss", "Unflatten",
     "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d",
     "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
 ]

@@ -1,4 +1,4 @@
-"""Layers: Linear, Embedding, Dropout, Flatten, Identity and normalisation."""
+"""Layers: Linear, Embedding, Dropout, Flatten, Unflatten, Identity and normalisation."""
 
 from __future__ import annotations
 
@@ -114,6 +114,47 @@ class Flatten(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.flatten(x, self.start_dim, self.end_dim)
+
+
+class Unflatten(Module):
+    """Split dimension ``dim`` into ``unflattened_size`` (the inverse of :class:`Flatten`);
+    one size may be -1, inferred from the others.
+
+    >>> import gdl
+    >>> gdl.nn.Unflatten(1, (2, 5))(gdl.zeros(3, 10)).shape
+    (3, 2, 5)
+    """
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        if isinstance(dim, bool) or not isinstance(dim, int):
+            raise TypeError(f"Unflatten: dim must be an int, got {type(dim).__name__}")
+        sizes = unflattened_size
+        if not isinstance(sizes, (tuple, list)) or any(isinstance(n, bool) or not isinstance(n, int) for n in sizes):
+            raise TypeError(f"Unflatten: unflattened_size must be a tuple or list of ints, got {sizes!r}")
+        if not sizes or any(n < -1 for n in sizes) or list(sizes).count(-1) > 1:
+            raise ValueError(
+                f"Unflatten: unflattened_size must be non-empty sizes >= 0, at most one of them -1, got {sizes!r}"
+            )
+        self.dim, self.unflattened_size = dim, tuple(sizes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        shape, sizes = tuple(x.shape), self.unflattened_size
+        if not -len(shape) <= self.dim < len(shape):
+            raise ValueError(f"Unflatten: dim {self.dim} is out of range for an input of shape {shape}")
+        d = self.dim % len(shape)
+        known = math.prod(n for n in sizes if n != -1)
+        if -1 in sizes and known and shape[d] % known == 0:
+            sizes = tuple(shape[d] // known if n == -1 else n for n in sizes)
+        if math.prod(sizes) != shape[d] or -1 in sizes:
+            raise ValueError(
+                f"Unflatten: sizes {self.unflattened_size} do not multiply to {shape[d]}, the size of "
+                f"dimension {self.dim} of the input of shape {shape}"
+            )
+        return ops.reshape(x, shape[:d] + sizes + shape[d + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Identity(Module):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gdl.nn import functional as F
+from gdl.nn.functional.loss import _check_width
 from gdl.nn.module import Module
 from gdl.tensor import Tensor
 
@@ -17,10 +18,12 @@ def _keep(module, name, value):
 
 
 class _Loss(Module):
+    _reductions = ("mean", "sum", "none")
+
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        if reduction not in self._reductions:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {self._reductions}, got {reduction!r}")
         self.reduction = reduction
 
     def extra_repr(self):
@@ -85,3 +88,68 @@ class BCEWithLogitsLoss(_Loss):
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.pos_weight, self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error ``|input - target|``."""
+
+    def forward(self, input, target):
+        return F.l1_loss(input, target, self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """Squared error below ``beta``, absolute error above it (see :func:`F.smooth_l1_loss`).
+
+    >>> import gdl
+    >>> gdl.nn.SmoothL1Loss(beta=1.0)(gdl.tensor([0.5, 3.0]), gdl.tensor([0.0, 0.0])).item()
+    1.3125
+    """
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0):
+        super().__init__(reduction)
+        _check_width("SmoothL1Loss", "beta", beta, positive=False)
+        self.beta = beta
+
+    def forward(self, input, target):
+        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
+
+    def extra_repr(self):
+        return ", ".join(filter(None, [super().extra_repr(), f"beta={self.beta}" if self.beta != 1.0 else ""]))
+
+
+class HuberLoss(_Loss):
+    """Squared error below ``delta``, ``delta``-scaled absolute error above it (see :func:`F.huber_loss`)."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+        super().__init__(reduction)
+        _check_width("HuberLoss", "delta", delta, positive=True)
+        self.delta = delta
+
+    def forward(self, input, target):
+        return F.huber_loss(input, target, self.reduction, self.delta)
+
+    def extra_repr(self):
+        return ", ".join(filter(None, [super().extra_repr(), f"delta={self.delta}" if self.delta != 1.0 else ""]))
+
+
+class KLDivLoss(_Loss):
+    """KL divergence of ``target`` from log-probabilities ``input`` (see :func:`F.kl_div`);
+    ``reduction="batchmean"`` gives the divergence per sample.
+
+    >>> import gdl
+    >>> loss = gdl.nn.KLDivLoss(reduction="batchmean")
+    >>> loss(gdl.full((2, 4), 0.25).log(), gdl.full((2, 4), 0.25)).item()
+    0.0
+    """
+
+    _reductions = ("mean", "batchmean", "sum", "none")
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False):
+        super().__init__(reduction)
+        self.log_target = log_target
+
+    def forward(self, input, target):
+        return F.kl_div(input, target, self.reduction, self.log_target)
+
+    def extra_repr(self):
+        return ", ".join(filter(None, [super().extra_repr(), "log_target=True" if self.log_target else ""]))

@@ -1,4 +1,4 @@
-"""Module: the base of every layer, and the containers Sequential and ModuleList.
+"""Module: the base of every layer, and the containers Sequential, ModuleList and ModuleDict.
 
 Parameters and submodules register themselves when assigned as attributes, as in
 PyTorch, so ``named_parameters()`` and ``state_dict()`` keys match PyTorch's.
@@ -19,6 +19,7 @@ PyTorch, so ``named_parameters()`` and ``state_dict()`` keys match PyTorch's.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 
 from gdl.backends import get_backend_object
 from gdl.nn.parameter import Parameter
@@ -108,6 +109,14 @@ class Module:
             self._non_persistent.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` as the child ``name`` (a non-empty str without ``'.'``)."""
+        owner = type(self).__name__
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{owner}: child {name!r} must be a Module or None, got {type(module).__name__}")
+        if not isinstance(name, str):
+            raise TypeError(f"{owner}: a child module's name must be a str, got {type(name).__name__} {name!r}")
+        if "." in name or name == "":
+            raise KeyError(f"{owner}: a child module's name must be non-empty and contain no '.', got {name!r}")
         self._modules[name] = module
         self._mirror(name, module)
 
@@ -383,3 +392,77 @@ class ModuleList(Module):
 
     def __iter__(self):
         return iter(self._modules.values())
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered under their keys, in insertion order.
+
+    ``modules`` is a mapping or an iterable of ``(name, module)`` pairs. Keys are
+    strings without ``'.'`` that do not shadow an attribute (``'keys'``, ``'training'``).
+
+    >>> import gdl
+    >>> heads = gdl.nn.ModuleDict({"cls": gdl.nn.Linear(4, 3), "box": gdl.nn.Linear(4, 2)})
+    >>> heads["cls"](gdl.zeros(1, 4)).shape
+    (1, 3)
+    >>> list(heads.state_dict())[:2]
+    ['cls.weight', 'cls.bias']
+    """
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if isinstance(key, str) and key not in self._modules and hasattr(self, key):
+            raise KeyError(f"ModuleDict: attribute {key!r} already exists; a key cannot take its name")
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+        self.__dict__.pop(key, None)  # the mirror kept by add_module
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+    def pop(self, key: str) -> Module:
+        """Remove ``key`` and return its module (``KeyError`` if absent)."""
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        for key in list(self._modules):
+            del self[key]
+
+    def update(self, modules) -> None:
+        """Add (or overwrite) entries from a mapping or an iterable of ``(name, module)`` pairs."""
+        if isinstance(modules, (Mapping, ModuleDict)):
+            modules = modules.items()
+        elif isinstance(modules, (str, Module)) or not isinstance(modules, Iterable):
+            raise TypeError(f"ModuleDict.update: expected a mapping or (name, module) pairs, got {type(modules).__name__}")
+        for j, pair in enumerate(modules):
+            if isinstance(pair, str) or not isinstance(pair, Iterable):
+                raise TypeError(f"ModuleDict.update: element #{j} must be a (name, module) pair, got {pair!r}")
+            pair = tuple(pair)
+            if len(pair) != 2:
+                raise ValueError(f"ModuleDict.update: element #{j} has length {len(pair)}; 2 is required")
+            self[pair[0]] = pair[1]

@@ -4,12 +4,14 @@ They follow ``torch.optim.lr_scheduler``: creating a scheduler records each
 group's starting ``lr`` as ``group['initial_lr']`` (the ``base_lrs``) and sets
 ``last_epoch = 0``; each ``scheduler.step()`` (call it after ``optimizer.step()``,
 once per epoch) advances ``last_epoch`` and writes the new ``lr`` into the groups.
-StepLR, ExponentialLR and CosineAnnealingLR update the current ``lr``
-multiplicatively ("chainable", PyTorch's own formulas), so their values equal
-PyTorch's; the closed forms are in each docstring. Resuming with
-``last_epoch=k`` (after loading the optimizer's state dict), ExponentialLR and
-CosineAnnealingLR keep the ``lr`` they find, as PyTorch does since 2.8; StepLR
-and LambdaLR set the ``lr`` of epoch ``k + 1``.
+StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR and LinearLR update the
+current ``lr`` multiplicatively ("chainable", PyTorch's own formulas), so their
+values equal PyTorch's; the closed forms are in each docstring. Resuming with
+``last_epoch=k`` (after loading the optimizer's state dict), ExponentialLR,
+CosineAnnealingLR and LinearLR keep the ``lr`` they find, as PyTorch does since
+2.8; StepLR, MultiStepLR and LambdaLR set the ``lr`` of epoch ``k + 1``.
+ReduceLROnPlateau is different: ``step(metric)`` takes the validation metric and
+cuts the ``lr`` when it stops improving.
 
 Example::
 
@@ -24,10 +26,14 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections import Counter
 
 from gdl.optim.optimizer import Optimizer
 
-__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR"]
+__all__ = [
+    "LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR", "LinearLR",
+    "ReduceLROnPlateau",
+]
 
 
 class LRScheduler:
@@ -103,6 +109,11 @@ def _positive_int(owner, name, value):
         raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
 
 
+def _nonnegative_int(owner, name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{owner}: {name} must be an int >= 0, got {value!r}")
+
+
 def _real(owner, name, value, minimum=None):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
         raise ValueError(f"{owner}: {name} must be a real number, got {value!r}")
@@ -133,6 +144,36 @@ class StepLR(LRScheduler):
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return [g["lr"] for g in groups]
         return [g["lr"] * self.gamma for g in groups]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the learning rate by ``gamma`` at each epoch in ``milestones``.
+
+    ``lr(epoch) = base_lr * gamma ** (number of milestones <= epoch)`` (a milestone
+    listed twice counts twice).
+
+    Example::
+
+        sched = gdl.optim.lr_scheduler.MultiStepLR(opt, milestones=[30, 80], gamma=0.1)
+        # lr = 0.1 for epochs 0-29, 0.01 for 30-79, 0.001 from 80
+    """
+
+    def __init__(self, optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
+        milestones = list(milestones)
+        if any(isinstance(m, bool) or not isinstance(m, int) for m in milestones):
+            raise ValueError(f"MultiStepLR: milestones must be ints, got {milestones!r}")
+        _real("MultiStepLR", "gamma", gamma, minimum=0)
+        self.milestones = Counter(milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
+        self.milestones = Counter(self.milestones)  # a checkpoint gives back a plain dict
+
+    def get_lr(self):
+        hits = self.milestones.get(self.last_epoch, 0)
+        return [g["lr"] * self.gamma**hits if hits else g["lr"] for g in self.optimizer.param_groups]
 
 
 class ExponentialLR(LRScheduler):
@@ -221,6 +262,147 @@ class LambdaLR(LRScheduler):
 
     def get_lr(self):
         return [base * f(self.last_epoch) for f, base in zip(self.lr_lambdas, self.base_lrs)]
+
+
+class LinearLR(LRScheduler):
+    """Scale the learning rate by a factor going linearly from ``start_factor`` to
+    ``end_factor`` over ``total_iters`` epochs (a warm-up, or a linear decay), then keep it.
+
+    ``lr(epoch) = base_lr * (start + (end - start) * min(epoch, total_iters) / total_iters)``.
+
+    Example::
+
+        sched = gdl.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=4)
+        # lr = 0.1·base, 0.325·base, 0.55·base, 0.775·base, then base from epoch 4
+    """
+
+    def __init__(self, optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: int = 5,
+                 last_epoch: int = -1):
+        _real("LinearLR", "start_factor", start_factor)
+        _real("LinearLR", "end_factor", end_factor)
+        if not 0 < start_factor <= 1:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
+        if not 0 <= end_factor <= 1:
+            raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor!r}")
+        _positive_int("LinearLR", "total_iters", total_iters)
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        groups = self.optimizer.param_groups
+        e, start, end = self.last_epoch, self.start_factor, self.end_factor
+        if e == 0:
+            return [g["lr"] * start for g in groups]
+        if self._is_initial or e > self.total_iters:  # resumed now: keep the lr it finds
+            return [g["lr"] for g in groups]
+        ratio = 1.0 + (end - start) / (self.total_iters * start + (e - 1) * (end - start))
+        # PyTorch's form; with end_factor = 0 its rounding can land just below 0 (-2e-18),
+        # an lr that an optimizer's load_state_dict refuses: clamp at 0
+        return [max(g["lr"] * ratio, 0.0) for g in groups]
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the learning rate by ``factor`` when a metric has stopped improving.
+
+    ``step(metric)`` (once per epoch, after validation) counts the epochs in a row
+    without a new best; when that count exceeds ``patience``, each group's ``lr``
+    becomes ``max(lr * factor, min_lr)`` (unchanged if that moves it by ``eps`` or
+    less), and the next ``cooldown`` epochs are not counted. "Better" means below
+    ``best * (1 - threshold)`` (``mode="min"``, ``threshold_mode="rel"``),
+    ``best - threshold`` (``"abs"``), or above ``best * (1 + threshold)`` /
+    ``best + threshold`` with ``mode="max"``. ``min_lr`` is one number or one per
+    group. As in PyTorch it has no ``base_lrs`` and no ``get_lr``; ``get_last_lr()``
+    is each group's ``lr`` after the last step (or at creation).
+
+    Example::
+
+        sched = gdl.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=3)
+        for epoch in range(100):
+            train_one_epoch(model, opt)
+            sched.step(validation_loss(model))
+    """
+
+    def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0,
+                 eps: float = 1e-8):
+        name = "ReduceLROnPlateau"
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{name}: expected a gdl Optimizer, got {type(optimizer).__name__}")
+        _real(name, "factor", factor, minimum=0)
+        if factor >= 1.0:
+            raise ValueError(f"{name}: factor must be < 1, got {factor!r}")
+        _nonnegative_int(name, "patience", patience)
+        _nonnegative_int(name, "cooldown", cooldown)
+        _real(name, "threshold", threshold, minimum=0)
+        _real(name, "eps", eps, minimum=0)
+        groups = optimizer.param_groups
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != len(groups):
+                raise ValueError(f"{name}: expected {len(groups)} min_lrs (one per parameter group), got {len(min_lr)}")
+            self.default_min_lr, self.min_lrs = None, list(min_lr)
+        else:
+            self.default_min_lr, self.min_lrs = min_lr, [min_lr] * len(groups)
+        for m in self.min_lrs:
+            _real(name, "min_lr", m, minimum=0)
+        self.optimizer = optimizer
+        self.factor, self.patience, self.cooldown, self.eps = factor, patience, cooldown, eps
+        self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
+        self._init_is_better()
+        self.last_epoch = 0
+        self._last_lr = [g["lr"] for g in groups]
+        self.best, self.cooldown_counter, self.num_bad_epochs = self.mode_worse, 0, 0
+
+    def _init_is_better(self):
+        if self.mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {self.mode!r}")
+        if self.threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {self.threshold_mode!r}")
+        self.mode_worse = math.inf if self.mode == "min" else -math.inf
+
+    def _is_better(self, a, best):
+        rel, t = self.threshold_mode == "rel", self.threshold
+        if self.mode == "min":
+            return a < (best * (1.0 - t) if rel else best - t)
+        return a > (best * (t + 1.0) if rel else best + t)
+
+    @property
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def step(self, metrics) -> None:
+        """Record this epoch's metric (a number or a one-element tensor) and cut the ``lr`` on a plateau."""
+        current = float(metrics)
+        self.last_epoch += 1
+        if self._is_better(current, self.best):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs in cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            self._reduce_lr()
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def _reduce_lr(self):
+        groups = self.optimizer.param_groups
+        if len(self.min_lrs) != len(groups):  # a group was added since
+            if self.default_min_lr is None:
+                raise ValueError(
+                    f"ReduceLROnPlateau: the optimizer has {len(groups)} parameter groups but min_lrs has "
+                    f"{len(self.min_lrs)} entries; set sched.min_lrs to one per group"
+                )
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        for group, min_lr in zip(groups, self.min_lrs):
+            old = float(group["lr"])
+            new = max(old * self.factor, min_lr)
+            if old - new > self.eps:
+                group["lr"] = new
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
+        self._init_is_better()
 
 
 _LRScheduler = LRScheduler  # PyTorch's old name

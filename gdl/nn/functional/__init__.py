@@ -8,8 +8,12 @@ from gdl.nn.functional.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
     mse_loss,
     nll_loss,
+    smooth_l1_loss,
 )
 from gdl.nn.functional.recurrent import gru_cell, lstm_cell, rnn_cell
 
@@ -19,4 +23,5 @@ __all__ = [
     "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
     "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "max_pool1d", "max_pool2d",
     "gru_cell", "lstm_cell", "rnn_cell",
+    "huber_loss", "kl_div", "l1_loss", "smooth_l1_loss",
 ]

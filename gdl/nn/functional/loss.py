@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+
+from gdl import functional as ops
 from gdl.functional import mean, sum
 from gdl.functional._util import check_same_backend
 from gdl.tensor import Tensor, result
@@ -24,12 +28,117 @@ def _check_reduction(reduction):
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
+def _check_same_shape(op: str, input: Tensor, target) -> None:
+    if isinstance(target, Tensor) and target.shape != input.shape:
+        raise ValueError(f"{op}: input shape {input.shape} and target shape {target.shape} differ")
+
+
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """Mean (or summed) squared error ``(input - target)²``."""
-    if isinstance(target, Tensor) and target.shape != input.shape:
-        raise ValueError(f"mse_loss: input shape {input.shape} and target shape {target.shape} differ")
+    _check_same_shape("mse_loss", input, target)
     d = input - target
     return _reduce(d * d, reduction)
+
+
+def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Mean (or summed) absolute error ``|input - target|``; its gradient at
+    ``input == target`` is 0, as PyTorch's.
+
+    >>> import gdl
+    >>> gdl.nn.functional.l1_loss(gdl.tensor([1.0, -2.0]), gdl.tensor([0.0, 0.0])).item()
+    1.5
+    """
+    _check_reduction(reduction)
+    _check_same_shape("l1_loss", input, target)
+    return _reduce(ops.abs(input - target), reduction)
+
+
+def _check_width(op: str, name: str, value, positive: bool) -> None:
+    """``beta``/``delta``: a real number, >= 0 (or > 0 when ``positive``)."""
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and not math.isnan(value)
+    if not ok or value < 0 or (positive and value == 0):
+        raise ValueError(f"{op}: {name} must be a real number {'> 0' if positive else '>= 0'}, got {value!r}")
+
+
+def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """``0.5·d²/beta`` where ``|d| < beta``, else ``|d| - 0.5·beta``, with ``d = input - target``
+    (``beta = 0`` is :func:`l1_loss`, as in PyTorch).
+
+    >>> import gdl
+    >>> gdl.nn.functional.smooth_l1_loss(gdl.tensor([0.5, 3.0]), gdl.tensor([0.0, 0.0]), "none").tolist()
+    [0.125, 2.5]
+    """
+    _check_reduction(reduction)
+    _check_width("smooth_l1_loss", "beta", beta, positive=False)
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    _check_same_shape("smooth_l1_loss", input, target)
+    d = input - target
+    ad = ops.abs(d)
+    return _reduce(ops.where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta), reduction)
+
+
+def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """``0.5·d²`` where ``|d| < delta``, else ``delta·(|d| - 0.5·delta)``, with ``d = input - target``
+    (``delta·smooth_l1_loss`` with ``beta = delta``).
+
+    >>> import gdl
+    >>> gdl.nn.functional.huber_loss(gdl.tensor([0.5, 3.0]), gdl.tensor([0.0, 0.0]), "none").tolist()
+    [0.125, 2.5]
+    """
+    _check_reduction(reduction)
+    _check_width("huber_loss", "delta", delta, positive=True)
+    _check_same_shape("huber_loss", input, target)
+    d = input - target
+    ad = ops.abs(d)
+    return _reduce(ops.where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta)), reduction)
+
+
+def _xlogx(t: Tensor) -> Tensor:
+    """``t·log t`` with ``0·log 0 = 0``. Backward ``log t + 1``, and NaN at ``t = 0`` (the
+    derivative is -inf there), as PyTorch's ``xlogy(t, t)`` gives."""
+    be = t._backend
+    xp = be.xp
+    data = t.data
+    zero = data == 0.0
+    log_t = xp.log(xp.where(zero, 1.0, data))
+    out = xp.where(zero, 0.0, data * log_t)
+    return result(out, be, (t,), lambda g: (g * xp.where(zero, math.nan, log_t + 1.0),), "XLogX")
+
+
+def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence of ``target`` from log-probabilities ``input``:
+    ``target·(log target - input)``, 0 where ``target == 0`` (``0·log 0 = 0``); with
+    ``log_target=True``, ``target`` holds log-probabilities: ``exp(target)·(target - input)``.
+
+    ``reduction="batchmean"`` divides the sum by ``input.shape[0]`` (the KL divergence per
+    sample); ``"mean"`` divides by the number of elements, as PyTorch's default does.
+
+    >>> import gdl
+    >>> p = gdl.tensor([0.5, 0.5])
+    >>> round(gdl.nn.functional.kl_div(p.log(), gdl.tensor([1.0, 0.0]), "sum").item(), 4)   # log 2
+    0.6931
+    """
+    if reduction not in _REDUCTIONS + ("batchmean",):
+        raise ValueError(f"kl_div: reduction must be one of {_REDUCTIONS + ('batchmean',)}, got {reduction!r}")
+    be = input._backend
+    if not isinstance(target, Tensor):
+        from gdl.tensor import tensor
+
+        target = tensor(target, dtype=input.dtype, backend=be)
+    check_same_backend("kl_div", input, target)
+    _check_same_shape("kl_div", input, target)
+    if log_target:
+        loss = ops.exp(target) * (target - input)
+    else:
+        if bool(be.xp.any(target.data < 0.0)):
+            raise ValueError(
+                "kl_div: target probabilities must be >= 0 (pass log_target=True for log-probabilities)"
+            )
+        loss = _xlogx(target) - target * input
+    if reduction == "batchmean":
+        return sum(loss) / input.shape[0] if input.ndim else sum(loss)
+    return _reduce(loss, reduction)
 
 
 def _check_class_weight(op: str, weight, classes: int) -> None:
@@ -236,7 +345,11 @@ def _fused_mean_cross_entropy(fused, input, target, ignore_index):
 
 
 def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of log-probabilities ``input`` (N, C) at ``target``."""
+    """Negative log-likelihood of log-probabilities ``input`` at class-index ``target``.
+
+    Shapes as :func:`cross_entropy`'s: ``(N, C)`` with target ``(N,)``, ``(C,)`` with a
+    0-d target, or ``(N, C, d1, ...)`` with target ``(N, d1, ...)``.
+    """
     _check_reduction(reduction)
     be = input._backend
     xp = be.xp
@@ -244,23 +357,35 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduc
         from gdl.tensor import tensor
 
         target = tensor(target, backend=be)
-    if input.ndim != 2 or target.shape != (input.shape[0],):
-        raise ValueError(f"nll_loss: expected input (N, C) and target (N,), got {input.shape} and {target.shape}")
-    classes = input.shape[1]
+    check_same_backend("nll_loss", input, target)
+    shape = tuple(input.shape)
+    expected = ((shape[0],) + shape[2:]) if len(shape) > 1 else ()
+    if not shape or target.shape != expected:
+        raise ValueError(
+            f"nll_loss: expected input (C,), (N, C) or (N, C, d1, ...) and target (), (N,) or (N, d1, ...) "
+            f"to match, got {shape} and {target.shape}"
+        )
+    if target.dtype.is_floating_point:
+        raise TypeError(f"nll_loss: target must hold integer class indices, got {target.dtype}")
+    classes = shape[1] if len(shape) > 1 else shape[0]
     _check_class_weight("nll_loss", weight, classes)
-    t = target.data
+    t = xp.reshape(target.data, (-1,))
     valid = t != ignore_index
     safe = xp.where(valid, t, xp.zeros_like(t))
     if bool(xp.any((safe < 0) | (safe >= classes))):
         raise ValueError(f"nll_loss: target class indices must be in [0, {classes}), or ignore_index")
-    pick = xp.astype(xp.arange(classes, device=be.device)[None, :] == safe[:, None], input.data.dtype)
-    pick = pick * xp.astype(valid, input.data.dtype)[:, None]
+    x = _move_class_axis_last(xp, input.data)  # (rows, C)
+    pick = xp.astype(xp.arange(classes, device=be.device)[None, :] == safe[:, None], x.dtype)
+    pick = pick * xp.astype(valid, x.dtype)[:, None]
     if weight is not None:
         pick = pick * weight.data[None, :]
     # only the target's entry counts: a -inf (or NaN) log-probability elsewhere must not give 0·(-inf)
-    x = input.data
     losses = -xp.sum(xp.where(pick != 0, x, 0.0) * pick, axis=1)
-    losses = result(losses, be, (input,), lambda g: (-pick * g[:, None],), "NLLLoss")
+
+    def backward(g):
+        return (_restore_class_axis(xp, -pick * xp.reshape(g, (-1, 1)), shape),)
+
+    losses = result(xp.reshape(losses, expected), be, (input,), backward, "NLLLoss")
     if reduction == "mean":
         return sum(losses) / Tensor._wrap(xp.sum(pick), be)
     return _reduce(losses, reduction)
