@@ -20,27 +20,31 @@ if [ -d .gpu_data ] && [ ! -e ../shared/data ]; then mkdir -p ../shared && ln -s
 { date -u; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; python3 -m gdl info; } 2>&1 | tee "$OUT/device.txt"
 
 echo "== tests on CuPy =="
-GDL_BACKEND=cupy GDL_TEST_BACKENDS=cupy GDL_EXAMPLES_BACKEND=cupy timeout "${T_TESTS:-240}" \
+# The two hypothesis cross-check files against PyTorch are left out: they check backend-independent
+# code (run on NumPy and array_api_strict in CI), and each new CuPy kernel they would compile costs
+# device time. Budget: the whole script must stay under the device tool's 600 s per call.
+GDL_BACKEND=cupy GDL_TEST_BACKENDS=cupy GDL_EXAMPLES_BACKEND=cupy timeout "${T_TESTS:-300}" \
   python3 -m pytest -m "not slow" -q -p no:cacheprovider -n "${XDIST:-8}" --durations=10 \
-  --ignore=tests/test_data_integration.py tests \
+  --ignore=tests/test_data_integration.py --ignore=tests/test_torch_crosscheck.py \
+  --ignore=tests/test_torch_parity_extras.py tests \
   >"$OUT/tests_cupy.log" 2>&1
 echo "pytest exit: $?" | tee -a "$OUT/tests_cupy.log"
 tail -n 40 "$OUT/tests_cupy.log"
 
 echo "== benchmarks on the GPU =="
-timeout "${T_BENCH:-180}" python3 -m benchmarks.run --device gpu --overhead --repeats "${REPEATS:-5}" \
+timeout "${T_BENCH:-150}" python3 -m benchmarks.run --device gpu --overhead --repeats "${REPEATS:-5}" \
   --json "$OUT/gpu.json" --markdown "$OUT/gpu.md" >"$OUT/bench_gpu.log" 2>&1
 echo "benchmark exit: $?" | tee -a "$OUT/bench_gpu.log"
 tail -n 30 "$OUT/bench_gpu.log"
 
 echo "== where the GPU step time goes (phases, gdl vs PyTorch) =="
-timeout "${T_PHASES:-60}" python3 -m benchmarks.phases --device gpu --steps 30 --json "$OUT/phases_gpu.json" \
+timeout "${T_PHASES:-45}" python3 -m benchmarks.phases --device gpu --steps 30 --json "$OUT/phases_gpu.json" \
   >"$OUT/phases_gpu.log" 2>&1
 echo "phases exit: $?" | tee -a "$OUT/phases_gpu.log"
 tail -n 12 "$OUT/phases_gpu.log"
 
 echo "== gdl train mnist on CuPy (the main job) =="
-( time timeout "${T_CLI:-60}" python3 -m gdl train mnist --backend cupy --quiet ) >"$OUT/cli_cupy.log" 2>&1
+( time timeout "${T_CLI:-45}" python3 -m gdl train mnist --backend cupy --quiet ) >"$OUT/cli_cupy.log" 2>&1
 tail -n 12 "$OUT/cli_cupy.log"
 
 if [ -n "${EXAMPLES:-}" ]; then
