@@ -10,15 +10,16 @@ harder (e.g. 500) than the quick default.
 from __future__ import annotations
 
 import math
-import os
 from collections import namedtuple
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
+
+from torch_support import F64, SETTINGS, TOL, close, g64, t64, two_group_sgd  # noqa: E402
 
 import gdl  # noqa: E402
 import gdl.data  # noqa: E402
@@ -30,35 +31,6 @@ from gdl.optim import lr_scheduler as sch  # noqa: E402
 
 tnn = torch.nn
 TF = torch.nn.functional
-F64 = gdl.float64
-EXAMPLES = int(os.environ.get("GDL_CROSSCHECK_EXAMPLES", "0"))
-
-
-def SETTINGS(n):  # noqa: N802 - used as a decorator
-    """``n`` examples by default (fast), ``GDL_CROSSCHECK_EXAMPLES`` for a long search."""
-    return settings(max_examples=EXAMPLES or n, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-
-
-TOL = dict(rtol=1e-9, atol=1e-11)
-
-
-def g64(a, grad=False):
-    return gdl.tensor(np.asarray(a, dtype=np.float64), dtype=F64, requires_grad=grad)
-
-
-def t64(a, grad=False):
-    out = torch.tensor(np.asarray(a, dtype=np.float64))
-    return out.requires_grad_(True) if grad else out
-
-
-def close(ours, theirs, msg="", **tol):
-    if isinstance(theirs, torch.Tensor):
-        theirs = theirs.detach().numpy()
-    theirs = np.asarray(theirs)
-    ours = ours.numpy() if hasattr(ours, "numpy") else np.asarray(ours)
-    assert ours.shape == theirs.shape, f"{msg}: shape {ours.shape} != {theirs.shape}"
-    np.testing.assert_allclose(ours, theirs, err_msg=msg, **(tol or TOL))
 
 
 def to_torch(gmod, tmod):
@@ -950,9 +922,17 @@ def _decay(e):
 
 @st.composite
 def schedule_configs(draw):
-    name = draw(st.sampled_from(["StepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR"]))
+    name = draw(st.sampled_from(["StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR",
+                                 "LinearLR"]))
     if name == "StepLR":
         kw = dict(step_size=draw(st.integers(1, 6)), gamma=draw(st.sampled_from([0.1, 0.5, 0.9, 1.0])))
+    elif name == "MultiStepLR":  # a milestone listed twice cuts twice
+        kw = dict(milestones=draw(st.lists(st.integers(0, 50), max_size=6)),
+                  gamma=draw(st.sampled_from([0.1, 0.5, 0.9, 1.0, 0.0])))
+    elif name == "LinearLR":
+        kw = draw(st.one_of(st.just({}), st.fixed_dictionaries(dict(
+            start_factor=st.sampled_from([1 / 3, 0.01, 0.5, 1.0, 0.77]),
+            end_factor=st.sampled_from([1.0, 0.0, 0.5, 0.2]), total_iters=st.integers(1, 30)))))
     elif name == "ExponentialLR":
         kw = dict(gamma=draw(st.sampled_from([0.5, 0.9, 0.99, 1.0])))
     elif name == "CosineAnnealingLR":
@@ -963,22 +943,10 @@ def schedule_configs(draw):
         kw = dict(lr_lambda=draw(st.sampled_from([_warmup, _decay, [_warmup, _decay]])))
     # Constructing with last_epoch >= 0 resumes a schedule; since PyTorch 2.8 (pytorch#149312)
     # ExponentialLR and CosineAnnealingLR keep the lr they find there, and so does gdl.
-    start = draw(st.sampled_from([-1, -1, 0, 3, 10]))
-    return dict(name=name, kw=kw, epochs=draw(st.integers(1, 40)), lrs=(draw(_LR), draw(_LR)),
-                resume=draw(st.one_of(st.none(), st.integers(0, 39))), via_torch=draw(st.booleans()),
-                nudge=draw(st.one_of(st.none(), st.integers(0, 39))), start=start)
-
-
-def _sched_opt(lib, lrs, start):
-    if lib is gdl:
-        a, b = Parameter(gdl.zeros(2)), Parameter(gdl.zeros(3))
-    else:
-        a, b = torch.zeros(2, requires_grad=True), torch.zeros(3, requires_grad=True)
-    opt = lib.optim.SGD([{"params": [a]}, {"params": [b], "lr": lrs[1]}], lr=lrs[0])
-    if start >= 0:  # resuming a schedule needs each group's initial_lr
-        for g in opt.param_groups:
-            g["initial_lr"] = g["lr"]
-    return opt
+    start = draw(st.sampled_from([-1, -1, 0, 3, 10, 29]))
+    return dict(name=name, kw=kw, epochs=draw(st.integers(1, 70)), lrs=(draw(_LR), draw(_LR)),
+                resume=draw(st.one_of(st.none(), st.integers(0, 69))), via_torch=draw(st.booleans()),
+                nudge=draw(st.one_of(st.none(), st.integers(0, 69))), start=start)
 
 
 def _sched(lib, cfg, opt):
@@ -986,12 +954,12 @@ def _sched(lib, cfg, opt):
     return getattr(module, cfg["name"])(opt, **cfg["kw"], last_epoch=cfg["start"])
 
 
-@SETTINGS(80)
+@SETTINGS(150)
 @given(cfg=schedule_configs())
 def test_lr_schedules_match_torch(backend, cfg):
     """The lr of both groups epoch by epoch, started fresh or at ``last_epoch``, with an lr
     nudged by hand once, and a state-dict round trip (gdl's, or PyTorch's loaded into gdl)."""
-    gopt, topt = _sched_opt(gdl, cfg["lrs"], cfg["start"]), _sched_opt(torch, cfg["lrs"], cfg["start"])
+    gopt, topt = two_group_sgd(gdl, cfg["lrs"], cfg["start"]), two_group_sgd(torch, cfg["lrs"], cfg["start"])
     gs, ts = _sched(gdl, cfg, gopt), _sched(torch, cfg, topt)
     for epoch in range(cfg["epochs"]):
         np.testing.assert_allclose(gs.get_last_lr(), ts.get_last_lr(), rtol=1e-12, atol=1e-15, err_msg=str(epoch))
@@ -1004,9 +972,9 @@ def test_lr_schedules_match_torch(backend, cfg):
         if epoch == cfg["resume"]:
             sd = (ts if cfg["via_torch"] else gs).state_dict()
             osd = gopt.state_dict()
-            gopt = _sched_opt(gdl, (1.0, 1.0), -1)
-            gopt.load_state_dict(osd)
-            gs = _sched(gdl, dict(cfg, start=-1), gopt)
+            gopt = two_group_sgd(gdl, (1.0, 1.0), -1)
+            gs = _sched(gdl, dict(cfg, start=-1), gopt)  # PyTorch's documented order: the scheduler
+            gopt.load_state_dict(osd)  # first (LinearLR rescales the lr it finds), then the states
             gs.load_state_dict(dict(sd))
         gopt.step()
         topt.step()

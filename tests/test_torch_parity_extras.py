@@ -1,5 +1,5 @@
 """Cross-checks against PyTorch of ModuleDict, Unflatten, the L1/SmoothL1/Huber/KLDiv losses,
-nll_loss beyond (N, C), and the MultiStepLR/LinearLR/ReduceLROnPlateau schedulers (skipped when
+nll_loss beyond (N, C), and ReduceLROnPlateau (skipped when
 torch is not installed; the torch-free checks of the same pieces are in test_losses.py,
 test_lr_scheduler.py, test_module.py and test_layers.py).
 
@@ -11,14 +11,14 @@ Set ``GDL_CROSSCHECK_EXAMPLES`` to search harder than the quick default.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
+
+from torch_support import F64, SETTINGS, TOL, close, g64, t64, two_group_sgd  # noqa: E402
 
 import gdl  # noqa: E402
 import gdl.optim  # noqa: E402
@@ -29,33 +29,6 @@ from gdl.optim import lr_scheduler as sch  # noqa: E402
 
 tnn = torch.nn
 TF = torch.nn.functional
-F64 = gdl.float64
-EXAMPLES = int(os.environ.get("GDL_CROSSCHECK_EXAMPLES", "0"))
-TOL = dict(rtol=1e-9, atol=1e-11)
-
-
-def SETTINGS(n):  # noqa: N802 - used as a decorator
-    return settings(max_examples=EXAMPLES or n, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-
-
-def g64(a, grad=False, dtype=F64):
-    return gdl.tensor(np.asarray(a, dtype=np.float64), dtype=dtype, requires_grad=grad)
-
-
-def t64(a, grad=False, dtype=torch.float64):
-    out = torch.tensor(np.asarray(a, dtype=np.float64), dtype=dtype)
-    return out.requires_grad_(True) if grad else out
-
-
-def close(ours, theirs, msg="", **tol):
-    """Same shape and values; NaN where the other has NaN (``assert_allclose``'s default)."""
-    if isinstance(theirs, torch.Tensor):
-        theirs = theirs.detach().numpy()
-    theirs = np.asarray(theirs)
-    ours = ours.numpy() if hasattr(ours, "numpy") else np.asarray(ours)
-    assert ours.shape == theirs.shape, f"{msg}: shape {ours.shape} != {theirs.shape}"
-    np.testing.assert_allclose(ours, theirs, err_msg=msg, **(tol or TOL))
 
 
 def check_pair_loss(gfn, tfn, x, y, target_grad, rng, dtype="float64"):
@@ -351,76 +324,13 @@ def test_unflatten_matches_torch(backend, cfg):
     close(gx.grad, tx.grad, "grad")
 
 
-# -- MultiStepLR and LinearLR ----------------------------------------------------------------------------------
-
-
-_LR = st.sampled_from([0.1, 0.05, 1.0, 3e-4])
-
-
-@st.composite
-def schedule_configs(draw):
-    name = draw(st.sampled_from(["MultiStepLR", "LinearLR"]))
-    if name == "MultiStepLR":
-        kw = dict(milestones=draw(st.lists(st.integers(0, 50), max_size=6)),
-                  gamma=draw(st.sampled_from([0.1, 0.5, 0.9, 1.0, 0.0])))
-    else:
-        kw = dict(start_factor=draw(st.sampled_from([1 / 3, 0.01, 0.5, 1.0, 0.77])),
-                  end_factor=draw(st.sampled_from([1.0, 0.0, 0.5, 0.2])), total_iters=draw(st.integers(1, 30)))
-        if draw(st.booleans()):
-            kw = {}  # the defaults
-    return dict(name=name, kw=kw, epochs=draw(st.integers(1, 70)), lrs=(draw(_LR), draw(_LR)),
-                start=draw(st.sampled_from([-1, -1, 0, 3, 10, 29])),
-                resume=draw(st.one_of(st.none(), st.integers(0, 69))), via_torch=draw(st.booleans()),
-                nudge=draw(st.one_of(st.none(), st.integers(0, 69))))
-
-
-def _opt(lib, lrs, start=-1):
-    if lib is gdl:
-        a, b = Parameter(gdl.zeros(2)), Parameter(gdl.zeros(3))
-    else:
-        a, b = torch.zeros(2, requires_grad=True), torch.zeros(3, requires_grad=True)
-    opt = lib.optim.SGD([{"params": [a]}, {"params": [b], "lr": lrs[1]}], lr=lrs[0])
-    if start >= 0:  # resuming a schedule with last_epoch needs each group's initial_lr
-        for g in opt.param_groups:
-            g["initial_lr"] = g["lr"]
-    return opt
-
-
 def _lrs(opt):
     return [g["lr"] for g in opt.param_groups]
 
 
-@SETTINGS(120)
-@given(cfg=schedule_configs())
-def test_multistep_and_linear_lr_match_torch(backend, cfg):
-    """Both groups' lr epoch by epoch over up to 70 epochs, started fresh or resumed with
-    ``last_epoch``, an lr changed by hand once (both are chainable), and a mid-run rebuild from
-    state dicts (gdl's or PyTorch's), the scheduler created before the optimizer's state is loaded."""
-    mod = {gdl: sch, torch: torch.optim.lr_scheduler}
-    gopt, topt = _opt(gdl, cfg["lrs"], cfg["start"]), _opt(torch, cfg["lrs"], cfg["start"])
-    gs = getattr(sch, cfg["name"])(gopt, **cfg["kw"], last_epoch=cfg["start"])
-    ts = getattr(mod[torch], cfg["name"])(topt, **cfg["kw"], last_epoch=cfg["start"])
-    for epoch in range(cfg["epochs"]):
-        np.testing.assert_allclose(gs.get_last_lr(), ts.get_last_lr(), rtol=1e-12, atol=1e-15, err_msg=str(epoch))
-        np.testing.assert_allclose(_lrs(gopt), _lrs(topt), rtol=1e-12, atol=1e-15)
-        assert gs.last_epoch == ts.last_epoch
-        if epoch == cfg["nudge"]:
-            for o in (gopt, topt):
-                o.param_groups[0]["lr"] *= 1.5
-        if epoch == cfg["resume"]:
-            sd = (ts if cfg["via_torch"] else gs).state_dict()
-            osd = gopt.state_dict()
-            gopt = _opt(gdl, (1.0, 1.0))
-            gs = getattr(sch, cfg["name"])(gopt, **cfg["kw"])
-            gopt.load_state_dict(osd)
-            gs.load_state_dict(dict(sd))
-        gopt.step()
-        topt.step()
-        gs.step()
-        ts.step()
+# -- ReduceLROnPlateau (MultiStepLR and LinearLR: test_torch_crosscheck.py's schedule test) -------------------
 
-
-# -- ReduceLROnPlateau ------------------------------------------------------------------------------------------
+_LR = st.sampled_from([0.1, 0.05, 1.0, 3e-4])
 
 
 @st.composite
@@ -451,7 +361,7 @@ def test_reduce_lr_on_plateau_matches_torch(backend, cfg):
     """Random metric sequences, both modes and threshold modes, cooldown, min_lr per group: the lr
     of each group, get_last_lr() and the counters after every step, an lr changed by hand, and
     a rebuild from a state dict (gdl's or PyTorch's) mid-run; the state dicts have the same keys."""
-    gopt, topt = _opt(gdl, cfg["lrs"]), _opt(torch, cfg["lrs"])
+    gopt, topt = two_group_sgd(gdl, cfg["lrs"]), two_group_sgd(torch, cfg["lrs"])
     gs = sch.ReduceLROnPlateau(gopt, **cfg["kw"])
     ts = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **cfg["kw"])
     assert gs.get_last_lr() == ts.get_last_lr() == list(cfg["lrs"])
@@ -470,7 +380,7 @@ def test_reduce_lr_on_plateau_matches_torch(backend, cfg):
         if epoch == cfg["resume"]:
             sd = (ts if cfg["via_torch"] else gs).state_dict()
             osd = gopt.state_dict()
-            gopt = _opt(gdl, (1.0, 1.0))
+            gopt = two_group_sgd(gdl, (1.0, 1.0))
             gopt.load_state_dict(osd)
             gs = sch.ReduceLROnPlateau(gopt)  # every setting comes back from the state dict
             gs.load_state_dict(dict(sd))
@@ -482,7 +392,7 @@ def test_reduce_lr_on_plateau_matches_torch(backend, cfg):
 
 def test_reduce_lr_on_plateau_with_an_added_param_group_matches_torch(backend):
     for min_lr in (0.01, [0.0, 0.02]):
-        gopt, topt = _opt(gdl, (0.1, 0.05)), _opt(torch, (0.1, 0.05))
+        gopt, topt = two_group_sgd(gdl, (0.1, 0.05)), two_group_sgd(torch, (0.1, 0.05))
         gs = sch.ReduceLROnPlateau(gopt, patience=0, factor=0.5, min_lr=min_lr)
         ts = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, patience=0, factor=0.5, min_lr=min_lr)
         gopt.add_param_group({"params": [Parameter(gdl.zeros(1))], "lr": 0.5})
@@ -505,11 +415,11 @@ def test_new_scheduler_arguments_torch_refuses_are_refused(backend):
     """Where PyTorch refuses an argument (with ValueError), so does gdl."""
     for kw in (dict(start_factor=0.0), dict(start_factor=1.5), dict(end_factor=-0.1), dict(end_factor=1.01)):
         with pytest.raises(ValueError):
-            torch.optim.lr_scheduler.LinearLR(_opt(torch, (0.1, 0.1)), **kw)
+            torch.optim.lr_scheduler.LinearLR(two_group_sgd(torch, (0.1, 0.1)), **kw)
         with pytest.raises(ValueError, match="LinearLR"):
-            sch.LinearLR(_opt(gdl, (0.1, 0.1)), **kw)
+            sch.LinearLR(two_group_sgd(gdl, (0.1, 0.1)), **kw)
     for kw in (dict(factor=1.0), dict(mode="avg"), dict(threshold_mode="x"), dict(min_lr=[0.1])):
         with pytest.raises(ValueError):
-            torch.optim.lr_scheduler.ReduceLROnPlateau(_opt(torch, (0.1, 0.1)), **kw)
+            torch.optim.lr_scheduler.ReduceLROnPlateau(two_group_sgd(torch, (0.1, 0.1)), **kw)
         with pytest.raises(ValueError, match="ReduceLROnPlateau"):
-            sch.ReduceLROnPlateau(_opt(gdl, (0.1, 0.1)), **kw)
+            sch.ReduceLROnPlateau(two_group_sgd(gdl, (0.1, 0.1)), **kw)
