@@ -72,6 +72,15 @@ def test_clip_grad_norm_nonfinite(backend):
     assert math.isinf(float(total))
 
 
+def test_clip_grad_norm_spreads_a_nan_norm_into_every_gradient(backend):
+    """As PyTorch: a NaN anywhere makes the norm NaN, and scaling by it turns every gradient
+    NaN, so the broken step shows instead of passing unclipped."""
+    p, q = params_with_grads([np.array([1.0, np.nan]), np.array([3.0, 4.0])])
+    total = clip_grad_norm_([p, q], 1.0)
+    assert math.isnan(float(total))
+    assert np.isnan(p.grad.numpy()).all() and np.isnan(q.grad.numpy()).all()
+
+
 def test_clip_grad_norm_bad_args():
     ps = params_with_grads([np.ones(2)])
     with pytest.raises(ValueError, match="max_norm must be >= 0, got -1.0"):

@@ -71,7 +71,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         max_norm: the largest allowed norm (>= 0).
         norm_type: ``q`` > 0, or ``float('inf')``; default 2.
         error_if_nonfinite: raise ``RuntimeError`` if the norm is NaN or infinite
-            (this reads the norm on the host).
+            (this reads the norm on the host). Otherwise a NaN norm makes every
+            gradient NaN, as in PyTorch.
         foreach: accepted for PyTorch compatibility; it changes nothing here.
 
     Example::
@@ -121,7 +122,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
             f"pass error_if_nonfinite=False to clip anyway"
         )
     coef = max_norm / (total + 1e-6)
-    coef = xp.where(coef < 1.0, coef, xp.ones_like(coef))
+    coef = xp.where(coef > 1.0, xp.ones_like(coef), coef)  # a NaN norm stays NaN in every gradient, as PyTorch's
     for g in grads:
         v = _values(g)
         _set_values(g, v * (coef if coef.dtype == v.dtype else xp.astype(coef, v.dtype)))
