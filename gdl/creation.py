@@ -2,7 +2,7 @@
 
 >>> import gdl, numpy as np
 >>> gdl.from_numpy(np.zeros((2, 3))).dtype
-float64
+gdl.float64
 """
 
 from __future__ import annotations
