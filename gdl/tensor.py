@@ -200,6 +200,13 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.data.shape[0]
 
+    def __iter__(self):
+        """The sub-tensors along the first axis (``x[0]``, ``x[1]``, ...), as PyTorch;
+        a 0-d tensor is not iterable (without this, Python's fallback gave no items)."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
@@ -210,6 +217,11 @@ class Tensor:
             raise TypeError(
                 f"only floating-point tensors can require gradients; this tensor is "
                 f"{self.dtype.name} (convert with .float() first)"
+            )
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError(
+                "requires_grad_(False): only leaf tensors can stop requiring grad; this one was "
+                "made by an op (use t.detach() for a tensor cut from the graph)"
             )
         self.requires_grad = bool(requires_grad)
         return self
@@ -248,7 +260,12 @@ class Tensor:
         return int(self.item())
 
     def to(self, backend=None, dtype=None) -> "Tensor":
-        """This tensor on ``backend`` and/or as ``dtype`` (differentiable)."""
+        """This tensor on ``backend`` and/or as ``dtype`` (differentiable).
+
+        ``x.to(gdl.float64)`` (PyTorch's habit: a dtype in the first place) converts the dtype.
+        """
+        if dtype is None and (isinstance(backend, dtypes.DType) or backend in dtypes.ALL):
+            backend, dtype = None, backend
         out = self
         if backend is not None:
             from gdl.functional.shape import to_backend

@@ -630,3 +630,62 @@ def test_comparisons_return_bool_tensors_without_gradient(backend):
         assert t.dtype == gdl.bool, name
         assert not t.requires_grad and t.grad_fn is None, name
         np.testing.assert_array_equal(t.numpy(), expected, err_msg=name)
+
+
+# -- regressions found by the PyTorch cross-check of the core (test_torch_crosscheck_core.py) --
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_pow_gradients_at_zero_base_and_zero_exponent(backend):
+    x = gdl.tensor([0.0, 2.0, -2.0], dtype=gdl.float64, requires_grad=True)
+    (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0])  # was NaN at 0
+    base = gdl.tensor([0.0, 0.0, 2.0], dtype=gdl.float64, requires_grad=True)
+    e = gdl.tensor([0.0, 2.0, 0.0], dtype=gdl.float64, requires_grad=True)
+    (base**e).sum().backward()
+    np.testing.assert_array_equal(base.grad.numpy(), [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(e.grad.numpy(), [0.0, 0.0, np.log(2.0)])  # d/de 0**e taken as 0
+    y = gdl.tensor([1.0, 2.0], dtype=gdl.float64, requires_grad=True)
+    (0.0**y).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [0.0, 0.0])
+
+
+@pytest.mark.parametrize("p", [3, 0.5, -1])
+def test_norm_gradient_is_zero_at_zero(backend, p):
+    x = gdl.tensor([0.0, 0.0], dtype=gdl.float64, requires_grad=True)
+    x.norm(p).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])  # was NaN
+    x = gdl.tensor([[0.0, 2.0], [1.0, -2.0]], dtype=gdl.float64, requires_grad=True)
+    assert gradcheck(lambda t: t.norm(p, axis=1) if p > 0 else t[1:].norm(p, axis=1), (x,))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_var_without_degrees_of_freedom_is_nan_not_zero(backend):
+    one = gdl.tensor([3.0], dtype=gdl.float64)
+    assert np.isnan(one.var(correction=1).item())  # was 0: it divided by 1
+    assert np.isinf(gdl.tensor([3.0, 5.0], dtype=gdl.float64).var(correction=2).item())
+    assert np.isnan(gdl.zeros(0, 3, dtype=gdl.float64).var(axis=0).numpy()).all()
+    np.testing.assert_allclose(gdl.tensor([3.0, 5.0], dtype=gdl.float64).var(correction=0.5).item(), 2 / 1.5)
+
+
+def test_reductions_of_0d_tensor_along_axis_0_and_empty_logsumexp(backend):
+    x = gdl.tensor(2.0, dtype=gdl.float64, requires_grad=True)
+    for op in ("sum", "mean", "logsumexp"):
+        assert getattr(x, op)(axis=0).item() == 2.0 and getattr(x, op)(axis=-1).shape == ()
+    empty = gdl.zeros(2, 0, dtype=gdl.float64).logsumexp(axis=1)  # was a NumPy "no identity" error
+    np.testing.assert_array_equal(empty.numpy(), [-np.inf, -np.inf])
+
+
+def test_argmax_keepdims_over_all_axes_keeps_every_axis(backend):
+    x = gdl.tensor([[1.0, 3.0], [3.0, 1.0]])
+    assert x.argmax(keepdims=True).shape == (1, 1)  # was (1,)
+    assert x.argmin(keepdims=True).numpy().tolist() == [[0]]
+    assert x.argmax().shape == ()
+
+
+def test_expand_with_minus_one_keeps_the_size(backend):
+    x = gdl.tensor([[1.0], [2.0]], dtype=gdl.float64, requires_grad=True)
+    y = x.expand(3, -1, 4)
+    assert y.shape == (3, 2, 4)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[12.0], [12.0]])

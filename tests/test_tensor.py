@@ -490,3 +490,49 @@ def test_sum_of_a_bool_tensor_counts_true_values(backend):
     count = (x > 0).sum()
     assert count.dtype == gdl.int64 and count.item() == 3
     assert (x > 0).sum(axis=0).item() == 3
+
+
+# -- regressions found by the PyTorch cross-check of the core (test_torch_crosscheck_core.py) --
+
+
+def test_integer_tensors_with_python_floats_give_the_default_float(backend):
+    i = gdl.tensor([1, 2, 3])
+    for name, out in {"i / i": i / i, "2 / i": 2 / i, "i ** 0.5": i**0.5, "2.0 ** i": 2.0**i,
+                      "0.5 - i": 0.5 - i}.items():
+        assert out.dtype == gdl.float32, name  # were float64 on NumPy
+    assert (i**2).dtype == gdl.int64 and (i / 2).dtype == gdl.float32
+    np.testing.assert_allclose((0.5 - i).numpy(), [-0.5, -1.5, -2.5])
+
+
+def test_float_scalars_are_not_truncated_to_an_int_tensor(backend):
+    i = gdl.tensor([1, 2, 3])
+    # these cast 0.5 to the int dtype: 0 (where, maximum) or clipped to ints (clip)
+    np.testing.assert_allclose(gdl.where(i > 1, i, 0.5).numpy(), [0.5, 2.0, 3.0])
+    np.testing.assert_allclose(gdl.maximum(i, 1.5).numpy(), [1.5, 2.0, 3.0])
+    np.testing.assert_allclose(gdl.minimum(0.5, i).numpy(), [0.5, 0.5, 0.5])
+    np.testing.assert_allclose(i.clip(0.5, 1.5).numpy(), [1.0, 1.5, 1.5])
+    assert gdl.where(i > 1, i, 0.5).dtype == gdl.float32
+    kept = i.masked_fill(i > 1, 0.5)  # masked_fill keeps the tensor's dtype, as PyTorch
+    assert kept.dtype == gdl.int64 and kept.numpy().tolist() == [1, 0, 0]
+
+
+def test_iterating_a_0d_tensor_is_an_error(backend):
+    with pytest.raises(TypeError, match="0-d"):
+        list(gdl.tensor(1.0))  # was an empty list
+    rows = list(gdl.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    assert [r.numpy().tolist() for r in rows] == [[1.0, 2.0], [3.0, 4.0]]
+
+
+def test_requires_grad_false_on_a_non_leaf_is_refused(backend):
+    x = gdl.tensor([1.0], requires_grad=True)
+    y = x * 2
+    with pytest.raises(RuntimeError, match="leaf"):
+        y.requires_grad_(False)  # silently cut the graph
+    assert y.requires_grad_(True) is y and x.requires_grad_(False) is x
+
+
+def test_to_with_a_dtype_in_first_place(backend):
+    x = gdl.tensor([1.5])
+    assert x.to(gdl.float64).dtype == gdl.float64  # was "unknown backend gdl.float64"
+    assert x.to("int32").dtype == gdl.int32
+    assert x.to(backend).backend == backend

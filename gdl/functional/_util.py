@@ -65,7 +65,8 @@ def normalize_axes(axis, ndim: int, op: str = "reduce") -> tuple:
         return tuple(range(ndim))
     if isinstance(axis, int):
         axis = (axis,)
-    return tuple(sorted(check_axis(a, ndim, op) for a in axis))
+    axes = tuple(sorted(check_axis(a, ndim, op) for a in axis))
+    return axes if ndim else ()  # a 0-d tensor's axis 0 / -1 (PyTorch allows them) reduces nothing
 
 
 def check_axis(axis: int, ndim: int, op: str) -> int:

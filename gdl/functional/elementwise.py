@@ -18,10 +18,22 @@ def _pass_through(g):
     return (g,)
 
 
+_IS_FLOAT: dict = {}  # (type, backend dtype) -> bool; as_dtype is too slow for every op
+
+
+def _is_float(t: Tensor) -> bool:
+    dt = t.data.dtype
+    key = (type(dt), dt)
+    found = _IS_FLOAT.get(key)
+    if found is None:
+        found = _IS_FLOAT[key] = dtypes.as_dtype(dt).is_floating_point
+    return found
+
+
 def _as_float(t: Tensor) -> Tensor:
     """An integer or bool tensor as the default float dtype (PyTorch's promotion with a
     Python float, and for true division); float tensors pass unchanged."""
-    if dtypes.as_dtype(t.data.dtype).is_floating_point:
+    if _is_float(t):
         return t
     be = t._backend
     return Tensor._wrap(be.xp.astype(t.data, dtypes.backend_dtype(be, dtypes.get_default_dtype())), be)
@@ -96,6 +108,10 @@ def sub(a, b) -> Tensor:
         if type(b) is float:
             a = _as_float(a)
         return result(a.data - b, a._backend, (a,), _pass_through, "Sub")
+    if type(a) in _SCALAR_TYPES and isinstance(b, Tensor):  # number - tensor
+        if type(a) is float:
+            b = _as_float(b)
+        return result(a - b.data, b._backend, (b,), lambda g: (-g,), "Sub")
     ta, tb, xa, xb = _binary("sub", a, b)
     out = _apply("sub", lambda x, y: x - y, xa, xb, ta, tb)
     be = (ta if ta is not None else tb)._backend
@@ -137,6 +153,10 @@ def div(a, b) -> Tensor:
     if type(b) in _SCALAR_TYPES and isinstance(a, Tensor):  # fast path: tensor / number
         a = _as_float(a)  # true division gives floats, in the default dtype
         return result(a.data / b, a._backend, (a,), lambda g: (g / b,), "Div")
+    if isinstance(a, Tensor):
+        a = _as_float(a)  # int / int is a float too: the default dtype, as PyTorch (not float64)
+    if isinstance(b, Tensor):
+        b = _as_float(b)
     ta, tb, xa, xb = _binary("div", a, b)
     out = _apply("div", lambda x, y: x / y, xa, xb, ta, tb)
     be = (ta if ta is not None else tb)._backend
@@ -151,7 +171,16 @@ def div(a, b) -> Tensor:
 
 
 def pow(a, b) -> Tensor:
-    """``a ** b``; the exponent may be a number or a tensor (then ``a`` > 0)."""
+    """``a ** b``; the exponent may be a number or a tensor (then ``a`` > 0).
+
+    The gradients follow PyTorch's at the edges: ``x ** 0`` has gradient 0 in ``x``
+    (also at ``x = 0``), and the exponent's gradient is 0 where the base is 0.
+    An integer tensor with a Python float gives the default float dtype.
+    """
+    if type(b) is float and isinstance(a, Tensor):
+        a = _as_float(a)
+    elif type(a) is float and isinstance(b, Tensor):
+        b = _as_float(b)
     ta, tb, xa, xb = _binary("pow", a, b)
     out = _apply("pow", lambda x, y: x**y, xa, xb, ta, tb)
     be = (ta if ta is not None else tb)._backend
@@ -160,9 +189,17 @@ def pow(a, b) -> Tensor:
     def backward(g):
         ga = gb = None
         if ta is not None:
-            ga = unbroadcast(xp, g * xb * xa ** (xb - 1), xa.shape)
+            if tb is None and xb == 0:
+                ga = xp.zeros_like(g)
+            else:
+                ga = g * xb * xa ** (xb - 1)
+                if tb is not None:  # 0 where the exponent is 0 (not 0 * 0**-1 = nan)
+                    ga = xp.where(xb == 0, xp.zeros_like(ga), ga)
+                ga = unbroadcast(xp, ga, xa.shape)
         if tb is not None:
-            gb = unbroadcast(xp, g * out * xp.log(xp.asarray(xa, dtype=out.dtype, device=be.device)), xb.shape)
+            base = xp.asarray(xa, dtype=out.dtype, device=be.device)
+            safe = xp.where(base == 0, xp.ones_like(base), base)  # d/db 0**b = 0 (b > 0), as PyTorch
+            gb = unbroadcast(xp, xp.where(base == 0, xp.zeros_like(out), g * out * xp.log(safe)), xb.shape)
         return _pack(ta, tb, ga, gb)
 
     return result(out, be, _inputs(ta, tb), backward, "Pow")
@@ -178,7 +215,18 @@ def minimum(a, b) -> Tensor:
     return _minmax("minimum", a, b, False)
 
 
+def _float_with_scalar(a, b):
+    """A Python float beside an integer tensor promotes it to the default float (PyTorch's rule),
+    instead of the float being cast to the tensor's integer dtype."""
+    if type(b) is float and isinstance(a, Tensor):
+        return _as_float(a), b
+    if type(a) is float and isinstance(b, Tensor):
+        return a, _as_float(b)
+    return a, b
+
+
 def _minmax(op, a, b, is_max):
+    a, b = _float_with_scalar(a, b)
     ta, tb, xa, xb = _binary(op, a, b)
     be = (ta if ta is not None else tb)._backend
     xp = be.xp
@@ -202,6 +250,7 @@ def _minmax(op, a, b, is_max):
 def where(condition, a, b) -> Tensor:
     """``a`` where ``condition`` holds, else ``b`` (gradients flow to both)."""
     cond = condition.data if isinstance(condition, Tensor) else condition
+    a, b = _float_with_scalar(a, b)
     ta, tb, xa, xb = _binary("where", a, b)
     be = (ta if ta is not None else tb)._backend
     xp = be.xp
@@ -289,10 +338,12 @@ def relu(x: Tensor) -> Tensor:
 
 def clip(x: Tensor, min=None, max=None) -> Tensor:
     """Values limited to ``[min, max]``; the gradient is 0 where clipping acted."""
-    xp = x._backend.xp
-    data = x.data
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min ({min}) is larger than max ({max})")
+    if type(min) is float or type(max) is float:
+        x = _as_float(x)  # an int tensor clipped to float bounds is a float tensor, as PyTorch
+    xp = x._backend.xp
+    data = x.data
     out = xp.clip(data, min, max)
     inside = out == data
 
@@ -358,6 +409,8 @@ def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
         value = astype(value, x.dtype)
     elif not isinstance(value, (int, float, bool)):
         raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}")
+    elif type(value) is float and not _is_float(x):
+        value = int(value)  # the result keeps x's dtype, as PyTorch (where() would promote)
     out = where(mask, value, x)
     if out.shape != x.shape:
         raise ValueError(f"masked_fill: a mask of shape {mask.shape} does not broadcast to the tensor's shape {x.shape}")

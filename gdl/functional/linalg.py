@@ -98,7 +98,27 @@ def norm(x: Tensor, p=2, axis=None, keepdims: bool = False, *, dim=None, keepdim
     if p == 0:
         count = sum(astype(ne(x, 0.0), x.dtype), axis=axis, keepdims=keepdims)
         return result(count.data, x._backend, (x,), lambda g: (x._backend.xp.zeros_like(x.data),), "Norm")
-    return sum(abs(x) ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+    return _normp(x, p, axis, keepdims)
+
+
+def _normp(x, p, axis, keepdims):
+    """``sum(|x|**p) ** (1/p)``; the gradient ``sign(x) * (|x| / norm) ** (p - 1)`` is taken
+    as 0 where ``x`` or the norm is 0, as PyTorch does (not the NaN of the chain rule)."""
+    xp = x._backend.xp
+    data, shape = x.data, x.data.shape
+    axes = normalize_axes(axis, x.ndim, "norm")
+    a = xp.abs(data)
+    out_keep = xp.sum(a**p, axis=axes, keepdims=True) ** (1.0 / p)
+    out = out_keep if keepdims else xp.reshape(out_keep, tuple(s for i, s in enumerate(shape) if i not in axes))
+
+    def backward(g):
+        live = (a != 0) & (out_keep != 0)
+        one = xp.ones_like(a)
+        ratio = xp.where(live, a, one) / xp.where(out_keep == 0, xp.ones_like(out_keep), out_keep)
+        scale = xp.where(live, xp.sign(data) * ratio ** (p - 1), xp.zeros_like(a))
+        return (expand_reduced(xp, g, shape, axes, keepdims) * scale,)
+
+    return result(out, x._backend, (x,), backward, "Norm")
 
 
 def _norm2(x, axis, keepdims):

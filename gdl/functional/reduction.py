@@ -119,7 +119,9 @@ def _var(op, x, axis, keepdims, correction, dim, keepdim, unbiased):
     n = 1
     for a in axes:
         n *= x.shape[a]
-    denom = n - correction if n - correction > 1 else 1  # (gdl's max shadows the builtin)
+    # n - correction <= 0 (one element with correction=1, an empty axis) divides by 0: NaN
+    # (or inf), as PyTorch and the Array API say; never the silent 0 of dividing by 1.
+    denom = n - correction if n - correction > 0 else 0.0  # (gdl's max shadows the builtin)
     return sum(d * d, axis=axes, keepdims=keepdims) / denom
 
 
@@ -233,7 +235,11 @@ def logsumexp(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim
     xp = x._backend.xp
     shape = x.data.shape
     axes = normalize_axes(axis, x.ndim, "logsumexp")
-    m = xp.max(x.data, axis=axes, keepdims=True)
+    if 0 in [shape[a] for a in axes]:  # log(0) = -inf, as PyTorch (xp.max has no identity)
+        m = xp.zeros(tuple(1 if i in axes else s for i, s in enumerate(shape)), dtype=x.data.dtype,
+                     device=x._backend.device)
+    else:
+        m = xp.max(x.data, axis=axes, keepdims=True)
     m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
     out_keep = xp.log(xp.sum(xp.exp(x.data - m), axis=axes, keepdims=True)) + m
     out = out_keep if keepdims else xp.reshape(out_keep, tuple(s for i, s in enumerate(shape) if i not in axes))
@@ -282,8 +288,7 @@ def argmax(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=No
     if keepdim is not None:
         keepdims = keepdim_alias("argmax", keepdims, keepdim)
     xp = x._backend.xp
-    data = x.data if axis is not None else xp.reshape(x.data, (-1,))
-    return Tensor._wrap(xp.argmax(data, axis=axis if axis is not None else 0, keepdims=keepdims), x._backend)
+    return Tensor._wrap(_arg_extreme(xp.argmax, x, axis, keepdims), x._backend)
 
 
 def argmin(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
@@ -293,8 +298,17 @@ def argmin(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=No
     if keepdim is not None:
         keepdims = keepdim_alias("argmin", keepdims, keepdim)
     xp = x._backend.xp
-    data = x.data if axis is not None else xp.reshape(x.data, (-1,))
-    return Tensor._wrap(xp.argmin(data, axis=axis if axis is not None else 0, keepdims=keepdims), x._backend)
+    return Tensor._wrap(_arg_extreme(xp.argmin, x, axis, keepdims), x._backend)
+
+
+def _arg_extreme(fn, x, axis, keepdims):
+    """``fn`` (argmax/argmin) over ``axis``, or the flattened tensor when None; with
+    ``keepdims`` the result keeps every axis as size 1 (shape (1, 1) for a 2-D tensor)."""
+    xp = x._backend.xp
+    if axis is not None:
+        return fn(x.data, axis=axis, keepdims=keepdims)
+    out = fn(xp.reshape(x.data, (-1,)), axis=0)
+    return xp.reshape(out, (1,) * x.ndim) if keepdims else out
 
 
 def all(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:

@@ -52,6 +52,9 @@ def broadcast_to(x: Tensor, *shape) -> Tensor:
     xp = x._backend.xp
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
     old = x.data.shape
+    if -1 in shape:  # PyTorch's expand: -1 keeps that (trailing-aligned) dimension's size
+        lead = len(shape) - len(old)
+        shape = tuple(old[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
     try:
         out = xp.broadcast_to(x.data, shape)
     except (ValueError, TypeError):
