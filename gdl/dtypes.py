@@ -90,6 +90,25 @@ def as_dtype(dtype) -> DType:
 _FOREIGN: dict = {}  # backend dtype object -> DType (looking up a name is slow)
 
 
+def is_floating(dtype) -> bool:
+    """Whether a backend's dtype object (or a DType, or a name) is a floating dtype.
+
+    Cached by ``(type, dtype)``: ops call it on every call, where :func:`as_dtype`
+    plus the property costs ~0.5 µs.
+    """
+    key = (type(dtype), dtype)
+    try:
+        return _FLOATING[key]
+    except KeyError:
+        found = _FLOATING[key] = as_dtype(dtype).is_floating_point
+        return found
+    except TypeError:  # unhashable dtype object
+        return as_dtype(dtype).is_floating_point
+
+
+_FLOATING: dict = {}
+
+
 def _name_of_foreign(dtype) -> str:
     if dtype is bool:
         return "bool"

@@ -18,22 +18,10 @@ def _pass_through(g):
     return (g,)
 
 
-_IS_FLOAT: dict = {}  # (type, backend dtype) -> bool; as_dtype is too slow for every op
-
-
-def _is_float(t: Tensor) -> bool:
-    dt = t.data.dtype
-    key = (type(dt), dt)
-    found = _IS_FLOAT.get(key)
-    if found is None:
-        found = _IS_FLOAT[key] = dtypes.as_dtype(dt).is_floating_point
-    return found
-
-
 def _as_float(t: Tensor) -> Tensor:
     """An integer or bool tensor as the default float dtype (PyTorch's promotion with a
     Python float, and for true division); float tensors pass unchanged."""
-    if _is_float(t):
+    if dtypes.is_floating(t.data.dtype):
         return t
     be = t._backend
     return Tensor._wrap(be.xp.astype(t.data, dtypes.backend_dtype(be, dtypes.get_default_dtype())), be)
@@ -409,7 +397,7 @@ def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
         value = astype(value, x.dtype)
     elif not isinstance(value, (int, float, bool)):
         raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}")
-    elif type(value) is float and not _is_float(x):
+    elif type(value) is float and not dtypes.is_floating(x.data.dtype):
         value = int(value)  # the result keeps x's dtype, as PyTorch (where() would promote)
     out = where(mask, value, x)
     if out.shape != x.shape:

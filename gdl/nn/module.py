@@ -318,7 +318,7 @@ def _move_in_place(t: Tensor, target, dtype) -> None:
         if t.grad is not None:
             t.grad = Tensor._wrap(target.from_host(t.grad.numpy()), target)
         t._backend = target
-    if dtype is not None and dtypes.as_dtype(t.data.dtype).is_floating_point:
+    if dtype is not None and dtypes.is_floating(t.data.dtype):
         want = dtypes.backend_dtype(t._backend, dtype)
         t.data = t._backend.xp.astype(t.data, want)
         if t.grad is not None:
