@@ -38,20 +38,23 @@ from gdl.tensor import (
     arange,
     enable_grad,
     eye,
+    from_numpy,
     full,
+    full_like,
     is_grad_enabled,
     no_grad,
     ones,
     ones_like,
     rand,
+    rand_like,
     randint,
     randn,
+    randn_like,
     randperm,
     tensor,
     zeros,
     zeros_like,
 )
-from gdl.creation import from_numpy, full_like, rand_like, randn_like  # noqa: F401
 from gdl import testing  # noqa: F401
 
 bool = bool_  # noqa: A001  (gdl.bool, as torch.bool)
