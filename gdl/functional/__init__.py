@@ -1,80 +1,24 @@
 """Differentiable ops on tensors (the building blocks of every layer).
 
-Each op lives beside its backward in one of: ``elementwise``, ``reduction``,
-``shape`` and ``linalg``. ``gdl.sum(x)`` and ``x.sum()`` are the same op.
+Each op lives beside its backward in one module per kind: ``elementwise``
+(arithmetic), ``pointwise`` (elementwise math), ``reduction``, ``scan``
+(cumulative ops), ``shape``, ``indexing`` and ``linalg``. Each module lists its
+public ops in ``__all__`` and the Tensor methods it adds in ``TENSOR_METHODS``.
+``gdl.sum(x)`` and ``x.sum()`` are the same op.
 """
 
-from gdl.functional.elementwise import (
-    abs,
-    add,
-    astype,
-    clip,
-    clone,
-    div,
-    eq,
-    exp,
-    ge,
-    gt,
-    le,
-    log,
-    lt,
-    masked_fill,
-    maximum,
-    minimum,
-    mul,
-    ne,
-    neg,
-    pow,
-    relu,
-    sigmoid,
-    sqrt,
-    sub,
-    tanh,
-    where,
-)
-from gdl.functional.linalg import matmul, norm
-from gdl.functional.reduction import (
-    ValuesIndices,
-    all,
-    any,
-    argmax,
-    argmin,
-    log_softmax,
-    logsumexp,
-    max,
-    mean,
-    min,
-    softmax,
-    sort,
-    std,
-    sum,
-    topk,
-    var,
-)
-from gdl.functional.shape import (
-    broadcast_to,
-    concat,
-    flatten,
-    getitem,
-    permute,
-    repeat,
-    reshape,
-    squeeze,
-    stack,
-    take,
-    to_backend,
-    transpose,
-    unsqueeze,
-)
+from gdl.functional import elementwise, indexing, linalg, pointwise, reduction, scan, shape
+from gdl.functional.elementwise import *  # noqa: F403
+from gdl.functional.indexing import *  # noqa: F403
+from gdl.functional.linalg import *  # noqa: F403
+from gdl.functional.pointwise import *  # noqa: F403
+from gdl.functional.reduction import *  # noqa: F403
+from gdl.functional.scan import *  # noqa: F403
+from gdl.functional.shape import *  # noqa: F403
 from gdl.functional import _methods  # noqa: F401  (attaches Tensor methods)
 
-cat = concat
+_MODULES = (elementwise, pointwise, reduction, scan, shape, indexing, linalg)
 
-__all__ = [
-    "abs", "add", "all", "any", "argmax", "argmin", "astype", "broadcast_to", "cat", "clip", "clone", "concat",
-    "div", "eq", "exp", "flatten", "ge", "getitem", "gt", "le", "log", "log_softmax", "logsumexp",
-    "lt", "masked_fill", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne", "neg", "norm",
-    "permute", "pow", "relu", "repeat", "reshape", "sigmoid", "softmax", "sort", "sqrt", "squeeze", "stack",
-    "std", "sub", "sum", "take", "tanh", "to_backend", "topk", "transpose", "unsqueeze", "var", "where",
-    "ValuesIndices",
-]
+cat = concat  # noqa: F405
+
+__all__ = sorted({name for module in _MODULES for name in module.__all__} | {"cat"})

@@ -5,8 +5,11 @@ plus the few PyTorch-shaped conveniences that are not ops (``dim()``, ``t()``,
 from __future__ import annotations
 
 from gdl.functional import elementwise as E
+from gdl.functional import indexing as I
 from gdl.functional import linalg as L
+from gdl.functional import pointwise as P
 from gdl.functional import reduction as R
+from gdl.functional import scan as SC
 from gdl.functional import shape as S
 from gdl.functional._util import as_operand, check_same_backend
 from gdl.tensor import Tensor, is_grad_enabled
@@ -55,7 +58,14 @@ _METHODS = {
     "repeat": S.repeat,
 }
 
-for _name, _fn in {**_OPERATORS, **_METHODS}.items():
+_ADDED = {}
+for _module in (E, P, R, SC, S, I, L):
+    for _name, _fn in _module.TENSOR_METHODS.items():
+        if _name in _ADDED or _name in _METHODS or _name in _OPERATORS:
+            raise RuntimeError(f"Tensor method {_name!r} is defined twice ({_module.__name__})")
+        _ADDED[_name] = _fn
+
+for _name, _fn in {**_OPERATORS, **_METHODS, **_ADDED}.items():
     setattr(Tensor, _name, _fn)
 
 Tensor.__hash__ = object.__hash__

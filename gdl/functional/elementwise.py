@@ -403,3 +403,36 @@ def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
     if out.shape != x.shape:
         raise ValueError(f"masked_fill: a mask of shape {mask.shape} does not broadcast to the tensor's shape {x.shape}")
     return out
+
+
+__all__ = [
+    "abs",
+    "add",
+    "astype",
+    "clip",
+    "clone",
+    "div",
+    "eq",
+    "exp",
+    "ge",
+    "gt",
+    "le",
+    "log",
+    "lt",
+    "masked_fill",
+    "maximum",
+    "minimum",
+    "mul",
+    "ne",
+    "neg",
+    "pow",
+    "relu",
+    "sigmoid",
+    "sqrt",
+    "sub",
+    "tanh",
+    "where",
+]
+
+# Tensor methods added by this module beyond gdl.functional._methods' table (name -> function).
+TENSOR_METHODS: dict = {}

@@ -133,3 +133,12 @@ def _norm2(x, axis, keepdims):
         return (expand_reduced(xp, g, shape, axes, keepdims) * (data / safe),)
 
     return result(out, x._backend, (x,), backward, "Norm")
+
+
+__all__ = [
+    "matmul",
+    "norm",
+]
+
+# Tensor methods added by this module beyond gdl.functional._methods' table (name -> function).
+TENSOR_METHODS: dict = {}

@@ -388,3 +388,26 @@ def _gather_sorted(x, idx, order, a, name):
         return (xp.take_along_axis(g, inverse, axis=a),)
 
     return ValuesIndices(result(values, be, (x,), backward, name), Tensor._wrap(idx, be))
+
+
+__all__ = [
+    "ValuesIndices",
+    "all",
+    "any",
+    "argmax",
+    "argmin",
+    "log_softmax",
+    "logsumexp",
+    "max",
+    "mean",
+    "min",
+    "softmax",
+    "sort",
+    "std",
+    "sum",
+    "topk",
+    "var",
+]
+
+# Tensor methods added by this module beyond gdl.functional._methods' table (name -> function).
+TENSOR_METHODS: dict = {}

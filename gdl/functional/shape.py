@@ -320,3 +320,23 @@ def take(x: Tensor, indices, axis: int = FIRST, *, dim=None) -> Tensor:
         axis = dim_alias("take", axis, dim, FIRST)
     key = (slice(None),) * (axis % x.ndim) + (indices,)
     return getitem(x, key)
+
+
+__all__ = [
+    "broadcast_to",
+    "concat",
+    "flatten",
+    "getitem",
+    "permute",
+    "repeat",
+    "reshape",
+    "squeeze",
+    "stack",
+    "take",
+    "to_backend",
+    "transpose",
+    "unsqueeze",
+]
+
+# Tensor methods added by this module beyond gdl.functional._methods' table (name -> function).
+TENSOR_METHODS: dict = {}

@@ -1,0 +1,8 @@
+"""Cumulative ops along one axis (cumsum, cumprod, ...) and differences, forward and backward together."""
+
+from __future__ import annotations
+
+__all__: list = []
+
+# Tensor methods this module adds (name -> function); gdl.functional._methods attaches them.
+TENSOR_METHODS: dict = {}
