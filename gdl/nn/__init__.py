@@ -1,40 +1,24 @@
-"""Neural-network building blocks: modules, layers, activations, losses, init."""
+"""Neural-network building blocks: modules, layers, activations, losses, init.
 
-from gdl.nn import functional, init, utils
-from gdl.nn.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from gdl.nn.conv import AvgPool1d, AvgPool2d, Conv1d, Conv2d, MaxPool1d, MaxPool2d
-from gdl.nn.layers import (
-    BatchNorm1d,
-    BatchNorm2d,
-    Dropout,
-    Embedding,
-    Flatten,
-    Identity,
-    LayerNorm,
-    Linear,
-    Unflatten,
-)
-from gdl.nn.loss import (
-    BCELoss,
-    BCEWithLogitsLoss,
-    CrossEntropyLoss,
-    HuberLoss,
-    KLDivLoss,
-    L1Loss,
-    MSELoss,
-    NLLLoss,
-    SmoothL1Loss,
-)
+Each module lists its public classes in ``__all__``; they are all re-exported here.
+"""
+
+from gdl.nn import activation, conv, functional, init, layers, loss, normalization, padding, pooling, utils
+from gdl.nn.activation import *  # noqa: F403
+from gdl.nn.conv import *  # noqa: F403
+from gdl.nn.layers import *  # noqa: F403
+from gdl.nn.loss import *  # noqa: F403
 from gdl.nn.module import Module, ModuleDict, ModuleList, Sequential
+from gdl.nn.normalization import *  # noqa: F403
+from gdl.nn.padding import *  # noqa: F403
 from gdl.nn.parameter import Parameter
+from gdl.nn.pooling import *  # noqa: F403
 from gdl.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
-__all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "CrossEntropyLoss", "Dropout",
-    "Embedding", "Flatten", "GELU", "Identity", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
-    "MSELoss", "Module", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid",
-    "Softmax", "Tanh", "functional", "init", "utils",
-    "HuberLoss", "KLDivLoss", "L1Loss", "ModuleDict", "SmoothL1Loss", "Unflatten",
-    "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d",
-    "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
-]
+_LAYER_MODULES = (activation, conv, layers, loss, normalization, padding, pooling)
+
+__all__ = sorted(
+    {name for m in _LAYER_MODULES for name in m.__all__}
+    | {"Module", "ModuleDict", "ModuleList", "Sequential", "Parameter", "GRU", "LSTM", "RNN", "GRUCell",
+       "LSTMCell", "RNNCell", "functional", "init", "utils"}
+)

@@ -162,3 +162,13 @@ class AvgPool1d(AvgPool2d):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+
+
+__all__ = [
+    "Conv2d",
+    "Conv1d",
+    "MaxPool2d",
+    "MaxPool1d",
+    "AvgPool2d",
+    "AvgPool1d",
+]

@@ -242,3 +242,16 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalisation of (N, C, H, W) inputs, per channel."""
 
     _expected_dims = (4,)
+
+
+__all__ = [
+    "Linear",
+    "Embedding",
+    "Dropout",
+    "Flatten",
+    "Unflatten",
+    "Identity",
+    "LayerNorm",
+    "BatchNorm1d",
+    "BatchNorm2d",
+]

@@ -153,3 +153,16 @@ class KLDivLoss(_Loss):
 
     def extra_repr(self):
         return ", ".join(filter(None, [super().extra_repr(), "log_target=True" if self.log_target else ""]))
+
+
+__all__ = [
+    "MSELoss",
+    "CrossEntropyLoss",
+    "NLLLoss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "L1Loss",
+    "SmoothL1Loss",
+    "HuberLoss",
+    "KLDivLoss",
+]

@@ -1,27 +1,23 @@
-"""Functional forms of the layers, activations and losses (``import gdl.nn.functional as F``)."""
+"""Functional forms of the layers, activations and losses (``import gdl.nn.functional as F``).
+
+Each module lists its public functions in ``__all__``; they are all re-exported here.
+"""
 
 from gdl.functional import log_softmax, relu, sigmoid, softmax, tanh
-from gdl.nn.functional.activation import gelu, leaky_relu
-from gdl.nn.functional.conv import avg_pool1d, avg_pool2d, conv1d, conv2d, max_pool1d, max_pool2d
-from gdl.nn.functional.layers import batch_norm, dropout, embedding, layer_norm, linear
-from gdl.nn.functional.loss import (
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    cross_entropy,
-    huber_loss,
-    kl_div,
-    l1_loss,
-    mse_loss,
-    nll_loss,
-    smooth_l1_loss,
-)
+from gdl.nn.functional import activation, conv, distance, layers, loss, normalization, padding, pooling
+from gdl.nn.functional.activation import *  # noqa: F403
+from gdl.nn.functional.conv import *  # noqa: F403
+from gdl.nn.functional.distance import *  # noqa: F403
+from gdl.nn.functional.layers import *  # noqa: F403
+from gdl.nn.functional.loss import *  # noqa: F403
+from gdl.nn.functional.normalization import *  # noqa: F403
+from gdl.nn.functional.padding import *  # noqa: F403
+from gdl.nn.functional.pooling import *  # noqa: F403
 from gdl.nn.functional.recurrent import gru_cell, lstm_cell, rnn_cell
 
-__all__ = [
-    "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
-    "dropout", "embedding", "gelu", "layer_norm", "leaky_relu", "linear", "log_softmax",
-    "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
-    "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "max_pool1d", "max_pool2d",
-    "gru_cell", "lstm_cell", "rnn_cell",
-    "huber_loss", "kl_div", "l1_loss", "smooth_l1_loss",
-]
+_MODULES = (activation, conv, distance, layers, loss, normalization, padding, pooling)
+
+__all__ = sorted(
+    {name for m in _MODULES for name in m.__all__}
+    | {"log_softmax", "relu", "sigmoid", "softmax", "tanh", "gru_cell", "lstm_cell", "rnn_cell"}
+)

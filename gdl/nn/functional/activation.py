@@ -52,3 +52,9 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     pos = x.data > 0
     out = xp.where(pos, x.data, x.data * negative_slope)
     return result(out, x._backend, (x,), lambda g: (xp.where(pos, g, g * negative_slope),), "LeakyRelu")
+
+
+__all__ = [
+    "gelu",
+    "leaky_relu",
+]

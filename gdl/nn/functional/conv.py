@@ -410,3 +410,13 @@ def avg_pool1d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
                count_include_pad: bool = True) -> Tensor:
     """:func:`avg_pool2d` for ``(N, C, L)`` input."""
     return _avg_pool("avg_pool1d", x, kernel_size, stride, padding, count_include_pad, False, ceil_mode)
+
+
+__all__ = [
+    "conv2d",
+    "conv1d",
+    "max_pool2d",
+    "max_pool1d",
+    "avg_pool2d",
+    "avg_pool1d",
+]

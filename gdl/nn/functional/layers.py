@@ -173,3 +173,12 @@ def batch_norm(
     if bias is not None:
         out = out + bias.reshape(shape)
     return out
+
+
+__all__ = [
+    "linear",
+    "dropout",
+    "embedding",
+    "layer_norm",
+    "batch_norm",
+]

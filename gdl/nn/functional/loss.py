@@ -453,3 +453,16 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, pos_wei
         _check_elementwise_weight("binary_cross_entropy_with_logits", "weight", weight, input.shape)
         loss = loss * weight
     return _reduce(loss, reduction)
+
+
+__all__ = [
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "kl_div",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+]

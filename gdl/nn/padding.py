@@ -1,0 +1,5 @@
+"""Padding layers (constant, zero, reflection, replication)."""
+
+from __future__ import annotations
+
+__all__: list = []
