@@ -93,20 +93,20 @@ _FOREIGN: dict = {}  # backend dtype object -> DType (looking up a name is slow)
 def is_floating(dtype) -> bool:
     """Whether a backend's dtype object (or a DType, or a name) is a floating dtype.
 
-    Cached by ``(type, dtype)``: ops call it on every call, where :func:`as_dtype`
-    plus the property costs ~0.5 µs.
+    Cached by the object's identity (ops call it on every call; ~0.05 µs, where
+    :func:`as_dtype` plus the property costs ~0.5 µs and hashing a NumPy dtype ~0.2 µs).
+    The cache holds each dtype it has seen, so that an id is never reused.
     """
-    key = (type(dtype), dtype)
-    try:
-        return _FLOATING[key]
-    except KeyError:
-        found = _FLOATING[key] = as_dtype(dtype).is_floating_point
-        return found
-    except TypeError:  # unhashable dtype object
-        return as_dtype(dtype).is_floating_point
+    hit = _FLOATING.get(id(dtype))
+    if hit is not None and hit[0] is dtype:
+        return hit[1]
+    found = as_dtype(dtype).is_floating_point
+    if len(_FLOATING) < 256:
+        _FLOATING[id(dtype)] = (dtype, found)
+    return found
 
 
-_FLOATING: dict = {}
+_FLOATING: dict = {}  # id(dtype) -> (dtype, is it floating)
 
 
 def _name_of_foreign(dtype) -> str:

@@ -28,16 +28,67 @@ def _as_float(t: Tensor) -> Tensor:
 
 
 def _binary(op, a, b):
-    """Both operands as (tensor-or-None, raw value); at least one is a Tensor."""
-    if not isinstance(a, Tensor):
-        a = as_operand(op, a, b)
-    elif not isinstance(b, Tensor):
+    """Both operands as (tensor-or-None, raw value); at least one is a Tensor.
+
+    Two tensors of different dtypes are promoted first, by PyTorch's rules (:func:`_promote`);
+    the common case, two tensors of one dtype, costs one identity check.
+    """
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            if a._backend is not b._backend:
+                check_same_backend(op, a, b)
+            xa, xb = a.data, b.data
+            if xa.dtype is not xb.dtype and xa.dtype != xb.dtype:
+                a, b = _promote(a, b)
+                xa, xb = a.data, b.data
+            return a, b, xa, xb
         b = as_operand(op, b, a)
-    elif a._backend is not b._backend:
-        check_same_backend(op, a, b)
-    ta = a if isinstance(a, Tensor) else None
-    tb = b if isinstance(b, Tensor) else None
-    return ta, tb, (a.data if ta is not None else a), (b.data if tb is not None else b)
+        if isinstance(b, Tensor):  # a list or an array, now a tensor
+            return _binary(op, a, b)
+        return a, None, a.data, b
+    a = as_operand(op, a, b)
+    if isinstance(a, Tensor):
+        return _binary(op, a, b)
+    return None, b, a, b.data
+
+
+_CATEGORY: dict = {}  # backend dtype -> 0 (bool), 1 (integer) or 2 (floating)
+
+
+def _category(dtype) -> int:
+    key = (type(dtype), dtype)
+    try:
+        return _CATEGORY[key]
+    except KeyError:
+        d = dtypes.as_dtype(dtype)
+        found = _CATEGORY[key] = 2 if d.is_floating_point else 0 if d.name == "bool" else 1
+        return found
+
+
+def _promote(ta: Tensor, tb: Tensor):
+    """Two tensors of different dtypes, cast by PyTorch's promotion rules (NumPy's differ).
+
+    - Categories bool < integer < floating: the operand of the lower category takes the
+      other's dtype (int64 + float32 is float32; bool * float16 is float16).
+    - Within a category, a 0-d tensor takes the dtype of a tensor with dimensions
+      (float32 + a 0-d float64 tensor is float32, as a Python number would be).
+    - Otherwise (float32 + float64, int8 + int64, both with dimensions) the backend's
+      own promotion applies, which is PyTorch's within a category.
+
+    A floating 0-d tensor that requires grad is cast differentiably.
+    """
+    da, db = ta.data.dtype, tb.data.dtype
+    ca, cb = _category(da), _category(db)
+    if ca != cb:
+        if ca < cb:
+            return astype(ta, dtypes.as_dtype(db)), tb
+        return ta, astype(tb, dtypes.as_dtype(da))
+    a0, b0 = ta.data.ndim == 0, tb.data.ndim == 0
+    if a0 and not b0:
+        return astype(ta, dtypes.as_dtype(db)), tb
+    if b0 and not a0:
+        return ta, astype(tb, dtypes.as_dtype(da))
+    return ta, tb
 
 
 def _apply(op, fn, xa, xb, ta, tb):
@@ -225,11 +276,14 @@ def _minmax(op, a, b, is_max):
         xb = xp.asarray(xb, dtype=xa.dtype, device=be.device)
     out = _apply(op, fn, xa, xb, ta, tb)
 
-    def backward(g):
-        wins_a = (xa > xb) if is_max else (xa < xb)
-        share_a = xp.astype(wins_a, g.dtype) + 0.5 * xp.astype(xa == xb, g.dtype)
-        ga = unbroadcast(xp, g * share_a, xa.shape) if ta is not None else None
-        gb = unbroadcast(xp, g * (1.0 - share_a), xb.shape) if tb is not None else None
+    def backward(g):  # PyTorch's: g/2 each on a tie, g to the winner; with a NaN, g to both
+        shared = xp.where(xa == xb, 0.5 * g, g)
+        zero = xp.zeros_like(shared)
+        ga = gb = None
+        if ta is not None:
+            ga = unbroadcast(xp, xp.where((xa < xb) if is_max else (xa > xb), zero, shared), xa.shape)
+        if tb is not None:
+            gb = unbroadcast(xp, xp.where((xa > xb) if is_max else (xa < xb), zero, shared), xb.shape)
         return _pack(ta, tb, ga, gb)
 
     return result(out, be, _inputs(ta, tb), backward, op.capitalize())
@@ -268,29 +322,40 @@ def neg(x: Tensor) -> Tensor:
 
 
 def exp(x: Tensor) -> Tensor:
+    """``e ** x``; an integer tensor gives the default float dtype (as all float-valued ops)."""
+    x = _as_float(x)
     out = x._backend.xp.exp(x.data)
     return result(out, x._backend, (x,), lambda g: (g * out,), "Exp")
 
 
 def log(x: Tensor) -> Tensor:
     """Natural logarithm."""
+    x = _as_float(x)
     data = x.data
     return result(x._backend.xp.log(data), x._backend, (x,), lambda g: (g / data,), "Log")
 
 
 def sqrt(x: Tensor) -> Tensor:
+    x = _as_float(x)
     out = x._backend.xp.sqrt(x.data)
     return result(out, x._backend, (x,), lambda g: (g / (2.0 * out),), "Sqrt")
 
 
 def abs(x: Tensor) -> Tensor:
+    """``|x|``; backward ``g·sign(x)`` (0 at 0 and at NaN, as PyTorch)."""
     xp = x._backend.xp
     data = x.data
-    return result(xp.abs(data), x._backend, (x,), lambda g: (g * xp.sign(data),), "Abs")
+
+    def backward(g):
+        s = xp.sign(data)
+        return (g * xp.where(s == s, s, xp.zeros_like(s)),)  # sign(NaN) is NaN: 0 instead
+
+    return result(xp.abs(data), x._backend, (x,), backward, "Abs")
 
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent; backward ``g·(1 - tanh²)`` (one fused kernel on CuPy)."""
+    x = _as_float(x)
     be = x._backend
     out = be.xp.tanh(x.data)
     fused = be.fused.get("tanh_backward")
@@ -301,6 +366,7 @@ def tanh(x: Tensor) -> Tensor:
 
 def sigmoid(x: Tensor) -> Tensor:
     """``1 / (1 + exp(-x))``, computed as ``0.5 * (1 + tanh(x / 2))`` (no overflow)."""
+    x = _as_float(x)
     be = x._backend
     fused = be.fused.get("sigmoid")
     if fused is not None:
@@ -339,6 +405,9 @@ def clip(x: Tensor, min=None, max=None) -> Tensor:
         return (xp.where(inside, g, xp.zeros_like(g)),)
 
     return result(out, x._backend, (x,), backward, "Clip")
+
+
+clamp = clip  # PyTorch's name (``torch.clamp``); the method ``x.clamp`` is the same op
 
 
 def astype(x: Tensor, dtype) -> Tensor:
@@ -409,6 +478,7 @@ __all__ = [
     "abs",
     "add",
     "astype",
+    "clamp",
     "clip",
     "clone",
     "div",
