@@ -6,8 +6,10 @@ Every op takes the Array API's ``axis=``/``keepdims=`` and, for PyTorch habits,
 
 from __future__ import annotations
 
+import builtins
 from typing import NamedTuple
 
+from gdl import dtypes
 from gdl.functional._util import (
     LAST,
     axis_alias,
@@ -90,7 +92,10 @@ def std(
     ``unbiased=True`` to match it. Where the deviation is 0 its gradient is taken as
     0 (not the 0/0 of ``sqrt``'s), as PyTorch does.
     """
-    v = _var("std", x, axis, keepdims, correction, dim, keepdim, unbiased)
+    return _sqrt_of_var(x, _var("std", x, axis, keepdims, correction, dim, keepdim, unbiased))
+
+
+def _sqrt_of_var(x, v):
     xp = x._backend.xp
     out = xp.sqrt(v.data)
 
@@ -101,7 +106,7 @@ def std(
     return result(out, x._backend, (v,), backward, "Std")
 
 
-def _var(op, x, axis, keepdims, correction, dim, keepdim, unbiased):
+def _var(op, x, axis, keepdims, correction, dim, keepdim, unbiased, with_mean=False):
     if dim is not None:
         axis = dim_alias(op, axis, dim)
     if keepdim is not None:
@@ -122,7 +127,12 @@ def _var(op, x, axis, keepdims, correction, dim, keepdim, unbiased):
     # n - correction <= 0 (one element with correction=1, an empty axis) divides by 0: NaN
     # (or inf), as PyTorch and the Array API say; never the silent 0 of dividing by 1.
     denom = n - correction if n - correction > 0 else 0.0  # (gdl's max shadows the builtin)
-    return sum(d * d, axis=axes, keepdims=keepdims) / denom
+    v = sum(d * d, axis=axes, keepdims=keepdims) / denom
+    if with_mean:  # (var, mean) from one mean
+        from gdl.functional.shape import reshape
+
+        return v, (mu if keepdims else reshape(mu, v.shape))
+    return v
 
 
 def max(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
@@ -207,12 +217,13 @@ def _scalar_pair(x, name):
     return ValuesIndices(result(x.data, be, (x,), lambda g: (g,), name), Tensor._wrap(zero, be))
 
 
-def _extreme(x, axis, keepdims, is_max):
+def _extreme(x, axis, keepdims, is_max, op=None):
     xp = x._backend.xp
     shape = x.data.shape
-    axes = normalize_axes(axis, x.ndim, "max" if is_max else "min")
+    op = op or ("max" if is_max else "min")
+    axes = normalize_axes(axis, x.ndim, op)
     if 0 in [shape[a] for a in axes]:
-        raise ValueError(f"{'max' if is_max else 'min'}: cannot reduce an empty axis of shape {tuple(shape)}")
+        raise ValueError(f"{op}: cannot reduce an empty axis of shape {tuple(shape)}")
     fn = xp.max if is_max else xp.min
     out_keep = fn(x.data, axis=axes, keepdims=True)
     out = out_keep if keepdims else xp.reshape(out_keep, tuple(s for i, s in enumerate(shape) if i not in axes))
@@ -390,24 +401,538 @@ def _gather_sorted(x, idx, order, a, name):
     return ValuesIndices(result(values, be, (x,), backward, name), Tensor._wrap(idx, be))
 
 
+# -- more reductions: products, extremes without indices, order statistics, NaN-aware ---------
+
+
+class MinMax(NamedTuple):
+    """``(min, max)`` from :func:`aminmax`, as PyTorch's ``torch.return_types.aminmax``."""
+
+    min: Tensor
+    max: Tensor
+
+
+def _dims(op, dim, keepdim, axis, keepdims, unset=None):
+    """``dim``/``keepdim`` (PyTorch's names) or ``axis``/``keepdims`` (the Array API's)."""
+    if axis is not None:
+        dim = axis_alias(op, dim, axis, unset)
+    if keepdims is not None:
+        keepdim = _keepdims_for_keepdim(op, keepdim, keepdims)
+    return dim, bool(keepdim)
+
+
+def _float_data(x):
+    """``x``, integer and bool tensors as the default float dtype (float32)."""
+    if dtypes.is_floating(x.data.dtype):
+        return x
+    be = x._backend
+    return Tensor._wrap(be.xp.astype(x.data, dtypes.backend_dtype(be, dtypes.get_default_dtype())), be)
+
+
+def _reduced_shape(shape, axes, keepdim):
+    return tuple(1 if i in axes else s for i, s in enumerate(shape) if keepdim or i not in axes)
+
+
+def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+    """Product over ``dim`` (an int or a tuple; all axes when None); the product of nothing is 1.
+
+    Integer and bool tensors give int64, as PyTorch; ``dtype=`` casts the input first.
+    Backward: ``grad[i] = g * prod(x[j] for j != i)``, the product of the entries before
+    ``i`` times the product of those after it (no division, so exact where ``x`` has zeros).
+
+    >>> import gdl
+    >>> gdl.prod(gdl.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=1)
+    tensor([ 2., 12.], backend='numpy')
+    """
+    from gdl.functional.scan import _exclusive_cumprod, _int_to_int64
+
+    dim, keepdim = _dims("prod", dim, keepdim, axis, keepdims)
+    x = _int_to_int64(x, dtype)
+    be = x._backend
+    xp = be.xp
+    data = x.data
+    shape = data.shape
+    axes = normalize_axes(dim, x.ndim, "prod")
+    out = xp.prod(data, axis=axes, keepdims=keepdim, dtype=data.dtype)
+
+    def backward(g):
+        # the reduced axes moved last and flattened: (kept..., n)
+        order = tuple(i for i in range(len(shape)) if i not in axes) + axes
+        moved = xp.permute_dims(data, order) if order != tuple(range(len(shape))) else data
+        kept = moved.shape[: len(shape) - len(axes)]
+        flat = xp.reshape(moved, kept + (-1,))
+        last = flat.ndim - 1
+        before = _exclusive_cumprod(xp, flat, last, be.device)
+        after = xp.flip(_exclusive_cumprod(xp, xp.flip(flat, axis=last), last, be.device), axis=last)
+        others = xp.reshape(before * after, moved.shape)
+        inverse = [0] * len(order)
+        for i, a in enumerate(order):
+            inverse[a] = i
+        others = xp.permute_dims(others, tuple(inverse)) if order != tuple(range(len(shape))) else others
+        return (expand_reduced(xp, g, shape, axes, keepdim) * others,)
+
+    return result(out, be, (x,), backward, "Prod")
+
+
+def amax(x: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    """Largest value over ``dim`` (an int or a tuple; ``()`` or None: all axes), as ``torch.amax``.
+
+    Tied maxima share the gradient equally (``g / count`` each), as PyTorch's ``amax``;
+    NaN propagates. For the index of the maximum use ``max(x, dim)`` or ``argmax``.
+
+    >>> import gdl
+    >>> gdl.amax(gdl.tensor([[1.0, 5.0], [4.0, 2.0]]), dim=0)
+    tensor([4., 5.], backend='numpy')
+    """
+    dim, keepdim = _dims("amax", dim, keepdim, axis, keepdims, ())
+    return _extreme(x, None if dim == () or dim == [] else dim, keepdim, True, "amax")
+
+
+def amin(x: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    """Smallest value over ``dim`` (all axes for ``()``), ties sharing the gradient; see :func:`amax`."""
+    dim, keepdim = _dims("amin", dim, keepdim, axis, keepdims, ())
+    return _extreme(x, None if dim == () or dim == [] else dim, keepdim, False, "amin")
+
+
+def aminmax(x: Tensor, *, dim=None, keepdim: bool = False, axis=None, keepdims=None) -> MinMax:
+    """``(min, max)`` over one ``dim`` (or all axes), as ``torch.aminmax``: :func:`amin` and
+    :func:`amax` together, with their gradients (ties share them equally).
+
+    >>> import gdl
+    >>> gdl.aminmax(gdl.tensor([3.0, 1.0, 4.0]))
+    MinMax(min=tensor(1., backend='numpy'), max=tensor(4., backend='numpy'))
+    """
+    dim, keepdim = _dims("aminmax", dim, keepdim, axis, keepdims)
+    if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int)):
+        raise TypeError(f"aminmax: dim must be one int or None, got {dim!r}")
+    return MinMax(_extreme(x, dim, keepdim, False, "aminmax"), _extreme(x, dim, keepdim, True, "aminmax"))
+
+
+def argsort(x: Tensor, dim: int = LAST, descending: bool = False, stable: bool = False, *, axis=None) -> Tensor:
+    """Indices (int64) that sort ``x`` along ``dim``, as ``torch.argsort``; no gradient.
+
+    Always stable (equal values keep their order; ``stable`` is accepted for PyTorch's
+    signature); NaN sorts as the largest value, as in PyTorch.
+
+    >>> import gdl
+    >>> gdl.argsort(gdl.tensor([3.0, 1.0, 2.0]))
+    tensor([1, 2, 0], backend='numpy')
+    """
+    if axis is not None:
+        dim = axis_alias("argsort", dim, axis, LAST)
+    a = check_axis(dim, x.ndim, "argsort")
+    be = x._backend
+    xp = be.xp
+    if x.ndim == 0:
+        return Tensor._wrap(xp.zeros((), dtype=xp.int64, device=be.device), be)
+    out = xp.argsort(x.data, axis=a, descending=bool(descending), stable=True)
+    return Tensor._wrap(out if out.dtype == xp.int64 else xp.astype(out, xp.int64), be)
+
+
+def count_nonzero(x: Tensor, dim=None, *, axis=None) -> Tensor:
+    """The number (int64) of nonzero entries over ``dim`` (an int or a tuple; all when None),
+    as ``torch.count_nonzero`` (NaN counts as nonzero); no gradient.
+
+    >>> import gdl
+    >>> gdl.count_nonzero(gdl.tensor([[0.0, 1.0], [2.0, 0.0]]), dim=0)
+    tensor([1, 1], backend='numpy')
+    """
+    if axis is not None:
+        dim = axis_alias("count_nonzero", dim, axis)
+    xp = x._backend.xp
+    axes = normalize_axes(dim, x.ndim, "count_nonzero")
+    nonzero = x.data if x.data.dtype == xp.bool else x.data != 0
+    return Tensor._wrap(xp.sum(xp.astype(nonzero, xp.int64), axis=axes), x._backend)
+
+
+def var_mean(
+    x: Tensor, axis=None, keepdims: bool = False, correction: int = 0, *, dim=None, keepdim=None, unbiased=None
+) -> tuple:
+    """``(var, mean)`` from one pass over the mean, with :func:`var`'s arguments and defaults:
+    like gdl's ``var`` (and the Array API) ``correction=0`` divides by ``n``, where
+    ``torch.var_mean`` defaults to ``n - 1`` (pass ``correction=1`` for that)."""
+    return _var("var_mean", x, axis, keepdims, correction, dim, keepdim, unbiased, True)
+
+
+def std_mean(
+    x: Tensor, axis=None, keepdims: bool = False, correction: int = 0, *, dim=None, keepdim=None, unbiased=None
+) -> tuple:
+    """``(std, mean)``, with :func:`std`'s arguments and defaults (``correction=0``: divide by
+    ``n``; ``torch.std_mean`` defaults to ``n - 1``, pass ``correction=1`` for that).
+
+    >>> import gdl
+    >>> gdl.std_mean(gdl.tensor([1.0, 3.0]))
+    (tensor(1., backend='numpy'), tensor(2., backend='numpy'))
+    """
+    v, mu = _var("std_mean", x, axis, keepdims, correction, dim, keepdim, unbiased, True)
+    return _sqrt_of_var(x, v), mu
+
+
+def nansum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+    """Sum over ``dim`` counting NaN as 0, as ``torch.nansum`` (integer/bool tensors give
+    int64). Backward: ``g`` where ``x`` is not NaN, 0 where it is.
+
+    >>> import gdl
+    >>> gdl.nansum(gdl.tensor([1.0, float("nan"), 2.0]))
+    tensor(3., backend='numpy')
+    """
+    from gdl.functional.scan import _int_to_int64
+
+    dim, keepdim = _dims("nansum", dim, keepdim, axis, keepdims)
+    x = _int_to_int64(x, dtype)
+    xp = x._backend.xp
+    data = x.data
+    shape = data.shape
+    axes = normalize_axes(dim, x.ndim, "nansum")
+    if x.data.dtype == xp.int64:
+        return Tensor._wrap(xp.sum(data, axis=axes, keepdims=keepdim), x._backend)
+    nan = xp.isnan(data)
+    out = xp.sum(xp.where(nan, xp.zeros_like(data), data), axis=axes, keepdims=keepdim)
+
+    def backward(g):
+        g = expand_reduced(xp, g, shape, axes, keepdim)
+        return (xp.where(nan, xp.zeros_like(g), g),)
+
+    return result(out, x._backend, (x,), backward, "Nansum")
+
+
+def nanmean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+    """Mean of the entries that are not NaN over ``dim``, as ``torch.nanmean`` (NaN where
+    all are NaN). Integer tensors give the default float dtype (PyTorch refuses them).
+    Backward: ``g / count`` where ``x`` is not NaN, 0 where it is (NaN for an all-NaN slice).
+
+    >>> import gdl
+    >>> gdl.nanmean(gdl.tensor([1.0, float("nan"), 2.0]))
+    tensor(1.5, backend='numpy')
+    """
+    dim, keepdim = _dims("nanmean", dim, keepdim, axis, keepdims)
+    if dtype is not None:
+        from gdl.functional.elementwise import astype
+
+        x = astype(x, dtype)
+    x = _float_data(x)
+    xp = x._backend.xp
+    data = x.data
+    shape = data.shape
+    axes = normalize_axes(dim, x.ndim, "nanmean")
+    nan = xp.isnan(data)
+    count = xp.sum(xp.astype(~nan, data.dtype), axis=axes, keepdims=True)
+    total = xp.sum(xp.where(nan, xp.zeros_like(data), data), axis=axes, keepdims=True)
+    out_keep = total / count
+    out = out_keep if keepdim else xp.reshape(out_keep, _reduced_shape(shape, axes, False))
+
+    def backward(g):  # (an all-NaN slice: g / 0 * 0 = NaN, as PyTorch)
+        return (expand_reduced(xp, g, shape, axes, keepdim) / count * xp.astype(~nan, g.dtype),)
+
+    return result(out, x._backend, (x,), backward, "Nanmean")
+
+
+# -- order statistics: median, kthvalue, mode, quantile ------------------------------------------
+
+
+def _pick_sorted(op, x, a, keepdim, position):
+    """``(values, indices)`` of the entries at sorted ``position`` along axis ``a`` (stable
+    ascending sort, NaN last); ``position(sorted_values) -> int array`` (keepdims shape).
+    The values' gradient goes to the element at the index, as PyTorch."""
+    be = x._backend
+    xp = be.xp
+    data = x.data
+    shape = data.shape
+    if x.ndim == 0:
+        return _scalar_pair(x, op.capitalize())
+    if shape[a] == 0:
+        raise ValueError(f"{op}: cannot reduce the empty dimension {a} of shape {tuple(shape)}")
+    order = xp.argsort(data, axis=a, stable=True)
+    ordered = xp.take_along_axis(data, order, axis=a)
+    idx_keep = xp.take_along_axis(order, position(ordered), axis=a)
+    if idx_keep.dtype != xp.int64:
+        idx_keep = xp.astype(idx_keep, xp.int64)
+    values = xp.take_along_axis(data, idx_keep, axis=a)
+    idx = idx_keep
+    if not keepdim:
+        values, idx = xp.squeeze(values, axis=a), xp.squeeze(idx_keep, axis=a)
+
+    def backward(g):
+        g = g if keepdim else xp.expand_dims(g, axis=a)
+        pos = xp.reshape(xp.arange(shape[a], device=be.device), (shape[a],) + (1,) * (len(shape) - 1 - a))
+        return (xp.where(pos == idx_keep, g, xp.zeros_like(g)),)
+
+    return ValuesIndices(result(values, be, (x,), backward, op.capitalize()), Tensor._wrap(idx, be))
+
+
+def _nan_count(xp, ordered, a):
+    """The number of non-NaN entries along ``a`` (keepdims)."""
+    if not dtypes.is_floating(ordered.dtype):
+        n = ordered.shape[a]
+        return xp.full(ordered.shape[:a] + (1,) + ordered.shape[a + 1 :], n, dtype=xp.int64)
+    return xp.sum(xp.astype(~xp.isnan(ordered), xp.int64), axis=a, keepdims=True)
+
+
+def median(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    """The median; for an even count the LOWER of the two middle values, as ``torch.median``.
+
+    - ``median(x)``: over all entries, a 0-d tensor (NaN if any entry is NaN, or if ``x``
+      is empty); tied entries share the gradient equally, as PyTorch.
+    - ``median(x, dim)``: a :class:`ValuesIndices` ``(values, indices)`` along ``dim``;
+      NaN wins (its first occurrence); the gradient goes to the element at ``indices``.
+
+    >>> import gdl
+    >>> gdl.median(gdl.tensor([4.0, 1.0, 3.0, 2.0]))
+    tensor(2., backend='numpy')
+    >>> gdl.median(gdl.tensor([[4.0, 1.0, 3.0], [0.0, 5.0, 6.0]]), dim=1)
+    ValuesIndices(values=tensor([3., 5.], backend='numpy'), indices=tensor([2, 1], backend='numpy'))
+    """
+    dim, keepdim = _dims("median", dim, keepdim, axis, keepdims)
+    if dim is None:
+        if keepdim:
+            raise TypeError("median: keepdim needs a dim (median(x) reduces every axis to a 0-d tensor)")
+        return _median_all(x, "median", nan_aware=False)
+    a = _one_dim("median", dim, x.ndim)
+    xp = x._backend.xp
+
+    def position(ordered):
+        n = ordered.shape[a]
+        count = _nan_count(xp, ordered, a)
+        return xp.where(count < n, count, xp.full_like(count, (n - 1) // 2))  # a NaN: the first one
+
+    return _pick_sorted("median", x, a, keepdim, position)
+
+
+def nanmedian(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    """:func:`median` of the entries that are not NaN (NaN only where all are NaN), as
+    ``torch.nanmedian``: lower middle value; ``(values, indices)`` with ``dim``.
+
+    >>> import gdl
+    >>> gdl.nanmedian(gdl.tensor([float("nan"), 3.0, 1.0, 2.0]))
+    tensor(2., backend='numpy')
+    """
+    dim, keepdim = _dims("nanmedian", dim, keepdim, axis, keepdims)
+    if dim is None:
+        if keepdim:
+            raise TypeError("nanmedian: keepdim needs a dim (nanmedian(x) reduces every axis to a 0-d tensor)")
+        return _median_all(x, "nanmedian", nan_aware=True)
+    a = _one_dim("nanmedian", dim, x.ndim)
+    xp = x._backend.xp
+
+    def position(ordered):
+        count = _nan_count(xp, ordered, a)
+        return xp.where(count > 0, (count - 1) // 2, xp.zeros_like(count))
+
+    return _pick_sorted("nanmedian", x, a, keepdim, position)
+
+
+def _one_dim(op, dim, ndim):
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"{op}: dim must be one int, got {dim!r}")
+    return check_axis(dim, ndim, op)
+
+
+def _median_all(x, op, nan_aware):
+    be = x._backend
+    xp = be.xp
+    data = x.data
+    flat = xp.reshape(data, (-1,))
+    n = flat.shape[0]
+    if n == 0:
+        out = xp.full((), float("nan"), dtype=_float_data(x).data.dtype, device=be.device)
+        return Tensor._wrap(out, be)
+    ordered = xp.sort(flat, stable=True)
+    count = int(_nan_count(xp, xp.reshape(ordered, (1, n)), 1)[0, 0])
+    if nan_aware:
+        k = (count - 1) // 2 if count else 0
+    else:
+        k = (n - 1) // 2 if count == n else count  # any NaN: NaN (sorted last)
+    out = ordered[k]
+
+    def backward(g):  # shared equally among the entries equal to the median (NaN: among the NaNs)
+        hit = data == out
+        if dtypes.is_floating(data.dtype):
+            hit = hit | (xp.isnan(data) & xp.isnan(out))
+        hit = xp.astype(hit, g.dtype)
+        return (g * hit / xp.sum(hit),)
+
+    return result(out, be, (x,), backward, op.capitalize())
+
+
+def kthvalue(x: Tensor, k: int, dim: int = LAST, keepdim: bool = False, *, axis=None, keepdims=None) -> ValuesIndices:
+    """``(values, indices)`` of the ``k``-th smallest entry (``k`` from 1) along ``dim``, as
+    ``torch.kthvalue`` (NaN counts as the largest); the gradient goes to the index.
+
+    >>> import gdl
+    >>> gdl.kthvalue(gdl.tensor([5.0, 1.0, 4.0, 2.0]), 2)
+    ValuesIndices(values=tensor(2., backend='numpy'), indices=tensor(3, backend='numpy'))
+    """
+    dim, keepdim = _dims("kthvalue", dim, keepdim, axis, keepdims, LAST)
+    a = _one_dim("kthvalue", dim, x.ndim)
+    n = x.shape[a] if x.ndim else 1
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n:
+        raise ValueError(f"kthvalue: k={k!r} is out of range for dimension {a} of size {n} in a tensor of shape {x.shape}")
+    xp = x._backend.xp
+
+    def position(ordered):
+        return xp.full(ordered.shape[:a] + (1,) + ordered.shape[a + 1 :], k - 1, dtype=xp.int64,
+                       device=x._backend.device)
+
+    return _pick_sorted("kthvalue", x, a, keepdim, position)
+
+
+def mode(x: Tensor, dim: int = LAST, keepdim: bool = False, *, axis=None, keepdims=None) -> ValuesIndices:
+    """``(values, indices)`` of the most frequent value along ``dim``, as ``torch.mode``: the
+    smallest of equally frequent values, and the index of its last occurrence. The
+    gradient goes to the index. (NaN entries each count once here; PyTorch counts them
+    together.)
+
+    >>> import gdl
+    >>> gdl.mode(gdl.tensor([3.0, 1.0, 1.0, 3.0, 2.0]))
+    ValuesIndices(values=tensor(1., backend='numpy'), indices=tensor(2, backend='numpy'))
+    """
+    from gdl.functional.scan import _doubling_scan
+
+    dim, keepdim = _dims("mode", dim, keepdim, axis, keepdims, LAST)
+    a = _one_dim("mode", dim, x.ndim)
+    be = x._backend
+    xp = be.xp
+
+    def position(ordered):
+        n = ordered.shape[a]
+        pos = xp.reshape(xp.arange(n, dtype=xp.int64, device=be.device), (n,) + (1,) * (ordered.ndim - 1 - a))
+        pos = xp.broadcast_to(pos, ordered.shape)
+        first = xp.ones(ordered.shape[:a] + (1,) + ordered.shape[a + 1 :], dtype=xp.bool, device=be.device)
+        later, earlier = ordered[(slice(None),) * a + (slice(1, None), Ellipsis)], ordered[
+            (slice(None),) * a + (slice(0, n - 1), Ellipsis)]
+        starts = xp.concat([first, later != earlier], axis=a)
+        run_start = _doubling_scan(xp, xp.where(starts, pos, xp.zeros_like(pos)), a, xp.maximum)
+        run_length = pos - run_start + 1  # the first maximum ends the smallest longest run
+        return xp.argmax(run_length, axis=a, keepdims=True)
+
+    return _pick_sorted("mode", x, a, keepdim, position)
+
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def quantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear",
+             axis=None, keepdims=None) -> Tensor:
+    """The ``q``-quantiles of ``x`` along ``dim`` (of all entries when None), as ``torch.quantile``.
+
+    ``q`` is a number in [0, 1] or a 1-D list/tensor of them (their axis comes first in
+    the result). Between the sorted values at ``floor(r)`` and ``ceil(r)``, with
+    ``r = q * (n - 1)``, ``interpolation`` picks ``linear`` (the default), ``lower``,
+    ``higher``, ``midpoint`` or ``nearest``. NaN in a slice gives NaN. Integer tensors
+    give the default float dtype (PyTorch refuses them). Backward: through the sort and
+    the interpolation, ``(1 - w) * g`` and ``w * g`` to the two values that were mixed.
+
+    >>> import gdl
+    >>> gdl.quantile(gdl.tensor([1.0, 2.0, 3.0, 4.0]), 0.5)
+    tensor(2.5, backend='numpy')
+    """
+    import math
+
+    from gdl.functional.elementwise import where
+    from gdl.functional.shape import getitem, reshape, stack, unsqueeze
+
+    dim, keepdim = _dims("quantile", dim, keepdim, axis, keepdims)
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(f"quantile: interpolation must be one of {', '.join(_INTERPOLATIONS)}, got {interpolation!r}")
+    qs = q.tolist() if isinstance(q, Tensor) else q
+    scalar_q = not isinstance(qs, (list, tuple))
+    qs = [qs] if scalar_q else list(qs)
+    if builtins.any(isinstance(v, (list, tuple)) for v in qs):
+        raise ValueError("quantile: q must be a number or a 1-D sequence of numbers")
+    for v in qs:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+            raise ValueError(f"quantile: q must be in [0, 1], got {v!r}")
+    x = _float_data(x)
+    ndim = x.ndim
+    if dim is None:
+        src, a = reshape(x, (-1,)), 0
+    else:
+        a = _one_dim("quantile", dim, ndim)
+        src = reshape(x, (1,)) if ndim == 0 else x
+    n = src.shape[a]
+    if n == 0:
+        raise ValueError(f"quantile: cannot take quantiles of an empty {'tensor' if dim is None else 'dimension'} "
+                         f"(shape {x.shape})")
+    ordered = sort(src, a).values
+    last = getitem(ordered, (slice(None),) * a + (n - 1, Ellipsis))  # NaN if the slice has one
+    nan_any = Tensor._wrap(x._backend.xp.isnan(last.data), x._backend)
+
+    outs = []
+    for v in qs:
+        rank = v * (n - 1)
+        if interpolation == "nearest":
+            rank = float(round(rank))  # halves to even, as PyTorch
+        lo, hi = math.floor(rank), math.ceil(rank)
+        w = rank - lo
+        if interpolation == "lower":
+            hi, w = lo, 0.0
+        elif interpolation == "higher":
+            lo, w = hi, 0.0
+        elif interpolation == "midpoint":
+            w = 0.0 if lo == hi else 0.5
+        v_lo = getitem(ordered, (slice(None),) * a + (lo, Ellipsis))
+        if hi == lo or w == 0.0:
+            out = v_lo
+        else:
+            v_hi = getitem(ordered, (slice(None),) * a + (hi, Ellipsis))
+            out = v_lo + (v_hi - v_lo) * w if w < 0.5 else v_hi - (v_hi - v_lo) * (1.0 - w)  # torch.lerp
+        out = where(nan_any, last, out)
+        if keepdim:
+            out = unsqueeze(out, a) if dim is not None else reshape(out, (1,) * ndim)
+        elif dim is not None and ndim == 0:
+            out = reshape(out, ())
+        outs.append(out)
+    return outs[0] if scalar_q else stack(outs, 0)
+
+
+
 __all__ = [
+    "MinMax",
     "ValuesIndices",
     "all",
+    "amax",
+    "amin",
+    "aminmax",
     "any",
     "argmax",
     "argmin",
+    "argsort",
+    "count_nonzero",
+    "kthvalue",
     "log_softmax",
     "logsumexp",
     "max",
     "mean",
+    "median",
     "min",
+    "mode",
+    "nanmean",
+    "nanmedian",
+    "nansum",
+    "prod",
+    "quantile",
     "softmax",
     "sort",
     "std",
+    "std_mean",
     "sum",
     "topk",
     "var",
+    "var_mean",
 ]
 
 # Tensor methods added by this module beyond gdl.functional._methods' table (name -> function).
-TENSOR_METHODS: dict = {}
+TENSOR_METHODS: dict = {
+    "prod": prod,
+    "amax": amax,
+    "amin": amin,
+    "aminmax": aminmax,
+    "argsort": argsort,
+    "count_nonzero": count_nonzero,
+    "nansum": nansum,
+    "nanmean": nanmean,
+    "median": median,
+    "nanmedian": nanmedian,
+    "kthvalue": kthvalue,
+    "mode": mode,
+    "quantile": quantile,
+}
