@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from gdl.backends import get_backend_object, host
-from gdl.functional._util import FIRST, check_axis, check_same_backend, dim_alias, normalize_axes, unbroadcast
+from gdl.functional._util import (
+    FIRST,
+    axis_alias,
+    check_axis,
+    check_same_backend,
+    dim_alias,
+    normalize_axes,
+    unbroadcast,
+)
 from gdl.tensor import Tensor, result
 
 
@@ -322,21 +330,407 @@ def take(x: Tensor, indices, axis: int = FIRST, *, dim=None) -> Tensor:
     return getitem(x, key)
 
 
+# -- splitting -----------------------------------------------------------------------------
+
+
+def _slice_along(x: Tensor, d: int, key) -> Tensor:
+    return _basic_index(x, (slice(None),) * d + (key,))
+
+
+def _split_dim(op: str, x: Tensor, dim, axis) -> int:
+    if axis is not None:
+        dim = axis_alias(op, dim, axis, FIRST)
+    if x.ndim == 0:
+        raise ValueError(f"{op}: expects a tensor with at least 1 dimension, got a 0-d tensor")
+    return check_axis(dim, x.ndim, op)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def split(x: Tensor, split_size_or_sections, dim: int = FIRST, *, axis=None) -> tuple:
+    """``x`` cut along ``dim`` (or ``axis``) into pieces, as ``torch.split``: an int gives
+    pieces of that size (the last one smaller if the size does not divide), a list
+    gives the size of each piece (they must add up to the dimension's size).
+
+    Returns a tuple of tensors; each piece's gradient flows back into its part of ``x``.
+
+    >>> import gdl
+    >>> [p.tolist() for p in gdl.arange(5).split(2)]
+    [[0, 1], [2, 3], [4]]
+    >>> [p.shape for p in gdl.zeros(2, 5).split([1, 4], dim=1)]
+    [(2, 1), (2, 4)]
+    """
+    d = _split_dim("split", x, dim, axis)
+    n = x.shape[d]
+    if _is_int(split_size_or_sections):
+        size = split_size_or_sections
+        if size < 0 or (size == 0 and n):
+            raise ValueError(f"split: split size must be a positive int, got {size} (dimension {d} has size {n})")
+        sizes = [size] * (n // size) + ([n % size] if n % size else []) if n else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if any(not _is_int(s) or s < 0 for s in sizes) or sum(sizes) != n:
+            raise ValueError(
+                f"split: sizes {tuple(sizes)} must be non-negative ints adding up to {n}, "
+                f"the size of dimension {d} of shape {x.shape}"
+            )
+    out, start = [], 0
+    for s in sizes:
+        out.append(_slice_along(x, d, slice(start, start + s)))
+        start += s
+    return tuple(out)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = FIRST, *, axis=None) -> tuple:
+    """``x`` cut along ``dim`` (or ``axis``) into at most ``chunks`` pieces of equal size
+    (``ceil(n / chunks)``, the last one smaller), as ``torch.chunk``: like torch, this can
+    give fewer than ``chunks`` pieces (6 into 4 gives 3 of size 2).
+
+    >>> import gdl
+    >>> [p.tolist() for p in gdl.arange(5).chunk(3)]
+    [[0, 1], [2, 3], [4]]
+    """
+    d = _split_dim("chunk", x, dim, axis)
+    if not _is_int(chunks) or chunks < 1:
+        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    n = x.shape[d]
+    if n == 0:  # as PyTorch: ``chunks`` empty pieces
+        return tuple(_slice_along(x, d, slice(0, 0)) for _ in range(chunks))
+    return split(x, -(-n // chunks), d)
+
+
+def unbind(x: Tensor, dim: int = FIRST, *, axis=None) -> tuple:
+    """The slices of ``x`` along ``dim`` (or ``axis``), that dimension removed, as ``torch.unbind``.
+
+    Each slice's backward pads its gradient to ``x``'s shape, so back-propagating
+    through all ``n`` slices costs ``n`` times ``x``'s size.
+
+    >>> import gdl
+    >>> a, b = gdl.tensor([[1, 2], [3, 4]]).unbind(1)
+    >>> a
+    tensor([1, 3], backend='numpy')
+    """
+    d = _split_dim("unbind", x, dim, axis)
+    return tuple(_slice_along(x, d, i) for i in range(x.shape[d]))
+
+
+# -- reordering ----------------------------------------------------------------------------
+
+
+def _dims_arg(op: str, dims, more, x: Tensor):
+    """``dims`` given as an int, a sequence, or several ints: a tuple of distinct axes."""
+    if more:
+        dims = (dims,) + tuple(more)
+    if _is_int(dims):
+        dims = (dims,)
+    dims = tuple(dims)
+    if any(not _is_int(a) for a in dims):
+        raise TypeError(f"{op}: dims must be ints, got {dims!r}")
+    axes = tuple(check_axis(a, x.ndim, op) for a in dims)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: dims {dims} repeat a dimension of shape {x.shape}")
+    return axes
+
+
+def flip(x: Tensor, dims=None, *more, axis=None) -> Tensor:
+    """``x`` with the order of its elements reversed along ``dims`` (an int, a sequence,
+    or several ints: ``x.flip(0, 1)``), as ``torch.flip``; ``axis`` is the Array API's
+    name, and with neither every dimension is reversed. Backward flips the gradient back.
+
+    >>> import gdl
+    >>> gdl.tensor([[1, 2], [3, 4]]).flip(1)
+    tensor([[2, 1],
+            [4, 3]], backend='numpy')
+    """
+    if axis is not None:
+        dims = axis_alias("flip", dims, axis)
+    xp = x._backend.xp
+    axes = tuple(range(x.ndim)) if dims is None and not more else _dims_arg("flip", dims, more, x)
+    if x.ndim == 0 or not axes:
+        return result(x.data, x._backend, (x,), lambda g: (g,), "Flip")
+    out = xp.flip(x.data, axis=axes)
+    return result(out, x._backend, (x,), lambda g: (xp.flip(g, axis=axes),), "Flip")
+
+
+def roll(x: Tensor, shifts, dims=None, *, axis=None) -> Tensor:
+    """``x`` shifted circularly by ``shifts`` along ``dims`` (ints or equal-length sequences),
+    as ``torch.roll``; with ``dims=None`` the flattened tensor is rolled and the shape
+    restored. Backward rolls the gradient back.
+
+    >>> import gdl
+    >>> gdl.tensor([1, 2, 3, 4]).roll(1)
+    tensor([4, 1, 2, 3], backend='numpy')
+    """
+    if axis is not None:
+        dims = axis_alias("roll", dims, axis)
+    xp = x._backend.xp
+    shifts = (shifts,) if _is_int(shifts) else tuple(shifts)
+    if any(not _is_int(s) for s in shifts):
+        raise TypeError(f"roll: shifts must be ints, got {shifts!r}")
+    if dims is None:
+        if len(shifts) != 1:
+            raise ValueError(f"roll: without dims, shifts must be one int, got {shifts}")
+        axes = None
+        shift, back = shifts[0], -shifts[0]
+    else:
+        dims = (dims,) if _is_int(dims) else tuple(dims)
+        if len(dims) != len(shifts):
+            raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+        axes = tuple(check_axis(a, x.ndim, "roll") for a in dims)
+        shift, back = shifts, tuple(-s for s in shifts)
+    if x.ndim == 0:
+        return result(x.data, x._backend, (x,), lambda g: (g,), "Roll")
+    out = xp.roll(x.data, shift=shift, axis=axes)
+    return result(out, x._backend, (x,), lambda g: (xp.roll(g, shift=back, axis=axes),), "Roll")
+
+
+def tile(x: Tensor, dims, *more) -> Tensor:
+    """``x`` repeated ``dims[i]`` times along dimension ``i``, as ``torch.tile``: unlike
+    :func:`repeat`, fewer sizes than dimensions are allowed (ones are put in front).
+
+    >>> import gdl
+    >>> gdl.tensor([[1, 2]]).tile(2)
+    tensor([[1, 2, 1, 2]], backend='numpy')
+    """
+    dims = (dims,) + tuple(more) if more or _is_int(dims) else tuple(dims)
+    return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
+
+
+def movedim(x: Tensor, source, destination) -> Tensor:
+    """``x`` with dimension(s) ``source`` moved to position(s) ``destination``, the others
+    keeping their order, as ``torch.movedim`` (``moveaxis`` is the same op).
+
+    >>> import gdl
+    >>> gdl.zeros(2, 3, 4).movedim(0, -1).shape
+    (3, 4, 2)
+    """
+    src = (source,) if _is_int(source) else tuple(source)
+    dst = (destination,) if _is_int(destination) else tuple(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: source {src} and destination {dst} must have the same length")
+    src = tuple(check_axis(a, x.ndim, "movedim") for a in src)
+    dst = tuple(check_axis(a, x.ndim, "movedim") for a in dst)
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"movedim: repeated dimension in source {source} or destination {destination}")
+    if x.ndim == 0:
+        return x
+    order = [a for a in range(x.ndim) if a not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(x, tuple(order))
+
+
+moveaxis = movedim
+
+
+def swapaxes(x: Tensor, axis0: int, axis1: int) -> Tensor:
+    """``x`` with two dimensions exchanged, as ``torch.swapaxes`` (``swapdims`` and
+    ``transpose(x, dim0, dim1)`` are the same op)."""
+    a0, a1 = check_axis(axis0, x.ndim, "swapaxes"), check_axis(axis1, x.ndim, "swapaxes")
+    return transpose(x, a0, a1) if x.ndim >= 2 else x
+
+
+def swapdims(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """``x`` with two dimensions exchanged, as ``torch.swapdims``."""
+    return swapaxes(x, dim0, dim1)
+
+
+def _shape_of(op: str, other):
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{op}: expects a tensor, got {type(other).__name__}")
+    return other.shape
+
+
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    """``x`` broadcast to ``other``'s shape, as ``torch.Tensor.expand_as``."""
+    return broadcast_to(x, _shape_of("expand_as", other))
+
+
+def reshape_as(x: Tensor, other: Tensor) -> Tensor:
+    """``x`` reshaped to ``other``'s shape, as ``torch.Tensor.reshape_as`` (``view_as`` is the same)."""
+    return reshape(x, _shape_of("reshape_as", other))
+
+
+view_as = reshape_as
+
+
+def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+    """Dimension ``dim`` of ``x`` split into several of ``sizes`` (one may be -1), as
+    ``torch.unflatten``; the inverse of :func:`flatten`.
+
+    >>> import gdl
+    >>> gdl.zeros(2, 12).unflatten(1, (3, -1)).shape
+    (2, 3, 4)
+    """
+    d = _split_dim("unflatten", x, dim, None)
+    sizes = tuple(sizes)
+    n = x.shape[d]
+    known = 1
+    for s in sizes:
+        if not _is_int(s) or s < -1:
+            raise ValueError(f"unflatten: sizes {sizes} must be non-negative ints (one may be -1)")
+        known *= s if s != -1 else 1
+    if not sizes or sizes.count(-1) > 1 or (
+        known != n if -1 not in sizes else (known == 0 or n % known)
+    ):
+        raise ValueError(f"unflatten: sizes {sizes} do not split dimension {d} of size {n} (shape {x.shape})")
+    return reshape(x, x.shape[:d] + sizes + x.shape[d + 1 :])
+
+
+# -- triangles ------------------------------------------------------------------------------
+
+
+def _triangle(op: str, x: Tensor, diagonal: int, lower: bool) -> Tensor:
+    if x.ndim < 2:
+        raise ValueError(f"{op}: expects a tensor with at least 2 dimensions, got shape {x.shape}")
+    if not _is_int(diagonal):
+        raise TypeError(f"{op}: diagonal must be an int, got {diagonal!r}")
+    be = x._backend
+    xp = be.xp
+    m, n = x.shape[-2], x.shape[-1]
+    offset = xp.arange(n, device=be.device)[None, :] - xp.arange(m, device=be.device)[:, None]
+    keep = offset <= diagonal if lower else offset >= diagonal
+    out = xp.where(keep, x.data, xp.zeros_like(x.data))
+    return result(out, be, (x,), lambda g: (xp.where(keep, g, xp.zeros_like(g)),), "Tril" if lower else "Triu")
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dimensions of ``x`` (zeros above diagonal
+    ``diagonal``: 0 the main one, > 0 above it, < 0 below), as ``torch.tril``.
+    Backward masks the gradient the same way.
+
+    >>> import gdl
+    >>> gdl.ones(3, 3).tril()
+    tensor([[1., 0., 0.],
+            [1., 1., 0.],
+            [1., 1., 1.]], backend='numpy')
+    """
+    return _triangle("tril", x, diagonal, True)
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dimensions of ``x`` (zeros below diagonal
+    ``diagonal``), as ``torch.triu``. Backward masks the gradient the same way.
+
+    >>> import gdl
+    >>> gdl.ones(2, 3).triu(1)
+    tensor([[0., 1., 1.],
+            [0., 0., 1.]], backend='numpy')
+    """
+    return _triangle("triu", x, diagonal, False)
+
+
+# -- grids and stacking ----------------------------------------------------------------------
+
+
+def meshgrid(*tensors, indexing: str = "ij") -> tuple:
+    """Coordinate grids from 1-d (or 0-d) tensors, as ``torch.meshgrid``: with ``indexing="ij"``
+    (the default, as torch's) output ``i`` varies along dimension ``i``; with ``"xy"`` the
+    first two dimensions are swapped (NumPy's and the Array API's default). Gradients sum
+    back over the grid.
+
+    >>> import gdl
+    >>> rows, cols = gdl.meshgrid(gdl.tensor([1, 2]), gdl.tensor([3, 4, 5]))
+    >>> cols
+    tensor([[3, 4, 5],
+            [3, 4, 5]], backend='numpy')
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    tensors = _same_backend_list("meshgrid", tensors)
+    for t in tensors:
+        if t.ndim > 1:
+            raise ValueError(f"meshgrid: expects 0-d or 1-d tensors, got shape {t.shape}")
+    k = len(tensors)
+    pos = list(range(k))
+    if indexing == "xy" and k >= 2:
+        pos[0], pos[1] = 1, 0
+    shape = [0] * k
+    for i, t in enumerate(tensors):
+        shape[pos[i]] = t.numel()
+    out = []
+    for i, t in enumerate(tensors):
+        view = [1] * k
+        view[pos[i]] = -1
+        out.append(broadcast_to(reshape(t, tuple(view)), tuple(shape)))
+    return tuple(out)
+
+
+def _atleast(t: Tensor, ndim: int) -> Tensor:
+    if t.ndim >= ndim:
+        return t
+    return reshape(t, (1,) * (ndim - t.ndim) + t.shape)
+
+
+def hstack(tensors) -> Tensor:
+    """Tensors joined column-wise, as ``torch.hstack``: along dimension 0 when they are
+    1-d (0-d ones count as 1-d), else along dimension 1.
+
+    >>> import gdl
+    >>> gdl.hstack([gdl.tensor([1, 2]), gdl.tensor([3])])
+    tensor([1, 2, 3], backend='numpy')
+    """
+    tensors = [_atleast(t, 1) for t in _same_backend_list("hstack", tensors)]
+    return concat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """Tensors joined row-wise, as ``torch.vstack``: 0-d and 1-d ones first become rows
+    (shape ``(1, n)``), then all are joined along dimension 0.
+
+    >>> import gdl
+    >>> gdl.vstack([gdl.tensor([1, 2]), gdl.tensor([3, 4])])
+    tensor([[1, 2],
+            [3, 4]], backend='numpy')
+    """
+    tensors = [_atleast(t, 2) for t in _same_backend_list("vstack", tensors)]
+    return concat(tensors, 0)
+
+
 __all__ = [
     "broadcast_to",
+    "chunk",
     "concat",
+    "expand_as",
     "flatten",
+    "flip",
     "getitem",
+    "hstack",
+    "meshgrid",
+    "moveaxis",
+    "movedim",
     "permute",
     "repeat",
     "reshape",
+    "reshape_as",
+    "roll",
+    "split",
     "squeeze",
     "stack",
+    "swapaxes",
+    "swapdims",
     "take",
+    "tile",
     "to_backend",
     "transpose",
+    "tril",
+    "triu",
+    "unbind",
+    "unflatten",
     "unsqueeze",
+    "view_as",
+    "vstack",
 ]
 
 # Tensor methods added by this module beyond gdl.functional._methods' table (name -> function).
-TENSOR_METHODS: dict = {}
+TENSOR_METHODS: dict = {
+    name: globals()[name]
+    for name in (
+        "chunk", "expand_as", "flip", "movedim", "moveaxis", "reshape_as", "roll", "split", "swapaxes",
+        "swapdims", "tile", "tril", "triu", "unbind", "unflatten", "view_as",
+    )
+}
