@@ -562,6 +562,86 @@ def eye(n, m=None, dtype=None, requires_grad=False, backend=None) -> Tensor:
     return Tensor._wrap(be.xp.eye(n, m, dtype=dt, device=be.device), be, requires_grad)
 
 
+def linspace(start, end, steps, dtype=None, requires_grad=False, backend=None) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included, as
+    ``torch.linspace`` (default float dtype; computed in float64, then converted:
+    an integer ``dtype`` truncates toward zero, as PyTorch).
+
+    >>> import gdl
+    >>> gdl.linspace(0, 1, 5)
+    tensor([0.  , 0.25, 0.5 , 0.75, 1.  ], backend='numpy')
+    """
+    be = get_backend_object(backend)
+    dt = _resolve_dtype(be, dtype) or _default_float(be)
+    arr = be.xp.linspace(float(start), float(end), _steps("linspace", steps), dtype=be.xp.float64, device=be.device)
+    return Tensor._wrap(arr if arr.dtype == dt else be.xp.astype(arr, dt), be, requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, backend=None) -> Tensor:
+    """``base ** linspace(start, end, steps)``, as ``torch.logspace`` (computed in float64,
+    then converted to ``dtype``, the default float dtype unless given).
+
+    >>> import gdl
+    >>> gdl.logspace(0, 2, 3)
+    tensor([  1.,  10., 100.], backend='numpy')
+    """
+    be = get_backend_object(backend)
+    dt = _resolve_dtype(be, dtype) or _default_float(be)
+    xp = be.xp
+    exps = xp.linspace(float(start), float(end), _steps("logspace", steps), dtype=xp.float64, device=be.device)
+    arr = xp.pow(xp.asarray(float(base), dtype=xp.float64, device=be.device), exps)
+    return Tensor._wrap(arr if arr.dtype == dt else xp.astype(arr, dt), be, requires_grad)
+
+
+def _steps(op, steps):
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"{op}: steps must be a non-negative int, got {steps!r}")
+    return steps
+
+
+def empty(*shape, dtype=None, requires_grad=False, backend=None) -> Tensor:
+    """A tensor of ``shape`` for values to be written later, as ``torch.empty``; gdl
+    fills it with zeros (the Array API's ``empty`` gives no guarantee either way, so
+    gdl does not leave it uninitialised: same result every time)."""
+    return _filled(0, shape, dtype, requires_grad, backend)
+
+
+def empty_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    """A tensor of ``t``'s shape, dtype (unless ``dtype``) and backend, as
+    ``torch.empty_like``; filled with zeros in gdl (see :func:`empty`)."""
+    return _filled(0, t.shape, dtype or t.dtype, requires_grad, t._backend)
+
+
+def tril_indices(row, col, offset=0, dtype=None, backend=None) -> Tensor:
+    """The ``(2, N)`` row and column indices of the lower triangle of a ``row`` × ``col``
+    matrix (on and below diagonal ``offset``), in row-major order, as ``torch.tril_indices``.
+
+    >>> import gdl
+    >>> gdl.tril_indices(3, 3)
+    tensor([[0, 1, 1, 2, 2, 2],
+            [0, 0, 1, 0, 1, 2]], backend='numpy')
+    """
+    return _triangle_indices(row, col, offset, dtype, backend, lower=True)
+
+
+def triu_indices(row, col, offset=0, dtype=None, backend=None) -> Tensor:
+    """The ``(2, N)`` indices of the upper triangle (on and above diagonal ``offset``), as
+    ``torch.triu_indices``."""
+    return _triangle_indices(row, col, offset, dtype, backend, lower=False)
+
+
+def _triangle_indices(row, col, offset, dtype, backend, lower):
+    be = get_backend_object(backend)
+    xp = be.xp
+    i = xp.arange(int(row), dtype=xp.int64, device=be.device)[:, None]
+    j = xp.arange(int(col), dtype=xp.int64, device=be.device)[None, :]
+    mask = (j - i <= offset) if lower else (j - i >= offset)
+    rows, cols = xp.nonzero(mask)
+    arr = xp.stack([rows, cols])
+    dt = _resolve_dtype(be, dtype) or xp.int64
+    return Tensor._wrap(arr if arr.dtype == dt else xp.astype(arr, dt), be)
+
+
 def rand(*shape, dtype=None, requires_grad=False, backend=None) -> Tensor:
     """Uniform samples on [0, 1) from the backend's seeded generator."""
     be = get_backend_object(backend)

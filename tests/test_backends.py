@@ -1,3 +1,4 @@
+import math
 import os
 import subprocess
 import sys
@@ -160,3 +161,13 @@ def test_bernoulli_edges(backend):
         assert np.all(gdl.Tensor._wrap(be.bernoulli(p, (4, 5)), be).numpy() == expected)
     assert gdl.Tensor._wrap(be.bernoulli(0.5, (0, 3)), be).shape == (0, 3)
     assert gdl.Tensor._wrap(be.bernoulli(0.5, (), dtype=be.xp.float64), be).dtype == gdl.float64
+
+
+def test_scatter_add_keeps_an_inf_in_its_own_row(backend):
+    """A one-hot product would give 0·inf = NaN in every other row; each row must hold only its own sum."""
+    be = gdl.get_backend_object()
+    values = gdl.tensor([[1.0, 2.0], [float("inf"), 3.0], [4.0, 5.0], [float("nan"), 1.0]]).data
+    index = gdl.tensor([0, 2, 0, 3]).data
+    out = gdl.Tensor._wrap(be.scatter_add((5, 2), index, values), be).tolist()
+    assert out[0] == [5.0, 7.0] and out[1] == [0.0, 0.0] and out[2] == [float("inf"), 3.0] and out[4] == [0.0, 0.0]
+    assert math.isnan(out[3][0]) and out[3][1] == 1.0

@@ -3,8 +3,9 @@
 The Array API standard covers arithmetic, reductions and shapes. It has no random
 numbers, no duplicate-safe scatter-add (``scatter_add``, ``coalesce_rows``,
 ``index_add`` for row-sparse updates), no sliding windows and no fused kernels.
-A :class:`Backend` supplies exactly those, plus host transfers and
-``matmul_t`` (``a @ bᵀ`` in the operand order its BLAS runs fastest). The portable
+A :class:`Backend` supplies exactly those, plus host transfers,
+``matmul_t`` (``a @ bᵀ`` in the operand order its BLAS runs fastest) and
+``einsum`` (not in the standard; the portable version here contracts with ``matmul``). The portable
 implementations here use only the standard namespace ``self.xp``; a concrete
 backend overrides a method where its library has something faster.
 """
@@ -107,19 +108,20 @@ class Backend:
 
         ``index`` is a 1-D integer array, ``values`` has shape
         ``(len(index), *target_shape[1:])``. Repeated indices accumulate.
-        Portable version: :meth:`coalesce_rows`, then a one-hot product places
-        each distinct row once.
+        Portable version: a one-hot product; where that is not finite (an inf or NaN
+        value, which 0·inf would spread to every row) a masked sum instead.
         """
         xp = self.xp
         rows = values.shape[0]
         if rows == 0:
             return xp.zeros(target_shape, dtype=values.dtype, device=self.device)
-        uniq, sums = self.coalesce_rows(index, xp.reshape(values, (rows, -1)))
-        onehot = xp.astype(
-            xp.arange(target_shape[0], device=self.device)[:, None] == uniq[None, :],
-            values.dtype,
-        )
-        return xp.reshape(onehot @ sums, target_shape)
+        flat = xp.reshape(values, (rows, -1))
+        hits = xp.arange(target_shape[0], device=self.device)[:, None] == index[None, :]
+        out = xp.astype(hits, values.dtype) @ flat
+        if not bool(xp.all(xp.isfinite(out))):
+            zero = xp.zeros((), dtype=values.dtype, device=self.device)
+            out = xp.sum(xp.where(hits[:, :, None], flat[None, :, :], zero), axis=1, dtype=values.dtype)
+        return xp.reshape(out, target_shape)
 
     def matmul_t(self, a, b):
         """``a @ bᵀ`` for 2-D arrays (a layer's ``x @ weightᵀ``); a backend may pick the
@@ -129,6 +131,36 @@ class Backend:
     def matmul_tn(self, a, b):
         """``aᵀ @ b`` for 2-D arrays (a layer's weight gradient ``gᵀ @ x``)."""
         return a.mT @ b
+
+    def einsum(self, subscripts, *arrays):
+        """Einstein summation of ``arrays`` (one dtype) for explicit ``subscripts`` such as
+        ``"ij,jk->ik"``: letters only, ``->`` and the output always given, every letter
+        of one size (``gdl.einsum`` writes out ``...``, the implicit output and size-1
+        broadcasting before it calls this). A letter may repeat within an operand (a
+        diagonal), not in the output.
+
+        Portable version: take each operand's repeated-letter diagonals, sum the letters
+        needed nowhere else, then contract the operands left to right, each pair as one
+        batched ``matmul`` (batch letters, free letters of each side, contracted ones).
+        """
+        xp = self.xp
+        lhs, out = subscripts.split("->")
+        ops = [_einsum_diagonals(xp, a, list(term)) for term, a in zip(lhs.split(","), arrays)]
+        while True:
+            for i, (a, letters) in enumerate(ops):
+                elsewhere = set(out).union(*(ls for j, (_, ls) in enumerate(ops) if j != i))
+                drop = [k for k, c in enumerate(letters) if c not in elsewhere]
+                if drop:
+                    a = xp.sum(a, axis=tuple(drop), dtype=a.dtype)
+                    ops[i] = (a, [c for k, c in enumerate(letters) if k not in drop])
+            if len(ops) == 1:
+                break
+            first, second = ops.pop(0), ops.pop(0)
+            keep = set(out).union(*(ls for _, ls in ops))
+            ops.insert(0, _einsum_pair(xp, first, second, keep))
+        a, letters = ops[0]
+        perm = tuple(letters.index(c) for c in out)
+        return a if perm == tuple(range(len(perm))) else xp.permute_dims(a, perm)
 
     def sum_rows(self, a):
         """The sum over the first axis of a 2-D array (a bias gradient)."""
@@ -248,6 +280,43 @@ def _place(xp, block, shape, hi, wj, sh, sw, device):
     if wp - wj - bw:
         parts.append(xp.zeros((n, c, hp, wp - wj - bw), dtype=block.dtype, device=device))
     return xp.concat(parts, axis=3) if len(parts) > 1 else block
+
+
+def _einsum_diagonals(xp, a, letters):
+    """``(a, letters)`` with each letter repeated in ``letters`` reduced to its diagonal
+    (moved last): ``a[..., i, i]`` as a strided slice of the flattened pair of axes."""
+    while len(set(letters)) < len(letters):
+        c = next(c for c in letters if letters.count(c) > 1)
+        p = letters.index(c)
+        q = letters.index(c, p + 1)
+        rest = [k for k in range(len(letters)) if k not in (p, q)]
+        a = xp.permute_dims(a, tuple(rest) + (p, q))
+        n = a.shape[-1]
+        a = xp.reshape(a, tuple(a.shape[:-2]) + (n * n,))[..., :: n + 1]
+        letters = [letters[k] for k in rest] + [c]
+    return a, letters
+
+
+def _einsum_pair(xp, first, second, keep):
+    """Contract two ``(array, letters)`` operands into one, keeping the letters in ``keep``
+    (a letter of only one side is in ``keep``: the others were summed already)."""
+    (a, la), (b, lb) = first, second
+    size = dict(zip(la, a.shape)) | dict(zip(lb, b.shape))
+    batch = [c for c in la if c in lb and c in keep]
+    inner = [c for c in la if c in lb and c not in keep]
+    left = [c for c in la if c not in lb]
+    right = [c for c in lb if c not in la]
+
+    def arrange(x, letters, order, groups):
+        perm = tuple(letters.index(c) for c in order)
+        if perm != tuple(range(len(perm))):
+            x = xp.permute_dims(x, perm)
+        return xp.reshape(x, tuple(math.prod(size[c] for c in g) for g in groups))
+
+    a2 = arrange(a, la, batch + left + inner, (batch, left, inner))
+    b2 = arrange(b, lb, batch + inner + right, (batch, inner, right))
+    out = xp.reshape(a2 @ b2, tuple(size[c] for c in batch + left + right))
+    return out, batch + left + right
 
 
 def prod(shape) -> int:

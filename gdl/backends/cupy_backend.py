@@ -89,6 +89,9 @@ class CupyBackend(Backend):
         cupy.add.at(out, index, values)  # atomic adds: repeated rows accumulate
         return out
 
+    def einsum(self, subscripts, *arrays):
+        return cupy.einsum(subscripts, *arrays)  # untested here (no GPU in CI)
+
     def im2col(self, x, kernel, stride, padding, dilation, pad_value=0.0):
         view = strided.im2col(cupy, x, kernel, stride, padding, dilation, pad_value)
         return cupy.ascontiguousarray(view)

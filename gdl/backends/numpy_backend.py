@@ -109,15 +109,19 @@ class NumpyBackend(Backend):
     # -- gather / scatter ------------------------------------------------------
     def scatter_add(self, target_shape, index, values):
         """Rows added at ``index`` (duplicates accumulate). ``np.add.at`` is slow on rows
-        (2 ms for 512 rows of 512 into 65), so: a one-hot product for small tables,
-        else sort the indices and ``np.add.reduceat`` each run of equal ones."""
+        (2 ms for 512 rows of 512 into 65), so: a one-hot product for small tables
+        (redone exactly when the result is not finite), else sort the indices and
+        ``np.add.reduceat`` each run of equal ones."""
         n, rows = index.shape[0], target_shape[0]
         if n == 0:  # before the reshape: (0, -1) has no size to infer
             return np.zeros(target_shape, dtype=values.dtype)
         flat = values.reshape(n, -1)
         if rows * n <= 1 << 22:
             onehot = (np.arange(rows)[:, None] == index[None, :]).astype(values.dtype)
-            return (onehot @ flat).reshape(target_shape)
+            with np.errstate(invalid="ignore"):
+                out = onehot @ flat
+            if np.isfinite(out).all():  # else an inf or NaN value: 0·inf put NaN in every row
+                return out.reshape(target_shape)
         out = np.zeros((rows, flat.shape[1]), dtype=values.dtype)
         uniq, sums = self.coalesce_rows(index, flat)
         out[uniq] = sums
@@ -140,6 +144,22 @@ class NumpyBackend(Backend):
             a = np.concatenate([a, np.zeros_like(a)])
             b = np.concatenate([b, np.zeros_like(b)])
         return a.T @ b
+
+    def einsum(self, subscripts, *arrays):
+        """``np.einsum``, with ``optimize="greedy"`` (BLAS contractions) when a product of
+        two or more operands loops over more than 2**15 index combinations: below that
+        the path search costs more than it saves (measured: 20 µs against 4 µs for
+        4 × 4 matrices, 0.12 ms against 0.75 ms for 128 × 128)."""
+        optimize = False
+        if len(arrays) > 1:
+            if "." in subscripts or "->" not in subscripts:
+                optimize = "greedy" if max(a.size for a in arrays) > 1 << 10 else False
+            else:
+                sizes = {}
+                for term, a in zip(subscripts.split("->")[0].split(","), arrays):
+                    sizes.update(zip(term, a.shape))
+                optimize = "greedy" if math.prod(sizes.values()) > 1 << 15 else False
+        return np.einsum(subscripts, *arrays, optimize=optimize)
 
     def sum_rows(self, a):
         """As a ufunc method: ``np.sum``'s Python layers cost more than a (100, 10) sum."""

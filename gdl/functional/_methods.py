@@ -47,7 +47,7 @@ _METHODS = {
     "add": E.add, "sub": E.sub, "mul": E.mul, "div": E.div, "pow": E.pow, "neg": E.neg,
     "exp": E.exp, "log": E.log, "sqrt": E.sqrt, "abs": E.abs, "tanh": E.tanh,
     "sigmoid": E.sigmoid, "relu": E.relu, "clip": E.clip, "clamp": E.clip,
-    "maximum": E.maximum, "minimum": E.minimum, "matmul": L.matmul, "mm": L.matmul,
+    "maximum": E.maximum, "minimum": E.minimum, "matmul": L.matmul, "mm": L.mm,
     "sum": R.sum, "mean": R.mean, "var": R.var, "max": R.max, "min": R.min,
     "logsumexp": R.logsumexp, "softmax": R.softmax, "log_softmax": R.log_softmax,
     "argmax": R.argmax, "argmin": R.argmin, "all": R.all, "any": R.any,
