@@ -1,13 +1,48 @@
-"""Activations beyond the core ops (relu, tanh, sigmoid, softmax live in gdl.functional)."""
+"""Activations beyond the core ops (relu, tanh, sigmoid, softmax live in gdl.functional).
+
+Each function computes its forward once from the raw array, keeps what its backward
+needs, and defines that backward right beside it. ``inplace=`` is accepted where
+PyTorch has it, but gdl never writes into its input: the result is always a new
+tensor. Integer (and bool) inputs give the default float dtype (``gdl.get_default_dtype()``).
+
+>>> import gdl
+>>> import gdl.nn.functional as F
+>>> x = gdl.tensor([-100.0, 0.0, 3.0])
+>>> F.elu(x)
+tensor([-1.,  0.,  3.], backend='numpy')
+>>> F.hardtanh(x, -1.0, 1.0)
+tensor([-1.,  0.,  1.], backend='numpy')
+>>> F.softplus(gdl.tensor([-1000.0, 1000.0]))  # no overflow either way
+tensor([   0., 1000.], backend='numpy')
+"""
 
 from __future__ import annotations
 
 import math
+import warnings
 
+from gdl import dtypes
+from gdl.functional._util import check_axis, check_same_backend
+from gdl.functional.elementwise import _as_float
 from gdl.tensor import Tensor, result
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _float(x: Tensor) -> Tensor:
+    """``x`` as a floating tensor: integer and bool inputs become the default float dtype."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"expected a gdl Tensor, got {type(x).__name__}")
+    return x if dtypes.is_floating(x.data.dtype) else _as_float(x)
+
+
+def _sigmoid(be, data):
+    """``1 / (1 + exp(-x))`` of a raw array, without overflow (the fused kernel on CuPy)."""
+    fused = be.fused.get("sigmoid")
+    return fused(data) if fused is not None else 0.5 * (be.xp.tanh(0.5 * data) + 1.0)
 
 
 def _erf(xp, x):
@@ -24,6 +59,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
     Backward: ``Φ(x) + x·φ(x)`` (exact), or the derivative of the tanh form.
     """
+    x = _float(x)
     xp = x._backend.xp
     data = x.data
     if approximate == "tanh":
@@ -47,14 +83,332 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     return result(out, x._backend, (x,), backward, "Gelu")
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > 0``, else ``negative_slope·x`` (a new tensor even with ``inplace=True``)."""
+    x = _float(x)
     xp = x._backend.xp
     pos = x.data > 0
     out = xp.where(pos, x.data, x.data * negative_slope)
     return result(out, x._backend, (x,), lambda g: (xp.where(pos, g, g * negative_slope),), "LeakyRelu")
 
 
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """SiLU (swish): ``x·σ(x)``; backward ``σ(x)·(1 + x·(1 - σ(x)))``."""
+    x = _float(input)
+    be = x._backend
+    d = x.data
+    s = _sigmoid(be, d)
+    out = d * s
+    return result(out, be, (x,), lambda g: (g * (s * (1.0 + d * (1.0 - s))),), "Silu")
+
+
+def _elu(op, input, alpha, scale=1.0, input_scale=1.0):
+    """``scale·x`` for ``x > 0``, else ``scale·alpha·(exp(x·input_scale) - 1)`` (ELU, SELU, CELU)."""
+    x = _float(input)
+    xp = x._backend.xp
+    d = x.data
+    pos = d > 0
+    m = xp.minimum(d, 0.0)  # exp of the non-positive part only: no overflow for large x
+    if input_scale != 1.0:
+        m = m * input_scale
+    coef = alpha * scale
+    neg = coef * xp.expm1(m)
+    out = xp.where(pos, d * scale if scale != 1.0 else d, neg)
+
+    def backward(g):  # d/dx of the negative branch is scale·alpha·input_scale·exp(...) = (neg + coef)·input_scale
+        dneg = (neg + coef) * input_scale if input_scale != 1.0 else neg + coef
+        return (xp.where(pos, g * scale if scale != 1.0 else g, g * dneg),)
+
+    return result(out, x._backend, (x,), backward, op)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """ELU: ``x`` for ``x > 0``, else ``alpha·(exp(x) - 1)``."""
+    return _elu("Elu", input, alpha)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """SELU: ``scale·elu(x, alpha)`` with ``alpha ≈ 1.6733`` and ``scale ≈ 1.0507``."""
+    return _elu("Selu", input, _SELU_ALPHA, _SELU_SCALE)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """CELU: ``max(0, x) + min(0, alpha·(exp(x/alpha) - 1))``; ``alpha`` must not be 0."""
+    if alpha == 0:
+        raise ValueError("celu: alpha cannot be 0 (the formula divides by it)")
+    return _elu("Celu", input, alpha, 1.0, 1.0 / alpha)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta·x)) / beta``, and ``x`` itself where ``beta·x > threshold``.
+
+    Computed as ``max(bx, 0) + log1p(exp(-|bx|))``, so no input overflows; backward
+    ``σ(beta·x)`` (1 above the threshold).
+    """
+    x = _float(input)
+    xp = x._backend.xp
+    d = x.data
+    bx = d * beta if beta != 1.0 else d
+    e = xp.exp(-xp.abs(bx))
+    sp = xp.maximum(bx, 0.0) + xp.log1p(e)
+    if beta != 1.0:
+        sp = sp / beta
+    over = bx > threshold
+    out = xp.where(over, d, sp)
+
+    def backward(g):
+        r = 1.0 / (1.0 + e)
+        return (xp.where(over, g, g * xp.where(bx >= 0, r, e * r)),)
+
+    return result(out, x._backend, (x,), backward, "Softplus")
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """Mish: ``x·tanh(softplus(x))``; backward ``t + x·σ(x)·(1 - t²)`` with ``t = tanh(softplus(x))``."""
+    x = _float(input)
+    xp = x._backend.xp
+    d = x.data
+    e = xp.exp(-xp.abs(d))
+    t = xp.tanh(xp.maximum(d, 0.0) + xp.log1p(e))
+    out = d * t
+
+    def backward(g):
+        r = 1.0 / (1.0 + e)
+        sig = xp.where(d >= 0, r, e * r)
+        return (g * (t + d * sig * (1.0 - t * t)),)
+
+    return result(out, x._backend, (x,), backward, "Mish")
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` clipped to ``[min_val, max_val]``; the gradient is 0 outside and at both bounds (PyTorch's)."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val}, max_val={max_val}")
+    return _hardtanh("Hardtanh", input, min_val, max_val)
+
+
+def _hardtanh(op, input, lo, hi):
+    x = _float(input)
+    xp = x._backend.xp
+    d = x.data
+    out = xp.clip(d, lo, hi)
+    return result(out, x._backend, (x,), lambda g: (xp.where((d > lo) & (d < hi), g, 0.0),), op)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``min(max(x, 0), 6)``; the gradient is 0 at 0 and 6, as PyTorch's."""
+    return _hardtanh("Relu6", input, 0.0, 6.0)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """``relu6(x + 3) / 6``: 0 below -3, 1 above 3, linear between (gradient 1/6 strictly inside)."""
+    x = _float(input)
+    xp = x._backend.xp
+    d = x.data
+    out = xp.clip(d + 3.0, 0.0, 6.0) / 6.0
+    return result(out, x._backend, (x,), lambda g: (xp.where((d > -3.0) & (d < 3.0), g / 6.0, 0.0),), "Hardsigmoid")
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x·relu6(x + 3) / 6``; gradient 0 for ``x <= -3``, ``x/3 + 1/2`` for ``-3 < x < 3``, 1 above."""
+    x = _float(input)
+    xp = x._backend.xp
+    d = x.data
+    out = d * xp.clip(d + 3.0, 0.0, 6.0) / 6.0
+
+    def backward(g):
+        inner = xp.where(d < 3.0, g * (d / 3.0 + 0.5), g)
+        return (xp.where(d <= -3.0, 0.0, inner),)
+
+    return result(out, x._backend, (x,), backward, "Hardswish")
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """``log(σ(x)) = min(x, 0) - log1p(exp(-|x|))``: finite for every ``x``; backward ``σ(-x)``."""
+    x = _float(input)
+    xp = x._backend.xp
+    d = x.data
+    e = xp.exp(-xp.abs(d))
+    out = xp.minimum(d, 0.0) - xp.log1p(e)
+
+    def backward(g):
+        return (g * (xp.where(d < 0, 1.0, e) / (1.0 + e)),)
+
+    return result(out, x._backend, (x,), backward, "LogSigmoid")
+
+
+def softsign(input: Tensor) -> Tensor:
+    """``x / (1 + |x|)``; backward ``1 / (1 + |x|)²``."""
+    x = _float(input)
+    xp = x._backend.xp
+    a = 1.0 + xp.abs(x.data)
+    out = x.data / a
+    return result(out, x._backend, (x,), lambda g: (g / (a * a),), "Softsign")
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """``x - tanh(x)``; backward ``tanh(x)²``."""
+    x = _float(input)
+    t = x._backend.xp.tanh(x.data)
+    return result(x.data - t, x._backend, (x,), lambda g: (g * (t * t),), "Tanhshrink")
+
+
+def _check_lambd(op, lambd):
+    if lambd < 0:
+        raise ValueError(f"{op}: lambd must be >= 0, got {lambd}")
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0 (``lambd >= 0``)."""
+    _check_lambd("softshrink", lambd)
+    x = _float(input)
+    xp = x._backend.xp
+    d = x.data
+    out = d - xp.clip(d, -lambd, lambd)
+    return result(out, x._backend, (x,), lambda g: (xp.where(xp.abs(d) > lambd, g, 0.0),), "Softshrink")
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``x`` where ``|x| > lambd``, else 0."""
+    x = _float(input)
+    xp = x._backend.xp
+    keep = xp.abs(x.data) > lambd
+    out = xp.where(keep, x.data, 0.0)
+    return result(out, x._backend, (x,), lambda g: (xp.where(keep, g, 0.0),), "Hardshrink")
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > threshold``, else ``value``; the gradient is 0 where replaced."""
+    x = _float(input)
+    xp = x._backend.xp
+    keep = x.data > threshold
+    out = xp.where(keep, x.data, value)
+    return result(out, x._backend, (x,), lambda g: (xp.where(keep, g, 0.0),), "Threshold")
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """Gated linear unit: split ``dim`` in halves ``a, b``; ``a·σ(b)``.
+
+    >>> import gdl
+    >>> import gdl.nn.functional as F
+    >>> F.glu(gdl.tensor([[1.0, 2.0, 0.0, 100.0]]))
+    tensor([[0.5, 2. ]], backend='numpy')
+    """
+    x = _float(input)
+    if x.ndim == 0:
+        raise ValueError("glu: does not support 0-d tensors (the halved dimension must be even)")
+    axis = check_axis(dim, x.ndim, "glu")
+    n = x.shape[axis]
+    if n % 2:
+        raise ValueError(f"glu: halving dimension must be even, but dimension {dim} is size {n}")
+    be = x._backend
+    xp = be.xp
+    lead = (slice(None),) * axis
+    a = x.data[lead + (slice(0, n // 2), ...)]
+    s = _sigmoid(be, x.data[lead + (slice(n // 2, n), ...)])
+    out = a * s
+
+    def backward(g):
+        ga = g * s
+        return (xp.concat([ga, ga * a * (1.0 - s)], axis=axis),)
+
+    return result(out, be, (x,), backward, "Glu")
+
+
+def _implicit_softmax_dim(op, ndim):
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X "
+                  f"as an argument.", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``softmax(-x)`` along ``dim``: the smallest entries get the largest weights.
+
+    ``dim=None`` picks PyTorch's deprecated implicit dimension (0 for 0-, 1- and 3-D
+    inputs, else 1) with a warning. ``dtype`` converts the input first.
+
+    >>> import gdl
+    >>> import gdl.nn.functional as F
+    >>> F.softmin(gdl.tensor([0.0, 0.0, 1000.0]), dim=0)
+    tensor([0.5, 0.5, 0. ], backend='numpy')
+    """
+    if dtype is not None:
+        from gdl.functional.elementwise import astype
+
+        input = astype(input, dtype)
+    x = _float(input)
+    if dim is None:
+        dim = _implicit_softmax_dim("softmin", x.ndim)
+    axis = check_axis(dim, x.ndim, "softmin")
+    xp = x._backend.xp
+    e = xp.exp(xp.min(x.data, axis=axis, keepdims=True) - x.data)
+    out = e / xp.sum(e, axis=axis, keepdims=True)
+
+    def backward(g):
+        return (out * (xp.sum(g * out, axis=axis, keepdims=True) - g),)
+
+    return result(out, x._backend, (x,), backward, "Softmin")
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """``x`` where ``x > 0``, else ``weight·x``; ``weight`` has 1 element or one per channel (dim 1).
+
+    Differentiable in both; the weight's gradient sums ``g·x`` over the non-positive
+    entries of every other dimension.
+    """
+    x = _float(input)
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"prelu: weight must be a gdl Tensor, got {type(weight).__name__}")
+    check_same_backend("prelu", x, weight)
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    nw = weight.numel()
+    if nw != 1 and nw != channels:
+        raise ValueError(
+            f"prelu: mismatch of parameter numbers and input channel size: found {nw} parameters "
+            f"(weight shape {weight.shape}) and channel size {channels} (input shape {x.shape})"
+        )
+    xp = x._backend.xp
+    d = x.data
+    if nw == 1:
+        w = xp.reshape(weight.data, ())
+        axes = tuple(range(x.ndim))
+    else:
+        w = xp.reshape(weight.data, (1, channels) + (1,) * (x.ndim - 2))
+        axes = (0,) + tuple(range(2, x.ndim))
+    pos = d > 0
+    out = xp.where(pos, d, w * d)
+    wshape = tuple(weight.data.shape)
+
+    def backward(g):
+        gx = xp.where(pos, g, g * w) if x.requires_grad else None
+        gw = None
+        if weight.requires_grad:
+            gw = xp.reshape(xp.sum(xp.where(pos, 0.0, g * d), axis=axes), wshape)
+        return (gx, gw)
+
+    return result(out, x._backend, (x, weight), backward, "Prelu")
+
+
 __all__ = [
+    "celu",
+    "elu",
     "gelu",
+    "glu",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
     "leaky_relu",
+    "logsigmoid",
+    "mish",
+    "prelu",
+    "relu6",
+    "selu",
+    "silu",
+    "softmin",
+    "softplus",
+    "softshrink",
+    "softsign",
+    "tanhshrink",
+    "threshold",
 ]
