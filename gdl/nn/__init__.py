@@ -8,7 +8,7 @@ from gdl.nn.activation import *  # noqa: F403
 from gdl.nn.conv import *  # noqa: F403
 from gdl.nn.layers import *  # noqa: F403
 from gdl.nn.loss import *  # noqa: F403
-from gdl.nn.module import Module, ModuleDict, ModuleList, Sequential
+from gdl.nn.module import Module, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from gdl.nn.normalization import *  # noqa: F403
 from gdl.nn.padding import *  # noqa: F403
 from gdl.nn.parameter import Parameter
@@ -19,6 +19,6 @@ _LAYER_MODULES = (activation, conv, layers, loss, normalization, padding, poolin
 
 __all__ = sorted(
     {name for m in _LAYER_MODULES for name in m.__all__}
-    | {"Module", "ModuleDict", "ModuleList", "Sequential", "Parameter", "GRU", "LSTM", "RNN", "GRUCell",
-       "LSTMCell", "RNNCell", "functional", "init", "utils"}
+    | {"Module", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential", "Parameter", "GRU",
+       "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell", "functional", "init", "utils"}
 )

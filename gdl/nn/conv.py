@@ -147,18 +147,28 @@ class MaxPool1d(MaxPool2d):
 
 
 class AvgPool2d(_Pool):
-    """The mean of each window (:func:`gdl.nn.functional.avg_pool2d`); zero padding counts by default."""
+    """The mean of each window (:func:`gdl.nn.functional.avg_pool2d`); zero padding counts by default.
+
+    ``divisor_override`` divides each window's sum by that number instead of its size.
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None):
+        super().__init__(kernel_size, stride, padding, ceil_mode)
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                            self.divisor_override)
+
+
+class AvgPool1d(_Pool):
+    """The mean of each window of ``(N, C, L)`` input (no ``divisor_override``, as PyTorch's)."""
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True):
         super().__init__(kernel_size, stride, padding, ceil_mode)
         self.count_include_pad = count_include_pad
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
-
-
-class AvgPool1d(AvgPool2d):
-    """The mean of each window of ``(N, C, L)`` input."""
 
     def forward(self, x: Tensor) -> Tensor:
         return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)

@@ -53,6 +53,9 @@ class Embedding(Module):
     The backward pass scatter-adds into the rows used, so repeated words accumulate.
     With ``sparse=True``, ``weight.grad`` is a :class:`~gdl.sparse_grad.RowSparseGrad`
     of only those rows (for large vocabularies; plain ``SGD`` applies it row by row).
+    ``max_norm`` rescales, in place, each looked-up row whose ``norm_type``-norm exceeds
+    it (before the lookup, as PyTorch's); ``scale_grad_by_freq`` divides each row's
+    gradient by how often its index occurs in the batch.
 
     >>> import gdl
     >>> emb = gdl.nn.Embedding(10, 3)
@@ -61,6 +64,7 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
                  sparse: bool = False, dtype=None, backend=None):
         super().__init__()
         self.sparse = bool(sparse)
@@ -72,6 +76,8 @@ class Embedding(Module):
                                  f"got {padding_idx}")
             padding_idx %= num_embeddings  # a negative index counts from the end
         self.padding_idx = padding_idx
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq = bool(scale_grad_by_freq)
         self.weight = Parameter(empty_like_shape((num_embeddings, embedding_dim), dtype, backend))
         init.normal_(self.weight)
         if padding_idx is not None:
@@ -80,11 +86,15 @@ class Embedding(Module):
             self.weight.data = xp.where(keep, self.weight.data, xp.zeros_like(self.weight.data))
 
     def forward(self, indices) -> Tensor:
-        return F.embedding(indices, self.weight, self.padding_idx, sparse=self.sparse)
+        return F.embedding(indices, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         s += f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
+        s += f", max_norm={self.max_norm}" if self.max_norm is not None else ""
+        s += f", norm_type={self.norm_type}" if self.norm_type != 2 else ""
+        s += ", scale_grad_by_freq=True" if self.scale_grad_by_freq else ""
         return s + (", sparse=True" if self.sparse else "")
 
 
@@ -165,15 +175,27 @@ class Identity(Module):
 
 
 class LayerNorm(Module):
-    """Normalise over the trailing ``normalized_shape`` dimensions, then ``·weight + bias``."""
+    """Normalise over the trailing ``normalized_shape`` dimensions, then ``·weight + bias``.
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, dtype=None, backend=None):
+    ``bias=False`` (PyTorch ≥ 2.1) keeps the weight but no bias.
+
+    >>> import gdl
+    >>> [name for name, _ in gdl.nn.LayerNorm(8, bias=False).named_parameters()]
+    ['weight']
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 dtype=None, backend=None):
         super().__init__()
         self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.eps = eps
+        self.elementwise_affine = elementwise_affine
         if elementwise_affine:
             self.weight = Parameter(ones(self.normalized_shape, dtype=dtype, backend=backend))
-            self.bias = Parameter(zeros(self.normalized_shape, dtype=dtype, backend=backend))
+            if bias:
+                self.bias = Parameter(zeros(self.normalized_shape, dtype=dtype, backend=backend))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -183,6 +205,19 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}"
+
+
+def register_running_stats(module, num_features, track, dtype, backend):
+    """The buffers ``running_mean`` (zeros), ``running_var`` (ones) and
+    ``num_batches_tracked`` of batch and instance norm, or None each when not tracking;
+    the third is PyTorch's, so state dicts carry the same keys both ways."""
+    if not track:
+        for name in ("running_mean", "running_var", "num_batches_tracked"):
+            module.register_buffer(name, None)
+        return
+    module.register_buffer("running_mean", zeros(num_features, dtype=dtype, backend=backend))
+    module.register_buffer("running_var", ones(num_features, dtype=dtype, backend=backend))
+    module.register_buffer("num_batches_tracked", zeros((), dtype=int64, backend=backend))
 
 
 class _BatchNorm(Module):
@@ -202,15 +237,7 @@ class _BatchNorm(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dtype, backend=backend))
-            self.register_buffer("running_var", ones(num_features, dtype=dtype, backend=backend))
-            # PyTorch's third BatchNorm buffer: state dicts then carry the same keys both ways.
-            self.register_buffer("num_batches_tracked", zeros((), dtype=int64, backend=backend))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        register_running_stats(self, num_features, track_running_stats, dtype, backend)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in self._expected_dims or x.shape[1] != self.num_features:

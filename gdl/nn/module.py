@@ -1,4 +1,5 @@
-"""Module: the base of every layer, and the containers Sequential, ModuleList and ModuleDict.
+"""Module: the base of every layer, and the containers Sequential, ModuleList, ModuleDict,
+ParameterList and ParameterDict.
 
 Parameters and submodules register themselves when assigned as attributes, as in
 PyTorch, so ``named_parameters()`` and ``state_dict()`` keys match PyTorch's.
@@ -466,3 +467,189 @@ class ModuleDict(Module):
             if len(pair) != 2:
                 raise ValueError(f"ModuleDict.update: element #{j} has length {len(pair)}; 2 is required")
             self[pair[0]] = pair[1]
+
+
+def _as_parameter(owner: str, value) -> Parameter:
+    """A Parameter as is; another Tensor wrapped in one (as PyTorch's containers do)."""
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):
+        return Parameter(value)
+    raise TypeError(f"{owner}: expected a Parameter or a Tensor, got {type(value).__name__}")
+
+
+def _param_line(key, p) -> str:
+    size = "x".join(str(s) for s in p.shape)
+    return f"  ({key}): Parameter containing: [{p.dtype!r} of size {size}]"
+
+
+def _container_repr(self) -> str:
+    """PyTorch's layout: one entry on the head line, more one per line."""
+    lines = [_param_line(k, p) for k, p in self._parameters.items()]
+    if len(lines) <= 1:
+        return f"{type(self).__name__}({''.join(lines)})"
+    return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+class ParameterList(Module):
+    """A list of parameters, registered under the names ``0``, ``1``, ... (as PyTorch's), so
+    they appear in ``parameters()`` and ``state_dict()``. A plain Tensor put in is wrapped
+    in a :class:`Parameter`.
+
+    >>> import gdl
+    >>> from gdl import nn
+    >>> ps = nn.ParameterList([nn.Parameter(gdl.zeros(2, 3)), gdl.ones(4)])
+    >>> ps.append(gdl.zeros(1))
+    ParameterList(
+        (0): Parameter containing: [gdl.float32 of size 2x3]
+        (1): Parameter containing: [gdl.float32 of size 4]
+        (2): Parameter containing: [gdl.float32 of size 1]
+    )
+    >>> list(ps.state_dict()), ps[-1].shape
+    (['0', '1', '2'], (1,))
+    """
+
+    def __init__(self, values=None):
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def _index(self, idx) -> str:
+        if isinstance(idx, bool) or not isinstance(idx, int):
+            raise TypeError(f"ParameterList: indices must be ints or slices, got {type(idx).__name__}")
+        n = len(self)
+        if not -n <= idx < n:
+            raise IndexError(f"ParameterList: index {idx} is out of range for a list of {n} parameters")
+        return str(idx % n)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)(list(self)[idx])
+        return self._parameters[self._index(idx)]
+
+    def __setitem__(self, idx, value) -> None:
+        self.register_parameter(self._index(idx), _as_parameter("ParameterList", value))
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(list(self._parameters.values()))
+
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def append(self, value) -> ParameterList:
+        """Add ``value`` (a Parameter, or a Tensor made into one) under the next index."""
+        self.register_parameter(str(len(self)), _as_parameter("ParameterList", value))
+        return self
+
+    def extend(self, values) -> ParameterList:
+        if isinstance(values, Tensor) or not isinstance(values, Iterable):
+            raise TypeError(f"ParameterList.extend: expected an iterable of parameters, got {type(values).__name__}")
+        for v in values:
+            self.append(v)
+        return self
+
+    def forward(self, *args, **kwargs):
+        raise RuntimeError("ParameterList should not be called")
+
+    __repr__ = _container_repr
+
+
+class ParameterDict(Module):
+    """A dict of parameters, registered under their keys in insertion order (as PyTorch's),
+    so they appear in ``parameters()`` and ``state_dict()``. Keys are strings without
+    ``'.'`` that do not shadow an attribute; a plain Tensor is wrapped in a :class:`Parameter`.
+
+    >>> import gdl
+    >>> from gdl import nn
+    >>> pd = nn.ParameterDict({"shift": gdl.zeros(3), "scale": gdl.ones(3)})   # a dict: sorted, as PyTorch
+    >>> pd["bias"] = nn.Parameter(gdl.zeros(3))
+    >>> list(pd.state_dict()), "scale" in pd
+    (['scale', 'shift', 'bias'], True)
+    """
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str) -> Parameter:
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"ParameterDict: keys must be str, got {type(key).__name__} {key!r}")
+        if "." in key or key == "":
+            raise KeyError(f"ParameterDict: a key must be non-empty and contain no '.', got {key!r}")
+        if key not in self._parameters and hasattr(self, key):
+            raise KeyError(f"ParameterDict: attribute {key!r} already exists; a key cannot take its name")
+        self.register_parameter(key, _as_parameter("ParameterDict", value))
+
+    def __delitem__(self, key: str) -> None:
+        del self._parameters[key]
+        self.__dict__.pop(key, None)  # the mirror kept by register_parameter
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(list(self._parameters))
+
+    def __contains__(self, key) -> bool:
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def get(self, key: str, default=None):
+        return self._parameters.get(key, default)
+
+    def pop(self, key: str) -> Parameter:
+        """Remove ``key`` and return its parameter (``KeyError`` if absent)."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def setdefault(self, key: str, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def clear(self) -> None:
+        for key in list(self._parameters):
+            del self[key]
+
+    def update(self, parameters) -> None:
+        """Add (or overwrite) entries from a mapping or an iterable of ``(key, parameter)`` pairs.
+
+        As PyTorch's: a plain ``dict`` is added in sorted key order (an ``OrderedDict``,
+        a ParameterDict or a list of pairs keeps its order).
+        """
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            parameters = parameters.items()
+        elif isinstance(parameters, Mapping):
+            parameters = sorted(parameters.items())
+        elif isinstance(parameters, (str, Tensor, Module)) or not isinstance(parameters, Iterable):
+            raise TypeError(
+                f"ParameterDict.update: expected a mapping or (key, parameter) pairs, got {type(parameters).__name__}"
+            )
+        for j, pair in enumerate(parameters):
+            if isinstance(pair, str) or not isinstance(pair, Iterable):
+                raise TypeError(f"ParameterDict.update: element #{j} must be a (key, parameter) pair, got {pair!r}")
+            pair = tuple(pair)
+            if len(pair) != 2:
+                raise ValueError(f"ParameterDict.update: element #{j} has length {len(pair)}; 2 is required")
+            self[pair[0]] = pair[1]
+
+    def forward(self, *args, **kwargs):
+        raise RuntimeError("ParameterDict should not be called")
+
+    __repr__ = _container_repr

@@ -346,14 +346,20 @@ def _index_tensor(be, indices, shape):
     return Tensor._wrap(be.xp.astype(be.xp.reshape(indices, shape), be.xp.int64), be)
 
 
-def _avg_pool(op, x, kernel_size, stride, padding, count_include_pad, two_d, ceil_mode=False):
+def _avg_pool(op, x, kernel_size, stride, padding, count_include_pad, two_d, ceil_mode=False,
+              divisor_override=None):
     _check_input(op, x, 4 if two_d else 3, "(N, C, H, W)" if two_d else "(N, C, L)")
+    if divisor_override is not None and (isinstance(divisor_override, bool) or not isinstance(divisor_override, int)
+                                         or divisor_override == 0):
+        raise ValueError(f"{op}: divisor_override must be a non-zero int, got {divisor_override!r}")
     kernel, stride, padding, dilation = _pool_args(op, kernel_size, stride, padding, 1, two_d)
     be = x._backend
     xp = be.xp
     cols, shape4, extra = _pool_windows(op, x, kernel, stride, padding, dilation, 0.0, two_d, ceil_mode)
     n, c, kh, kw, oh, ow = cols.shape
-    if (count_include_pad or padding == (0, 0)) and extra == (0, 0):
+    if divisor_override is not None:
+        divisor = float(divisor_override)
+    elif (count_include_pad or padding == (0, 0)) and extra == (0, 0):
         divisor = float(kh * kw)
     else:  # count each window's elements: real ones, and the padding if it counts (never the ceil overhang)
         h, w = shape4[2] - extra[0], shape4[3] - extra[1]
@@ -396,14 +402,22 @@ def max_pool1d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_
 
 
 def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True) -> Tensor:
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """The mean of each ``kernel_size`` window of NCHW ``x`` (stride defaults to the kernel).
 
     Padding is zeros; with ``count_include_pad=True`` (PyTorch's default) they count
     in the divisor, otherwise only the real elements of each window do. With
     ``ceil_mode`` a last, partial window averages over what it covers (PyTorch's rule).
+    ``divisor_override`` divides every window's sum by that number instead.
+
+    >>> import gdl
+    >>> x = gdl.ones(1, 1, 4, 4)
+    >>> gdl.nn.functional.avg_pool2d(x, 2, divisor_override=1)   # window sums
+    tensor([[[[4., 4.],
+              [4., 4.]]]], backend='numpy')
     """
-    return _avg_pool("avg_pool2d", x, kernel_size, stride, padding, count_include_pad, True, ceil_mode)
+    return _avg_pool("avg_pool2d", x, kernel_size, stride, padding, count_include_pad, True, ceil_mode,
+                     divisor_override)
 
 
 def avg_pool1d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,

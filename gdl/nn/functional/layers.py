@@ -67,14 +67,29 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return result(out, be, (x,), lambda g: (g * mask,), "Dropout")
 
 
-def embedding(indices, weight: Tensor, padding_idx: int | None = None, sparse: bool = False) -> Tensor:
-    """Rows of ``weight`` at integer ``indices`` (any shape).
+def embedding(indices, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` at integer ``indices`` (any shape); PyTorch's argument order.
 
     Backward scatter-adds the output gradient into the used rows, so repeated
     indices accumulate (the book's ch13 ``index_select``). The row ``padding_idx``
     (negative: from the end) gets no gradient. With ``sparse=True`` the gradient is a
     :class:`~gdl.sparse_grad.RowSparseGrad` holding only the rows used, so a
     step costs what the batch touches, not the whole table.
+
+    ``max_norm``: before the lookup, each row used whose ``norm_type``-norm exceeds
+    ``max_norm`` is rescaled *in place* (outside the graph) to norm ``max_norm``
+    (``row · max_norm/(norm + 1e-7)``, as PyTorch's). ``scale_grad_by_freq``: each
+    row's gradient is divided by the number of times its index occurs in ``indices``.
+
+    >>> import gdl
+    >>> w = gdl.tensor([[3.0, 4.0], [0.3, 0.4]])
+    >>> gdl.nn.functional.embedding(gdl.tensor([0, 1]), w, max_norm=1.0)
+    tensor([[0.6, 0.8],
+            [0.3, 0.4]], backend='numpy')
+    >>> w                  # row 0 was renormalised in place; row 1 (norm 0.5) was not
+    tensor([[0.6, 0.8],
+            [0.3, 0.4]], backend='numpy')
     """
     be = weight._backend
     xp = be.xp
@@ -89,6 +104,8 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None, sparse: b
         idx = be.from_host(host.as_index_array(indices))
     if idx.dtype not in (xp.int64, xp.int32, xp.int16, xp.int8, xp.uint8):
         raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: expected a 2-D weight (num_embeddings, embedding_dim), got shape {weight.shape}")
     num, dim = weight.shape
     if padding_idx is not None:
         if not -num <= padding_idx < num:
@@ -98,10 +115,16 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None, sparse: b
     flat = xp.reshape(idx, (-1,))
     if flat.shape[0] and (int(xp.min(flat)) < 0 or int(xp.max(flat)) >= num):
         raise IndexError(f"embedding: indices must be in [0, {num}) for a table of {num} rows")
+    if max_norm is not None and flat.shape[0]:
+        _renorm_rows(weight, flat, float(max_norm), float(norm_type))
     out = xp.reshape(xp.take(weight.data, flat, axis=0), tuple(idx.shape) + (dim,))
 
     def backward(g):
         rows = xp.reshape(g, (-1, dim))
+        if scale_grad_by_freq and flat.shape[0]:
+            ones = xp.ones((flat.shape[0], 1), dtype=rows.dtype, device=be.device)
+            counts = be.scatter_add((num, 1), flat, ones)
+            rows = rows / xp.take(counts, flat, axis=0)
         if sparse:
             if padding_idx is not None:
                 rows = rows * xp.astype(flat != padding_idx, rows.dtype)[:, None]
@@ -113,6 +136,30 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None, sparse: b
         return (grad,)
 
     return result(out, be, (weight,), backward, "Embedding")
+
+
+def _renorm_rows(weight: Tensor, flat, max_norm: float, norm_type: float) -> None:
+    """PyTorch's ``embedding_renorm_``: rows at ``flat`` with norm > ``max_norm`` scaled
+    by ``max_norm/(norm + 1e-7)``, in place; every other row is left bit for bit."""
+    be = weight._backend
+    xp = be.xp
+    w = weight.data
+    num = w.shape[0]
+    used = be.scatter_add((num, 1), flat, xp.ones((flat.shape[0], 1), dtype=w.dtype, device=be.device)) > 0
+    a = xp.abs(w)
+    if norm_type == float("inf"):
+        norms = xp.max(a, axis=1, keepdims=True)
+    elif norm_type == 0:
+        norms = xp.sum(xp.astype(a != 0, w.dtype), axis=1, keepdims=True)
+    elif norm_type == 1:
+        norms = xp.sum(a, axis=1, keepdims=True)
+    elif norm_type == 2:
+        norms = xp.sqrt(xp.sum(a * a, axis=1, keepdims=True))
+    else:
+        norms = xp.sum(a**norm_type, axis=1, keepdims=True) ** (1.0 / norm_type)
+    rescale = xp.logical_and(used, norms > max_norm)
+    with no_grad():
+        weight.data = xp.where(rescale, w * (max_norm / (norms + 1e-7)), w)
 
 
 def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:

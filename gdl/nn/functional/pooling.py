@@ -1,5 +1,218 @@
-"""Adaptive average and max pooling, forward and backward together."""
+"""Adaptive pooling: a fixed output size, whatever the input size (one graph node each).
+
+Output cell ``i`` of an axis of length ``L`` pooled to ``out`` covers input positions
+``floor(i·L/out)`` up to (not including) ``ceil((i+1)·L/out)``: PyTorch's windows, which
+overlap when ``out`` does not divide ``L``.
+
+- Average pooling is linear and separable: ``y = P_H · x · P_Wᵀ`` with ``P[i, h] =
+  1/len_i`` inside window ``i``, so the forward is two small matrix products and the
+  backward their transposes, ``dx = P_Hᵀ · g · P_W``.
+- Max pooling gathers every window (padded to the longest by repeating its last
+  element, which cannot change a maximum), takes the max and its first arg-max
+  (ties: the first element in row-major window order), and sends the gradient back
+  through the transposed one-hot gather matrices.
+
+>>> import gdl
+>>> import gdl.nn.functional as F
+>>> x = gdl.arange(5, dtype=gdl.float32).reshape(1, 1, 5)
+>>> F.adaptive_avg_pool1d(x, 3)          # windows [0, 2), [1, 4), [3, 5)
+tensor([[[0.5, 2. , 3.5]]], backend='numpy')
+>>> F.adaptive_max_pool1d(x, 2, return_indices=True)[1]
+tensor([[[2, 4]]], backend='numpy')
+"""
 
 from __future__ import annotations
 
-__all__: list = []
+from gdl.tensor import Tensor, is_grad_enabled, result
+
+
+def _ranges(size: int, out: int):
+    """The ``[start, end)`` of each of the ``out`` windows over ``size`` positions."""
+    return [((i * size) // out, -((-(i + 1) * size) // out)) for i in range(out)]
+
+
+def _sizes(op: str, output_size, in_sizes) -> tuple:
+    """``output_size`` (an int or a tuple; ``None`` keeps the input's size) as a tuple."""
+    n = len(in_sizes)
+    if isinstance(output_size, (tuple, list)):
+        sizes = tuple(output_size)
+        if len(sizes) != n:
+            raise ValueError(f"{op}: output_size must be an int or a tuple of {n}, got {output_size!r}")
+    else:
+        sizes = (output_size,) * n
+    out = []
+    for s, size in zip(sizes, in_sizes):
+        if s is None:
+            s = size
+        if isinstance(s, bool) or not isinstance(s, int):
+            raise TypeError(f"{op}: output_size must hold ints or None, got {output_size!r}")
+        if s < 0:
+            raise ValueError(f"{op}: output_size must be non-negative, got {output_size!r}")
+        out.append(s)
+    return tuple(out)
+
+
+def _prepare(op: str, x, output_size, two_d: bool):
+    """Checks; returns ``x``'s data viewed as ``(..., H, W)`` (1-D: ``H = 1``) and the output sizes."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor input, got {type(x).__name__}")
+    dims = (3, 4) if two_d else (2, 3)
+    if x.ndim not in dims:
+        layout = "(C, H, W) or 4-D (N, C, H, W)" if two_d else "(C, L) or 3-D (N, C, L)"
+        raise ValueError(f"{op}: expected a {dims[0]}-D {layout} input, got shape {x.shape}")
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"{op}: expected a floating-point input, got {x.dtype.name}")
+    if any(s == 0 for s in x.shape[1:]):
+        raise ValueError(f"{op}: expected an input with non-zero sizes in every non-batch dimension, "
+                         f"got shape {x.shape}")
+    xp = x._backend.xp
+    if two_d:
+        oh, ow = _sizes(op, output_size, x.shape[-2:])
+        return x.data, oh, ow
+    (ow,) = _sizes(op, output_size, x.shape[-1:])
+    return xp.reshape(x.data, tuple(x.shape[:-1]) + (1, x.shape[-1])), 1, ow
+
+
+# -- average -------------------------------------------------------------------------------------
+
+
+def _avg_matrix(be, size, out, dtype):
+    rows = []
+    for start, end in _ranges(size, out):
+        inv = 1.0 / (end - start)
+        rows.append([inv if start <= h < end else 0.0 for h in range(size)])
+    return be.xp.asarray(rows, dtype=dtype, device=be.device)
+
+
+def _empty(x, out_shape, name):
+    """An output with no elements (an output size of 0, as PyTorch allows); gradient zeros."""
+    be = x._backend
+    xp = be.xp
+    out = xp.zeros(out_shape, dtype=x.data.dtype, device=be.device)
+    return result(out, be, (x,), lambda g: (xp.zeros_like(x.data),), name)
+
+
+def _adaptive_avg(op, x, output_size, two_d):
+    x4, oh, ow = _prepare(op, x, output_size, two_d)
+    be = x._backend
+    xp = be.xp
+    if oh * ow == 0:
+        return _empty(x, tuple(x.shape[:-2 if two_d else -1]) + ((oh, ow) if two_d else (ow,)), "AdaptiveAvgPool")
+    h, w = x4.shape[-2], x4.shape[-1]
+    ph = None if oh == h else _avg_matrix(be, h, oh, x4.dtype)  # equal sizes: the identity
+    pw = None if ow == w else _avg_matrix(be, w, ow, x4.dtype)
+    out = x4 if ph is None else ph @ x4
+    out = out if pw is None else out @ pw.mT
+    lead = tuple(x.shape[:-2]) if two_d else tuple(x.shape[:-1])
+    out_shape = lead + ((oh, ow) if two_d else (ow,))
+
+    def backward(g):
+        g4 = xp.reshape(g, lead + (oh, ow))
+        gx = g4 if ph is None else ph.mT @ g4
+        gx = gx if pw is None else gx @ pw
+        return (xp.reshape(gx, tuple(x.shape)),)
+
+    return result(xp.reshape(out, out_shape), be, (x,), backward, "AdaptiveAvgPool")
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
+    """The mean of each adaptive window of ``(N, C, H, W)`` (or ``(C, H, W)``) input.
+
+    ``output_size`` is an int or ``(oH, oW)``; a ``None`` entry keeps that input size.
+    ``adaptive_avg_pool2d(x, 1)`` is global average pooling.
+    """
+    return _adaptive_avg("adaptive_avg_pool2d", x, output_size, True)
+
+
+def adaptive_avg_pool1d(x: Tensor, output_size) -> Tensor:
+    """:func:`adaptive_avg_pool2d` for ``(N, C, L)`` (or ``(C, L)``) input."""
+    return _adaptive_avg("adaptive_avg_pool1d", x, output_size, False)
+
+
+# -- max ----------------------------------------------------------------------------------------------
+
+
+def _gather_plan(size, out):
+    """Window ``i``'s positions, padded to the longest window ``k`` by repeating its
+    last one: a flat list of ``out·k`` input positions, the starts, and ``k``."""
+    ranges = _ranges(size, out)
+    k = max(end - start for start, end in ranges)
+    idx = [start + min(j, end - start - 1) for start, end in ranges for j in range(k)]
+    return idx, [start for start, _ in ranges], k
+
+
+def _one_hot(be, positions, size, dtype):
+    xp = be.xp
+    pos = xp.asarray(positions, dtype=xp.int64, device=be.device)
+    return xp.astype(pos[:, None] == xp.arange(size, dtype=xp.int64, device=be.device)[None, :], dtype)
+
+
+def _adaptive_max(op, x, output_size, two_d, return_indices):
+    x4, oh, ow = _prepare(op, x, output_size, two_d)
+    be = x._backend
+    xp = be.xp
+    if oh * ow == 0:
+        shape = tuple(x.shape[:-2 if two_d else -1]) + ((oh, ow) if two_d else (ow,))
+        out = _empty(x, shape, "AdaptiveMaxPool")
+        return (out, Tensor._wrap(xp.zeros(shape, dtype=xp.int64, device=be.device), be)) if return_indices else out
+    h, w = x4.shape[-2], x4.shape[-1]
+    lead = tuple(x4.shape[:-2])
+    idx_h, starts_h, kh = _gather_plan(h, oh)
+    idx_w, starts_w, kw = _gather_plan(w, ow)
+    win = xp.take(x4, xp.asarray(idx_h, dtype=xp.int64, device=be.device), axis=-2)
+    win = xp.take(win, xp.asarray(idx_w, dtype=xp.int64, device=be.device), axis=-1)
+    nd = len(lead)
+    win = xp.reshape(win, lead + (oh, kh, ow, kw))
+    win = xp.permute_dims(win, tuple(range(nd)) + (nd, nd + 2, nd + 1, nd + 3))  # (..., oh, ow, kh, kw)
+    win = xp.reshape(win, lead + (oh, ow, kh * kw))
+    out = xp.max(win, axis=-1)
+    out_shape = tuple(x.shape[:-2]) + (oh, ow) if two_d else tuple(x.shape[:-1]) + (ow,)
+    need_grad = x.requires_grad and is_grad_enabled()
+    if not (need_grad or return_indices):
+        return result(xp.reshape(out, out_shape), be, (x,), None, "AdaptiveMaxPool")
+    arg = xp.argmax(win, axis=-1)  # the first maximum; padding repeats come last, so never chosen
+
+    backward = None
+    if need_grad:
+        sh = _one_hot(be, idx_h, h, x4.dtype)  # (oh·kh, H): the gather along H as a matrix
+        sw = _one_hot(be, idx_w, w, x4.dtype)
+
+        def backward(g):
+            g4 = xp.reshape(g, lead + (oh, ow, 1))
+            positions = xp.arange(kh * kw, dtype=arg.dtype, device=be.device)
+            gwin = xp.where(positions == arg[..., None], g4, xp.zeros_like(g4))
+            gwin = xp.reshape(gwin, lead + (oh, ow, kh, kw))
+            gwin = xp.permute_dims(gwin, tuple(range(nd)) + (nd, nd + 2, nd + 1, nd + 3))
+            gwin = xp.reshape(gwin, lead + (oh * kh, ow * kw))
+            gx = sh.mT @ gwin @ sw
+            return (xp.reshape(gx, tuple(x.shape)),)
+
+    out_t = result(xp.reshape(out, out_shape), be, (x,), backward, "AdaptiveMaxPool")
+    if not return_indices:
+        return out_t
+    rows = xp.reshape(xp.asarray(starts_h, dtype=arg.dtype, device=be.device), (oh, 1)) + arg // kw
+    cols = xp.reshape(xp.asarray(starts_w, dtype=arg.dtype, device=be.device), (1, ow)) + arg % kw
+    flat = xp.astype(xp.reshape(rows * w + cols, out_shape), xp.int64)
+    return out_t, Tensor._wrap(flat, be)
+
+
+def adaptive_max_pool2d(x: Tensor, output_size, return_indices: bool = False):
+    """The maximum of each adaptive window of ``(N, C, H, W)`` (or ``(C, H, W)``) input.
+
+    ``return_indices=True`` also returns each maximum's flat index in its channel's
+    ``H × W`` input (int64), as PyTorch's. The gradient goes to that element only.
+    """
+    return _adaptive_max("adaptive_max_pool2d", x, output_size, True, return_indices)
+
+
+def adaptive_max_pool1d(x: Tensor, output_size, return_indices: bool = False):
+    """:func:`adaptive_max_pool2d` for ``(N, C, L)`` (or ``(C, L)``) input."""
+    return _adaptive_max("adaptive_max_pool1d", x, output_size, False, return_indices)
+
+
+__all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+]
