@@ -13,10 +13,19 @@ Gradient clipping lives in :mod:`gdl.nn.utils` (``clip_grad_norm_``,
 """
 
 from gdl.optim import lr_scheduler
+from gdl.optim.adadelta import Adadelta
 from gdl.optim.adagrad import Adagrad
 from gdl.optim.adam import Adam, AdamW
+from gdl.optim.adamax import Adamax
+from gdl.optim.asgd import ASGD
+from gdl.optim.nadam import NAdam
 from gdl.optim.optimizer import Optimizer
+from gdl.optim.radam import RAdam
 from gdl.optim.rmsprop import RMSprop
+from gdl.optim.rprop import Rprop
 from gdl.optim.sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
+__all__ = [
+    "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adamax", "Adadelta", "ASGD",
+    "Rprop", "lr_scheduler",
+]
