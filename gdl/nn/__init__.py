@@ -3,8 +3,23 @@
 Each module lists its public classes in ``__all__``; they are all re-exported here.
 """
 
-from gdl.nn import activation, conv, functional, init, layers, loss, normalization, padding, pooling, utils
+from gdl.nn import (
+    activation,
+    attention,
+    conv,
+    functional,
+    init,
+    layers,
+    loss,
+    normalization,
+    padding,
+    pooling,
+    transformer,
+    upsampling,
+    utils,
+)
 from gdl.nn.activation import *  # noqa: F403
+from gdl.nn.attention import *  # noqa: F403
 from gdl.nn.conv import *  # noqa: F403
 from gdl.nn.layers import *  # noqa: F403
 from gdl.nn.loss import *  # noqa: F403
@@ -14,8 +29,10 @@ from gdl.nn.padding import *  # noqa: F403
 from gdl.nn.parameter import Parameter
 from gdl.nn.pooling import *  # noqa: F403
 from gdl.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from gdl.nn.transformer import *  # noqa: F403
+from gdl.nn.upsampling import *  # noqa: F403
 
-_LAYER_MODULES = (activation, conv, layers, loss, normalization, padding, pooling)
+_LAYER_MODULES = (activation, attention, conv, layers, loss, normalization, padding, pooling, transformer, upsampling)
 
 __all__ = sorted(
     {name for m in _LAYER_MODULES for name in m.__all__}

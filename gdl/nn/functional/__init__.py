@@ -4,8 +4,20 @@ Each module lists its public functions in ``__all__``; they are all re-exported 
 """
 
 from gdl.functional import log_softmax, relu, sigmoid, softmax, tanh
-from gdl.nn.functional import activation, conv, distance, layers, loss, normalization, padding, pooling
+from gdl.nn.functional import (
+    activation,
+    attention,
+    conv,
+    distance,
+    layers,
+    loss,
+    normalization,
+    padding,
+    pooling,
+    upsampling,
+)
 from gdl.nn.functional.activation import *  # noqa: F403
+from gdl.nn.functional.attention import *  # noqa: F403
 from gdl.nn.functional.conv import *  # noqa: F403
 from gdl.nn.functional.distance import *  # noqa: F403
 from gdl.nn.functional.layers import *  # noqa: F403
@@ -14,8 +26,9 @@ from gdl.nn.functional.normalization import *  # noqa: F403
 from gdl.nn.functional.padding import *  # noqa: F403
 from gdl.nn.functional.pooling import *  # noqa: F403
 from gdl.nn.functional.recurrent import gru_cell, lstm_cell, rnn_cell
+from gdl.nn.functional.upsampling import *  # noqa: F403
 
-_MODULES = (activation, conv, distance, layers, loss, normalization, padding, pooling)
+_MODULES = (activation, attention, conv, distance, layers, loss, normalization, padding, pooling, upsampling)
 
 __all__ = sorted(
     {name for m in _MODULES for name in m.__all__}

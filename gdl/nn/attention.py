@@ -1,0 +1,5 @@
+"""Attention layers: MultiheadAttention."""
+
+from __future__ import annotations
+
+__all__: list = []
