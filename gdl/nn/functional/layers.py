@@ -140,26 +140,29 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None, max_norm:
 
 def _renorm_rows(weight: Tensor, flat, max_norm: float, norm_type: float) -> None:
     """PyTorch's ``embedding_renorm_``: rows at ``flat`` with norm > ``max_norm`` scaled
-    by ``max_norm/(norm + 1e-7)``, in place; every other row is left bit for bit."""
+    by ``max_norm/(norm + 1e-7)``, in place; every other row is left bit for bit. Costs
+    what the rows used cost, not the whole table."""
     be = weight._backend
     xp = be.xp
-    w = weight.data
-    num = w.shape[0]
-    used = be.scatter_add((num, 1), flat, xp.ones((flat.shape[0], 1), dtype=w.dtype, device=be.device)) > 0
-    a = xp.abs(w)
+    rows = xp.unique_values(flat)
+    sub = xp.take(weight.data, rows, axis=0)
+    a = xp.abs(sub)
     if norm_type == float("inf"):
         norms = xp.max(a, axis=1, keepdims=True)
     elif norm_type == 0:
-        norms = xp.sum(xp.astype(a != 0, w.dtype), axis=1, keepdims=True)
+        norms = xp.sum(xp.astype(a != 0, sub.dtype), axis=1, keepdims=True)
     elif norm_type == 1:
         norms = xp.sum(a, axis=1, keepdims=True)
     elif norm_type == 2:
         norms = xp.sqrt(xp.sum(a * a, axis=1, keepdims=True))
     else:
         norms = xp.sum(a**norm_type, axis=1, keepdims=True) ** (1.0 / norm_type)
-    rescale = xp.logical_and(used, norms > max_norm)
+    too_long = norms > max_norm
+    if not bool(xp.any(too_long)):
+        return
+    delta = xp.where(too_long, sub * (max_norm / (norms + 1e-7)) - sub, xp.zeros_like(sub))
     with no_grad():
-        weight.data = xp.where(rescale, w * (max_norm / (norms + 1e-7)), w)
+        weight.data = be.index_add(weight.data, rows, delta)
 
 
 def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
