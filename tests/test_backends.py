@@ -171,3 +171,11 @@ def test_scatter_add_keeps_an_inf_in_its_own_row(backend):
     out = gdl.Tensor._wrap(be.scatter_add((5, 2), index, values), be).tolist()
     assert out[0] == [5.0, 7.0] and out[1] == [0.0, 0.0] and out[2] == [float("inf"), 3.0] and out[4] == [0.0, 0.0]
     assert math.isnan(out[3][0]) and out[3][1] == 1.0
+
+
+def test_put_rows_replaces_exactly_the_rows_given(backend):
+    be = gdl.get_backend_object()
+    target = gdl.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]).data
+    rows = gdl.tensor([[float("inf"), -0.5], [7.0, 8.0]]).data
+    out = gdl.Tensor._wrap(be.put_rows(target, gdl.tensor([2, 0]).data, rows), be).tolist()
+    assert out == [[7.0, 8.0], [3.0, 4.0], [float("inf"), -0.5]]

@@ -198,6 +198,19 @@ class Backend:
         """
         return target + self.scatter_add(tuple(target.shape), index, values)
 
+    def put_rows(self, target, index, rows):
+        """``target[index] = rows`` for a 2-D ``target`` and distinct 1-D ``index``.
+
+        Returns the result: ``target`` itself where the backend can write in place,
+        else a new array. Portable version (the standard has no fancy-index
+        assignment): each row of ``target`` picks its new row with a masked sum.
+        """
+        xp = self.xp
+        hits = xp.arange(target.shape[0], device=self.device)[:, None] == index[None, :]
+        zero = xp.zeros((), dtype=rows.dtype, device=self.device)
+        placed = xp.sum(xp.where(hits[:, :, None], rows[None, :, :], zero), axis=1, dtype=rows.dtype)
+        return xp.where(xp.any(hits, axis=1)[:, None], placed, target)
+
     # -- sliding windows (convolution and pooling) -----------------------------
     def im2col(self, x, kernel, stride, padding, dilation, pad_value=0.0):
         """Patches of an NCHW array as ``(N, C, kH, kW, oH, oW)``.

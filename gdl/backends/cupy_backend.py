@@ -89,6 +89,10 @@ class CupyBackend(Backend):
         cupy.add.at(out, index, values)  # atomic adds: repeated rows accumulate
         return out
 
+    def put_rows(self, target, index, rows):
+        target[index] = rows
+        return target
+
     def einsum(self, subscripts, *arrays):
         return cupy.einsum(subscripts, *arrays)  # untested here (no GPU in CI)
 

@@ -184,6 +184,12 @@ class NumpyBackend(Backend):
         out[uniq] += sums
         return out
 
+    def put_rows(self, target, index, rows):
+        """``target[index] = rows`` in place (a new array only if ``target`` is read-only)."""
+        out = target if target.flags.writeable else target.copy()
+        out[index] = rows
+        return out
+
     # -- sliding windows -------------------------------------------------------
     def im2col(self, x, kernel, stride, padding, dilation, pad_value=0.0):
         """A read-only strided view of the padded input as ``(N, C, kH, kW, oH, oW)``."""

@@ -160,9 +160,9 @@ def _renorm_rows(weight: Tensor, flat, max_norm: float, norm_type: float) -> Non
     too_long = norms > max_norm
     if not bool(xp.any(too_long)):
         return
-    delta = xp.where(too_long, sub * (max_norm / (norms + 1e-7)) - sub, xp.zeros_like(sub))
+    scaled = xp.where(too_long, sub * (max_norm / (norms + 1e-7)), sub)
     with no_grad():
-        weight.data = be.index_add(weight.data, rows, delta)
+        weight.data = be.put_rows(weight.data, rows, scaled)
 
 
 def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
