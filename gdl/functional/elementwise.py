@@ -270,6 +270,8 @@ def _minmax(op, a, b, is_max):
     be = (ta if ta is not None else tb)._backend
     xp = be.xp
     fn = xp.maximum if is_max else xp.minimum
+    if (ta if ta is not None else tb).data.dtype == xp.bool:  # the Array API's maximum refuses bools
+        fn = xp.logical_or if is_max else xp.logical_and
     if ta is None:
         xa = xp.asarray(xa, dtype=xb.dtype, device=be.device)
     if tb is None:

@@ -443,7 +443,8 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
             raise TypeError(f"narrow: {name} must be an int, got {v!r}")
     if not -n <= start <= n:
         raise IndexError(f"narrow: start {start} is out of range for dimension {d} of size {n}")
-    start %= n if n else 1
+    if start < 0:  # (not ``start % n``: that sends start == n to 0)
+        start += n
     if length < 0 or start + length > n:
         raise IndexError(
             f"narrow: start {start} + length {length} does not fit dimension {d} of size {n} "

@@ -58,8 +58,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     xp = be.xp
     try:
         out = xa @ xb
-    except (ValueError, TypeError):
+    except ValueError:
         raise ValueError(f"matmul: cannot broadcast the batch dimensions of {a.shape} and {b.shape}") from None
+    except TypeError as exc:  # a dtype the backend refuses (not a shape problem)
+        raise TypeError(f"matmul: cannot multiply {a.dtype.name} and {b.dtype.name} tensors: {exc}") from None
 
     need_a, need_b = a.requires_grad, b.requires_grad
     if xa.ndim == 2 and xb.ndim == 2:
@@ -94,11 +96,14 @@ def _matmul_grads(xp, xa, xb, g, need_a, need_b):
 
 def _same_kind(xp, xa, xb):
     """Two arrays of one kind: an integer (or bool) array beside a float one becomes
-    the float one's dtype (NumPy would give float64, PyTorch refuses the mix)."""
-    fa, fb = dtypes.is_floating(xa.dtype), dtypes.is_floating(xb.dtype)
-    if fa and not fb:
+    the float one's dtype (NumPy would give float64, PyTorch refuses the mix), a bool
+    one beside an integer one the integer dtype (array-api-strict refuses the mix)."""
+    from gdl.functional.elementwise import _category
+
+    ca, cb = _category(xa.dtype), _category(xb.dtype)
+    if ca > cb:
         return xa, xp.astype(xb, xa.dtype)
-    if fb and not fa:
+    if cb > ca:
         return xp.astype(xa, xb.dtype), xb
     return xa, xb
 

@@ -662,6 +662,9 @@ def _clamp_side(op, name, input, bound, is_min):
         ta, tb, xa, xb = _binary(op, input, bound)
         be = ta._backend
         xp = be.xp
+        if xa.dtype == xp.bool:  # (the Array API's maximum/minimum refuse bools)
+            out = _run(op, xp.logical_or if is_min else xp.logical_and, xa, xb)
+            return Tensor._wrap(out, be)
         out = _run(op, xp.maximum if is_min else xp.minimum, xa, xb)
         # as PyTorch: x gets g where x >= min, the bound where x < min, neither at a NaN
         keep = (lambda: xa >= xb) if is_min else (lambda: xa <= xb)
@@ -671,6 +674,9 @@ def _clamp_side(op, name, input, bound, is_min):
                               lambda g: xp.where(passed(), g, xp.zeros_like(g)))
     if isinstance(bound, bool) or not isinstance(bound, (int, float)):
         raise TypeError(f"{op}: the bound must be a number or a Tensor, got {type(bound).__name__}")
+    if _is_bool(input) and type(bound) is int:  # a bool tensor with an int is int64, as PyTorch
+        be = input._backend
+        input = Tensor._wrap(be.xp.astype(input.data, be.xp.int64), be)
     return clip(input, min=bound) if is_min else clip(input, max=bound)
 
 

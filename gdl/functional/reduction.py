@@ -224,7 +224,10 @@ def _extreme(x, axis, keepdims, is_max, op=None):
     axes = normalize_axes(axis, x.ndim, op)
     if 0 in [shape[a] for a in axes]:
         raise ValueError(f"{op}: cannot reduce an empty axis of shape {tuple(shape)}")
-    fn = xp.max if is_max else xp.min
+    if x.data.dtype == xp.bool:  # any/all: the Array API's max/min refuse bools (PyTorch takes them)
+        fn = xp.any if is_max else xp.all
+    else:
+        fn = xp.max if is_max else xp.min
     out_keep = fn(x.data, axis=axes, keepdims=True)
     out = out_keep if keepdims else xp.reshape(out_keep, tuple(s for i, s in enumerate(shape) if i not in axes))
     data = x.data
@@ -357,7 +360,7 @@ def sort(x: Tensor, dim: int = LAST, descending: bool = False, *, axis=None, sta
     a = check_axis(dim, x.ndim, "sort")
     if x.ndim == 0:
         return _scalar_pair(x, "Sort")
-    order = x._backend.xp.argsort(x.data, axis=a, descending=bool(descending), stable=True)
+    order = x._backend.xp.argsort(_sortable(x), axis=a, descending=bool(descending), stable=True)
     return _gather_sorted(x, order, order, a, "Sort")
 
 
@@ -378,9 +381,15 @@ def topk(
     if x.ndim == 0:
         return _scalar_pair(x, "Topk")
     xp = x._backend.xp
-    order = xp.argsort(x.data, axis=a, descending=bool(largest), stable=True)
+    order = xp.argsort(_sortable(x), axis=a, descending=bool(largest), stable=True)
     first_k = order[(slice(None),) * a + (slice(0, k), Ellipsis)]
     return _gather_sorted(x, first_k, order, a, "Topk")
+
+
+def _sortable(x):
+    """``x``'s data as an array the Array API's ``argsort`` takes: bools as int8 (False < True)."""
+    xp = x._backend.xp
+    return xp.astype(x.data, xp.int8) if x.data.dtype == xp.bool else x.data
 
 
 def _gather_sorted(x, idx, order, a, name):
@@ -459,7 +468,10 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, k
         order = tuple(i for i in range(len(shape)) if i not in axes) + axes
         moved = xp.permute_dims(data, order) if order != tuple(range(len(shape))) else data
         kept = moved.shape[: len(shape) - len(axes)]
-        flat = xp.reshape(moved, kept + (-1,))
+        size = 1
+        for a in axes:
+            size *= shape[a]
+        flat = xp.reshape(moved, kept + (size,))  # (not -1: a kept axis of size 0 leaves it unknown)
         last = flat.ndim - 1
         before = _exclusive_cumprod(xp, flat, last, be.device)
         after = xp.flip(_exclusive_cumprod(xp, xp.flip(flat, axis=last), last, be.device), axis=last)
@@ -524,7 +536,7 @@ def argsort(x: Tensor, dim: int = LAST, descending: bool = False, stable: bool =
     xp = be.xp
     if x.ndim == 0:
         return Tensor._wrap(xp.zeros((), dtype=xp.int64, device=be.device), be)
-    out = xp.argsort(x.data, axis=a, descending=bool(descending), stable=True)
+    out = xp.argsort(_sortable(x), axis=a, descending=bool(descending), stable=True)
     return Tensor._wrap(out if out.dtype == xp.int64 else xp.astype(out, xp.int64), be)
 
 
@@ -641,7 +653,7 @@ def _pick_sorted(op, x, a, keepdim, position):
         return _scalar_pair(x, op.capitalize())
     if shape[a] == 0:
         raise ValueError(f"{op}: cannot reduce the empty dimension {a} of shape {tuple(shape)}")
-    order = xp.argsort(data, axis=a, stable=True)
+    order = xp.argsort(_sortable(x), axis=a, stable=True)
     ordered = xp.take_along_axis(data, order, axis=a)
     idx_keep = xp.take_along_axis(order, position(ordered), axis=a)
     if idx_keep.dtype != xp.int64:
@@ -734,7 +746,7 @@ def _median_all(x, op, nan_aware):
     n = flat.shape[0]
     if n == 0:
         out = xp.full((), float("nan"), dtype=_float_data(x).data.dtype, device=be.device)
-        return Tensor._wrap(out, be)
+        return result(out, be, (x,), lambda g: (xp.zeros_like(data),), op.capitalize())  # NaN, in the graph
     ordered = xp.sort(flat, stable=True)
     count = int(_nan_count(xp, xp.reshape(ordered, (1, n)), 1)[0, 0])
     if nan_aware:
@@ -876,10 +888,10 @@ def quantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: st
             v_hi = getitem(ordered, (slice(None),) * a + (hi, Ellipsis))
             out = v_lo + (v_hi - v_lo) * w if w < 0.5 else v_hi - (v_hi - v_lo) * (1.0 - w)  # torch.lerp
         out = where(nan_any, last, out)
-        if keepdim:
-            out = unsqueeze(out, a) if dim is not None else reshape(out, (1,) * ndim)
-        elif dim is not None and ndim == 0:
+        if dim is not None and ndim == 0:  # a 0-d input stays 0-d, keepdim or not (as PyTorch)
             out = reshape(out, ())
+        elif keepdim:
+            out = unsqueeze(out, a) if dim is not None else reshape(out, (1,) * ndim)
         outs.append(out)
     return outs[0] if scalar_q else stack(outs, 0)
 

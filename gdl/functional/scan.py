@@ -59,6 +59,8 @@ def _cumprod(xp, data, axis):
 def _exclusive_cumprod(xp, data, axis, device):
     """``prod(data[..:i])`` at each ``i``, the first being 1: no division anywhere."""
     n = data.shape[axis]
+    if n == 0:  # nothing to shift (a one-element concat would not fit the empty axis)
+        return data
     ones = xp.ones(data.shape[:axis] + (1,) + data.shape[axis + 1 :], dtype=data.dtype, device=device)
     return _cumprod(xp, xp.concat([ones, data[_along(axis, slice(0, n - 1))]], axis=axis), axis)
 

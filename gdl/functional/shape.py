@@ -192,6 +192,9 @@ def _same_backend_list(op, tensors):
     tensors = list(tensors)
     if not tensors:
         raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: expected a sequence of tensors, got an element of type {type(t).__name__}")
     for t in tensors[1:]:
         check_same_backend(op, tensors[0], t)
     return tensors
@@ -466,6 +469,8 @@ def roll(x: Tensor, shifts, dims=None, *, axis=None) -> Tensor:
     if axis is not None:
         dims = axis_alias("roll", dims, axis)
     xp = x._backend.xp
+    if not _is_int(shifts) and not isinstance(shifts, (tuple, list)):
+        raise TypeError(f"roll: shifts must be an int or a sequence of ints, got {shifts!r}")
     shifts = (shifts,) if _is_int(shifts) else tuple(shifts)
     if any(not _is_int(s) for s in shifts):
         raise TypeError(f"roll: shifts must be ints, got {shifts!r}")
