@@ -108,3 +108,15 @@ def test_median_of_an_empty_tensor_stays_in_the_graph(backend):
     assert np.isnan(m.item())
     m.backward()  # raised "does not require grad"
     assert x.grad.shape == (0,)
+
+
+def test_flip_returns_a_copy_as_torch(backend):
+    """NumPy's flip is a view: writing into the result must not change the input."""
+    x = gdl.tensor([1.0, 2.0, 3.0])
+    y = x.flip(0)
+    y[0] = 10.0
+    assert x.tolist() == [1.0, 2.0, 3.0] and y.tolist() == [10.0, 2.0, 1.0]
+    t = gdl.tensor(5.0)
+    z = t.flip(())
+    z[...] = 1.0
+    assert t.item() == 5.0 and z.item() == 1.0

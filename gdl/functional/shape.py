@@ -441,6 +441,7 @@ def flip(x: Tensor, dims=None, *more, axis=None) -> Tensor:
     """``x`` with the order of its elements reversed along ``dims`` (an int, a sequence,
     or several ints: ``x.flip(0, 1)``), as ``torch.flip``; ``axis`` is the Array API's
     name, and with neither every dimension is reversed. Backward flips the gradient back.
+    The result is a copy, as PyTorch's (writing into it leaves ``x`` unchanged).
 
     >>> import gdl
     >>> gdl.tensor([[1, 2], [3, 4]]).flip(1)
@@ -452,8 +453,8 @@ def flip(x: Tensor, dims=None, *more, axis=None) -> Tensor:
     xp = x._backend.xp
     axes = tuple(range(x.ndim)) if dims is None and not more else _dims_arg("flip", dims, more, x)
     if x.ndim == 0 or not axes:
-        return result(x.data, x._backend, (x,), lambda g: (g,), "Flip")
-    out = xp.flip(x.data, axis=axes)
+        return result(xp.asarray(x.data, copy=True), x._backend, (x,), lambda g: (g,), "Flip")
+    out = xp.asarray(xp.flip(x.data, axis=axes), copy=True)  # NumPy's flip is a view
     return result(out, x._backend, (x,), lambda g: (xp.flip(g, axis=axes),), "Flip")
 
 
