@@ -1,4 +1,4 @@
-"""Convolution and pooling layers: Conv2d, Conv1d, MaxPool2d, AvgPool2d, MaxPool1d, AvgPool1d.
+"""Convolution and pooling layers: Conv2d, Conv1d, ConvTranspose2d, ConvTranspose1d, MaxPool2d, AvgPool2d, MaxPool1d, AvgPool1d.
 
 (``BatchNorm2d`` lives with the other normalisation layers in ``gdl.nn.layers``.)
 
@@ -108,6 +108,136 @@ class Conv1d(_ConvNd):
         return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
+class _ConvTransposeNd(_ConvNd):
+    """Shared by ConvTranspose2d/1d: weight ``(in, out/groups, *kernel)``, PyTorch's init and repr."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
+                 dilation, padding_mode, dtype, backend):
+        Module.__init__(self)
+        name = type(self).__name__
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1 or in_channels % groups \
+                or out_channels % groups:
+            raise ValueError(
+                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
+                f"divisible by groups ({groups})"
+            )
+        tup = _pair if self._dims == 2 else _single
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = tup(name, "kernel_size", kernel_size, 1)
+        self.stride = tup(name, "stride", stride, 1)
+        self.padding = tup(name, "padding", padding, 0)
+        self.output_padding = tup(name, "output_padding", output_padding, 0)
+        self.dilation = tup(name, "dilation", dilation, 1)
+        kernel = self.kernel_size if self._dims == 2 else (self.kernel_size,)
+        shape = (in_channels, out_channels // groups) + tuple(kernel)
+        self.weight = Parameter(empty_like_shape(shape, dtype, backend))
+        if bias:
+            self.bias = Parameter(empty_like_shape((out_channels,), dtype, backend))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()  # PyTorch's: fan_in is weight.shape[1]·kernel = out/groups·kernel
+
+    def _output_padding(self, x: Tensor, output_size):
+        """``output_padding`` that gives ``output_size`` (PyTorch's rule), or the module's own."""
+        if output_size is None:
+            return self.output_padding
+        name = type(self).__name__
+        as_tuple = lambda v: (v,) if self._dims == 1 else v  # noqa: E731
+        size = [int(s) for s in ([output_size] if isinstance(output_size, int) else output_size)]
+        if len(size) == self._dims + 2:
+            size = size[2:]
+        if len(size) != self._dims:
+            raise ValueError(
+                f"{name}: output_size must have {self._dims} or {self._dims + 2} elements (got {len(size)}: "
+                f"{output_size!r})"
+            )
+        spatial = x.shape[2:]
+        mins, maxs = [], []
+        for d in range(self._dims):
+            k, s = as_tuple(self.kernel_size)[d], as_tuple(self.stride)[d]
+            p, dil = as_tuple(self.padding)[d], as_tuple(self.dilation)[d]
+            mins.append((spatial[d] - 1) * s - 2 * p + dil * (k - 1) + 1)
+            maxs.append(mins[-1] + s - 1)
+        for d in range(self._dims):
+            if not mins[d] <= size[d] <= maxs[d]:
+                raise ValueError(
+                    f"{name}: requested an output size of {tuple(size)}, but valid sizes range from {tuple(mins)} "
+                    f"to {tuple(maxs)} (for an input of {tuple(spatial)})"
+                )
+        pad = tuple(size[d] - mins[d] for d in range(self._dims))
+        return pad if self._dims == 2 else pad[0]
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        zero = (0, 0) if self._dims == 2 else 0
+        if self.output_padding != zero:
+            head, sep, tail = s.partition(", groups=") if self.groups != 1 else s.partition(", bias=False")
+            s = head + f", output_padding={self.output_padding}" + sep + tail
+        return s
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution over NCHW input (:func:`gdl.nn.functional.conv_transpose2d`).
+
+    ``weight`` is ``(in_channels, out_channels/groups, kH, kW)`` and ``bias``
+    ``(out_channels,)``, initialised as PyTorch's, so its state dicts load unchanged.
+    ``forward(x, output_size=None)``: ``output_size`` (``(H, W)``, or with N and C in
+    front) picks the output padding, as PyTorch's.
+
+    >>> import gdl
+    >>> from gdl import nn
+    >>> up = nn.ConvTranspose2d(16, 8, 3, stride=2, padding=1, output_padding=1)
+    >>> up
+    ConvTranspose2d(16, 8, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), output_padding=(1, 1))
+    >>> up.weight.shape
+    (16, 8, 3, 3)
+    >>> up(gdl.zeros(2, 16, 7, 7)).shape
+    (2, 8, 14, 14)
+    >>> nn.ConvTranspose2d(16, 8, 3, stride=2, padding=1)(gdl.zeros(2, 16, 7, 7), output_size=(14, 14)).shape
+    (2, 8, 14, 14)
+    """
+
+    _dims = 2
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", dtype=None,
+                 backend=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
+                         dilation, padding_mode, dtype, backend)
+
+    def forward(self, x: Tensor, output_size=None) -> Tensor:
+        if isinstance(x, Tensor) and x.ndim != 4:
+            raise ValueError(f"ConvTranspose2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(x, output_size), self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution over ``(N, C, L)`` input; ``weight`` is ``(in, out/groups, k)``.
+
+    >>> import gdl
+    >>> from gdl import nn
+    >>> nn.ConvTranspose1d(4, 2, 5, stride=2)(gdl.zeros(3, 4, 10)).shape
+    (3, 2, 23)
+    """
+
+    _dims = 1
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", dtype=None,
+                 backend=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
+                         dilation, padding_mode, dtype, backend)
+
+    def forward(self, x: Tensor, output_size=None) -> Tensor:
+        if isinstance(x, Tensor) and x.ndim != 3:
+            raise ValueError(f"ConvTranspose1d: expected a 3-D input (N, C, L), got shape {x.shape}")
+        return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(x, output_size), self.groups, self.dilation)
+
+
 class _Pool(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False):
         super().__init__()
@@ -177,6 +307,8 @@ class AvgPool1d(_Pool):
 __all__ = [
     "Conv2d",
     "Conv1d",
+    "ConvTranspose2d",
+    "ConvTranspose1d",
     "MaxPool2d",
     "MaxPool1d",
     "AvgPool2d",

@@ -226,6 +226,160 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
                       lambda oh, ow: (n, o, ow), x4, w4)
 
 
+# -- transposed convolution -------------------------------------------------------------
+
+
+def _check_conv_transpose_args(op, x, weight, bias, groups, spatial):
+    check_same_backend(op, x, weight)
+    if weight.ndim != 2 + spatial:
+        layout = "(in_channels, out_channels/groups, kH, kW)" if spatial == 2 else "(in_channels, out_channels/groups, kL)"
+        raise ValueError(f"{op}: expected a {2 + spatial}-D weight {layout}, got shape {weight.shape}")
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    c = x.shape[1]
+    if weight.shape[0] != c:
+        raise ValueError(
+            f"{op}: input of shape {x.shape} has {c} channels, but the weight of shape {weight.shape} "
+            f"expects {weight.shape[0]} (weight.shape[0] = in_channels)"
+        )
+    if c % groups:
+        raise ValueError(f"{op}: in_channels ({c}) must be divisible by groups ({groups})")
+    o = weight.shape[1] * groups
+    if bias is not None:
+        check_same_backend(op, x, bias)
+        if bias.shape != (o,):
+            raise ValueError(f"{op}: expected a bias of shape ({o},) (out_channels), got {bias.shape}")
+    if x.dtype != weight.dtype:
+        raise TypeError(f"{op}: input is {x.dtype.name} but weight is {weight.dtype.name}; convert one")
+
+
+def _transpose_out_size(op, size, kernel, stride, padding, output_padding, dilation, axis_name, in_shape):
+    """``(size − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1``, checked."""
+    if output_padding >= stride and output_padding >= dilation:
+        raise ValueError(
+            f"{op}: output padding must be smaller than either stride or dilation, but got "
+            f"output_padding {output_padding} with stride {stride} and dilation {dilation} along {axis_name}"
+        )
+    out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    if out < 1:  # PyTorch: "Output size is too small" (its no-bias path returns an empty tensor for 0)
+        raise ValueError(
+            f"{op}: output size is too small: it would have size {out} along {axis_name} (input shape {in_shape}, kernel {kernel}, "
+            f"stride {stride}, padding {padding}, dilation {dilation}, output_padding {output_padding})"
+        )
+    return out
+
+
+def _conv_transpose_node(op, x, weight, bias, kernel, stride, padding, output_padding, dilation, groups,
+                         out_shape, x4, w4):
+    """The shared conv_transpose2d/1d node on raw 4-D arrays ``x4`` (N,C,H,W), ``w4`` (C,O/G,kH,kW).
+
+    Forward is conv2d's input gradient: ``cols[n, g] = W[g]ᵀ @ x[n, g]`` then ``col2im``.
+    Backward is conv2d's forward: ``gcols = im2col(g)``, ``gx[n, g] = W[g] @ gcols[n, g]``,
+    ``gW[g] = Σ_n x[n, g] @ gcols[n, g]ᵀ``.
+    """
+    be = x._backend
+    xp = be.xp
+    n, c, h, w = x4.shape
+    og, kh, kw = w4.shape[1], w4.shape[2], w4.shape[3]
+    o = og * groups
+    names = ("height", "width") if op == "conv_transpose2d" else ("height", "length")
+    oh, ow = (_transpose_out_size(op, *a, x.shape) for a in zip((h, w), kernel, stride, padding, output_padding,
+                                                                    dilation, names))
+    cg = c // groups
+    k = og * kh * kw
+    xg = xp.reshape(x4, (n, groups, cg, h * w))
+    wmat = xp.reshape(w4, (groups, cg, k))
+    cols = xp.reshape(xp.permute_dims(wmat, (0, 2, 1)) @ xg, (n, o, kh, kw, h, w))
+    out = be.col2im(cols, (n, o, oh, ow), kernel, stride, padding, dilation)
+    if bias is not None:
+        out = out + xp.reshape(bias.data, (1, o, 1, 1))
+    need_x = x.requires_grad and is_grad_enabled()
+    need_w = weight.requires_grad
+
+    def backward(g):
+        g4 = xp.reshape(g, (n, o, oh, ow))
+        gcols = be.im2col(g4, kernel, stride, padding, dilation, 0.0)
+        if gcols.shape[4] != h or gcols.shape[5] != w:  # output_padding >= stride: windows past the input
+            gcols = gcols[:, :, :, :, :h, :w]
+        gcols = xp.reshape(gcols, (n, groups, k, h * w))
+        gx = gw = None
+        if need_x:
+            gx = xp.reshape(wmat @ gcols, tuple(x.shape))
+        if need_w:
+            gw = xp.sum(xg @ xp.permute_dims(gcols, (0, 1, 3, 2)), axis=0)  # (G, C/G, K)
+            gw = xp.reshape(gw, tuple(weight.shape))
+        if bias is None:
+            return (gx, gw)
+        return (gx, gw, xp.sum(g4, axis=(0, 2, 3)))
+
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return result(xp.reshape(out, out_shape(oh, ow)), be, inputs, backward, "ConvTranspose")
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """2-D transposed convolution ("deconvolution") of NCHW ``input`` with ``weight`` ``(C, O/groups, kH, kW)``.
+
+    The adjoint of :func:`conv2d` with the same weight, stride, padding and dilation:
+    each input pixel scatters ``x[n, c, i, j] · weight[c]`` onto the output at
+    ``(i·sH − pH, j·sW − pW)`` (overlaps add up), then ``bias`` is added. Output size
+    along each axis: ``(size − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1``;
+    ``output_padding`` (smaller than stride or dilation) picks among the sizes a strided
+    conv2d maps to the same input size. Arguments in PyTorch's order.
+
+    >>> import gdl
+    >>> import gdl.nn.functional as F
+    >>> x = gdl.ones(1, 1, 2, 2)
+    >>> F.conv_transpose2d(x, gdl.ones(1, 1, 2, 2))        # overlapping 2x2 stamps
+    tensor([[[[1., 2., 1.],
+              [2., 4., 2.],
+              [1., 2., 1.]]]], backend='numpy')
+    >>> F.conv_transpose2d(x, gdl.ones(1, 1, 2, 2), stride=2).shape
+    (1, 1, 4, 4)
+    >>> F.conv_transpose2d(gdl.randn(1, 4, 5, 5), gdl.randn(4, 3, 3, 3), stride=2, padding=1, output_padding=1).shape
+    (1, 3, 10, 10)
+    """
+    op = "conv_transpose2d"
+    _check_input(op, input, 4, "(N, C, H, W)")
+    _check_conv_transpose_args(op, input, weight, bias, groups, 2)
+    kernel = tuple(weight.shape[2:])
+    stride = _pair(op, "stride", stride, 1)
+    padding = _pair(op, "padding", padding, 0)
+    output_padding = _pair(op, "output_padding", output_padding, 0)
+    dilation = _pair(op, "dilation", dilation, 1)
+    n, o = input.shape[0], weight.shape[1] * groups
+    return _conv_transpose_node(op, input, weight, bias, kernel, stride, padding, output_padding, dilation, groups,
+                                lambda oh, ow: (n, o, oh, ow), input.data, weight.data)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """1-D transposed convolution of ``(N, C, L)`` input with ``weight`` ``(C, O/groups, k)``.
+
+    Computed as :func:`conv_transpose2d` on a height-1 image (one graph node).
+
+    >>> import gdl
+    >>> import gdl.nn.functional as F
+    >>> F.conv_transpose1d(gdl.tensor([[[1.0, 2.0]]]), gdl.tensor([[[1.0, 10.0, 100.0]]]), stride=2)
+    tensor([[[  1.,  10., 102.,  20., 200.]]], backend='numpy')
+    """
+    op = "conv_transpose1d"
+    _check_input(op, input, 3, "(N, C, L)")
+    _check_conv_transpose_args(op, input, weight, bias, groups, 1)
+    xp = input._backend.xp
+    k = weight.shape[2]
+    stride = _single(op, "stride", stride, 1)
+    padding = _single(op, "padding", padding, 0)
+    output_padding = _single(op, "output_padding", output_padding, 0)
+    dilation = _single(op, "dilation", dilation, 1)
+    n, c, length = input.shape
+    o = weight.shape[1] * groups
+    x4 = xp.reshape(input.data, (n, c, 1, length))
+    w4 = xp.reshape(weight.data, (c, weight.shape[1], 1, k))
+    return _conv_transpose_node(op, input, weight, bias, (1, k), (1, stride), (0, padding), (0, output_padding),
+                                (1, dilation), groups, lambda oh, ow: (n, o, ow), x4, w4)
+
+
 # -- pooling -----------------------------------------------------------------------------
 
 
@@ -429,6 +583,8 @@ def avg_pool1d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
 __all__ = [
     "conv2d",
     "conv1d",
+    "conv_transpose2d",
+    "conv_transpose1d",
     "max_pool2d",
     "max_pool1d",
     "avg_pool2d",
