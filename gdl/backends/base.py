@@ -123,6 +123,11 @@ class Backend:
             out = xp.sum(xp.where(hits[:, :, None], flat[None, :, :], zero), axis=1, dtype=values.dtype)
         return xp.reshape(out, target_shape)
 
+    def matmul(self, a, b):
+        """``a @ b`` (matmul's shapes); a backend may lay the operands out first where
+        its library needs that for speed."""
+        return a @ b
+
     def matmul_t(self, a, b):
         """``a @ bᵀ`` for 2-D arrays (a layer's ``x @ weightᵀ``); a backend may pick the
         operand order its BLAS runs fastest. The result may be a transposed view."""

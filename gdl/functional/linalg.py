@@ -55,9 +55,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             f"(inner dimensions {ka} and {kb})"
         )
     be = a._backend
-    xp = be.xp
     try:
-        out = xa @ xb
+        out = be.matmul(xa, xb)
     except ValueError:
         raise ValueError(f"matmul: cannot broadcast the batch dimensions of {a.shape} and {b.shape}") from None
     except TypeError as exc:  # a dtype the backend refuses (not a shape problem)
@@ -72,13 +71,14 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     else:
 
         def backward(g):
-            return _matmul_grads(xp, xa, xb, g, need_a, need_b)
+            return _matmul_grads(be, xa, xb, g, need_a, need_b)
 
     return result(out, be, (a, b), backward, "Matmul")
 
 
-def _matmul_grads(xp, xa, xb, g, need_a, need_b):
+def _matmul_grads(be, xa, xb, g, need_a, need_b):
     """The gradients of ``xa @ xb`` (any of matmul's shapes) for the output gradient ``g``."""
+    xp = be.xp
     a2 = xa if xa.ndim > 1 else xa[None, :]
     b2 = xb if xb.ndim > 1 else xb[:, None]
     g2 = g
@@ -88,9 +88,9 @@ def _matmul_grads(xp, xa, xb, g, need_a, need_b):
         g2 = xp.expand_dims(g2, axis=-2)
     ga = gb = None
     if need_a:
-        ga = xp.reshape(unbroadcast(xp, g2 @ b2.mT, a2.shape), xa.shape)
+        ga = xp.reshape(unbroadcast(xp, be.matmul(g2, b2.mT), a2.shape), xa.shape)
     if need_b:
-        gb = xp.reshape(unbroadcast(xp, a2.mT @ g2, b2.shape), xb.shape)
+        gb = xp.reshape(unbroadcast(xp, be.matmul(a2.mT, g2), b2.shape), xb.shape)
     return (ga, gb)
 
 
@@ -244,7 +244,7 @@ def _add_product(op, input, m1, m2, beta, alpha, ndims):
         xi, x1, x2 = (x if dtypes.is_floating(x.dtype) else xp.astype(x, target) for x in (xi, x1, x2))
     elif True not in kinds and not (isinstance(beta, int) and isinstance(alpha, int)):
         raise TypeError(f"{op}: beta and alpha must be integers for integer tensors, got {beta!r} and {alpha!r}")
-    prod = x1 @ x2
+    prod = be.matmul(x1, x2)
     if not _broadcasts_to(tuple(xi.shape), tuple(prod.shape)):
         raise ValueError(f"{op}: input of shape {input.shape} does not broadcast to the product's shape "
                          f"{tuple(prod.shape)}")
@@ -259,7 +259,7 @@ def _add_product(op, input, m1, m2, beta, alpha, ndims):
             gi = xp.zeros(xi.shape, dtype=g.dtype, device=be.device) if beta == 0 else (
                 unbroadcast(xp, g if beta == 1 else g * beta, xi.shape))
         gp = g if alpha == 1 else g * alpha
-        return (gi, *_matmul_grads(xp, x1, x2, gp, need[1], need[2]))
+        return (gi, *_matmul_grads(be, x1, x2, gp, need[1], need[2]))
 
     return result(out, be, (input, m1, m2), backward, op.capitalize())
 
