@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gdl.nn import functional as F
-from gdl.nn.functional.loss import _check_width
+from gdl.nn.functional.loss import _check_margin, _check_width
 from gdl.nn.module import Module
 from gdl.tensor import Tensor
 
@@ -155,6 +155,199 @@ class KLDivLoss(_Loss):
         return ", ".join(filter(None, [super().extra_repr(), "log_target=True" if self.log_target else ""]))
 
 
+def _settings(module, **defaults):
+    """``extra_repr`` text: the reduction and every setting that differs from its default."""
+    parts = [_Loss.extra_repr(module)]
+    parts += [f"{k}={getattr(module, k)!r}" for k, d in defaults.items() if getattr(module, k) != d]
+    return ", ".join(filter(None, parts))
+
+
+class CosineEmbeddingLoss(_Loss):
+    """``1 - cos(x1, x2)`` for similar pairs (target 1), ``max(0, cos - margin)`` for
+    dissimilar ones (target -1); see :func:`F.cosine_embedding_loss`.
+
+    >>> import gdl
+    >>> loss = gdl.nn.CosineEmbeddingLoss(margin=0.5)
+    >>> loss
+    CosineEmbeddingLoss(margin=0.5)
+    >>> loss(gdl.tensor([[1.0, 0.0]]), gdl.tensor([[1.0, 0.0]]), gdl.tensor([-1.0])).item()
+    0.5
+    """
+
+    def __init__(self, margin: float = 0.0, reduction: str = "mean"):
+        super().__init__(reduction)
+        _check_margin(type(self).__name__, margin)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return F.cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)
+
+    def extra_repr(self):
+        return _settings(self, margin=0.0)
+
+
+class MarginRankingLoss(_Loss):
+    """``max(0, -target·(x1 - x2) + margin)``: rank ``x1`` above ``x2`` where target is 1
+    (see :func:`F.margin_ranking_loss`)."""
+
+    def __init__(self, margin: float = 0.0, reduction: str = "mean"):
+        super().__init__(reduction)
+        _check_margin(type(self).__name__, margin)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return F.margin_ranking_loss(input1, input2, target, self.margin, self.reduction)
+
+    def extra_repr(self):
+        return _settings(self, margin=0.0)
+
+
+class HingeEmbeddingLoss(_Loss):
+    """``x`` where target is 1, ``max(0, margin - x)`` where it is -1 (see :func:`F.hinge_embedding_loss`)."""
+
+    def __init__(self, margin: float = 1.0, reduction: str = "mean"):
+        super().__init__(reduction)
+        _check_margin(type(self).__name__, margin)
+        self.margin = margin
+
+    def forward(self, input, target):
+        return F.hinge_embedding_loss(input, target, self.margin, self.reduction)
+
+    def extra_repr(self):
+        return _settings(self, margin=1.0)
+
+
+class SoftMarginLoss(_Loss):
+    """Two-class logistic loss ``log(1 + exp(-y·x))`` for targets ±1 (see :func:`F.soft_margin_loss`)."""
+
+    def forward(self, input, target):
+        return F.soft_margin_loss(input, target, self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_Loss):
+    """One-vs-all logistic loss over the classes of multi-label 0/1 targets, averaged over
+    classes (see :func:`F.multilabel_soft_margin_loss`); ``weight`` is a buffer."""
+
+    def __init__(self, weight=None, reduction: str = "mean"):
+        super().__init__(reduction)
+        _keep(self, "weight", weight)
+
+    def forward(self, input, target):
+        return F.multilabel_soft_margin_loss(input, target, self.weight, self.reduction)
+
+
+class TripletMarginLoss(_Loss):
+    """``max(0, ‖a - p‖ - ‖a - n‖ + margin)`` with ``p``-norm distances (see :func:`F.triplet_margin_loss`).
+
+    >>> import gdl
+    >>> gdl.nn.TripletMarginLoss(margin=0.5, swap=True)
+    TripletMarginLoss(margin=0.5, swap=True)
+    """
+
+    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False, reduction: str = "mean"):
+        super().__init__(reduction)
+        _check_margin(type(self).__name__, margin, positive=True)
+        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps, self.swap, self.reduction)
+
+    def extra_repr(self):
+        return _settings(self, margin=1.0, p=2.0, eps=1e-6, swap=False)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """:class:`TripletMarginLoss` with any ``distance_function(x, y)`` (default: the Euclidean
+    :func:`F.pairwise_distance`); see :func:`F.triplet_margin_with_distance_loss`."""
+
+    def __init__(self, *, distance_function=None, margin: float = 1.0, swap: bool = False, reduction: str = "mean"):
+        super().__init__(reduction)
+        _check_margin(type(self).__name__, margin, positive=True)
+        if distance_function is not None and not callable(distance_function):
+            raise TypeError(
+                f"TripletMarginWithDistanceLoss: distance_function must be callable or None, "
+                f"got {type(distance_function).__name__}"
+            )
+        self.distance_function, self.margin, self.swap = distance_function, margin, swap
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_with_distance_loss(
+            anchor, positive, negative, distance_function=self.distance_function,
+            margin=self.margin, swap=self.swap, reduction=self.reduction,
+        )
+
+    def extra_repr(self):
+        fn = self.distance_function
+        name = "" if fn is None else f"distance_function={getattr(fn, '__name__', type(fn).__name__)}"
+        return ", ".join(filter(None, [name, _settings(self, margin=1.0, swap=False)]))
+
+
+class PoissonNLLLoss(_Loss):
+    """Poisson negative log-likelihood of counts (see :func:`F.poisson_nll_loss`).
+
+    >>> import gdl
+    >>> gdl.nn.PoissonNLLLoss(log_input=False, full=True)
+    PoissonNLLLoss(log_input=False, full=True)
+    """
+
+    def __init__(self, log_input: bool = True, full: bool = False, eps: float = 1e-8, reduction: str = "mean"):
+        super().__init__(reduction)
+        _check_width("PoissonNLLLoss", "eps", eps, positive=False)
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+    def forward(self, log_input, target):
+        return F.poisson_nll_loss(log_input, target, self.log_input, self.full, self.eps, self.reduction)
+
+    def extra_repr(self):
+        return _settings(self, log_input=True, full=False, eps=1e-8)
+
+
+class GaussianNLLLoss(_Loss):
+    """Gaussian negative log-likelihood with predicted variances: ``loss(input, target, var)``
+    (see :func:`F.gaussian_nll_loss`)."""
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
+        super().__init__(reduction)
+        _check_width("GaussianNLLLoss", "eps", eps, positive=False)
+        self.full, self.eps = full, eps
+
+    def forward(self, input, target, var):
+        return F.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
+
+    def extra_repr(self):
+        return _settings(self, full=False, eps=1e-6)
+
+
+class MultiMarginLoss(_Loss):
+    """Multi-class hinge loss on class indices (see :func:`F.multi_margin_loss`); ``weight`` is a buffer.
+
+    >>> import gdl
+    >>> gdl.nn.MultiMarginLoss(p=2, reduction="sum")
+    MultiMarginLoss(reduction='sum', p=2)
+    """
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"):
+        super().__init__(reduction)
+        if isinstance(p, bool) or p not in (1, 2):
+            raise ValueError(f"MultiMarginLoss: only p = 1 and p = 2 are supported, got {p!r}")
+        _check_margin(type(self).__name__, margin)
+        self.p, self.margin = p, margin
+        _keep(self, "weight", weight)
+
+    def forward(self, input, target):
+        return F.multi_margin_loss(input, target, self.p, self.margin, self.weight, self.reduction)
+
+    def extra_repr(self):
+        return _settings(self, p=1, margin=1.0)
+
+
+class MultiLabelMarginLoss(_Loss):
+    """Multi-label hinge loss; targets list class indices ended by -1 (see :func:`F.multilabel_margin_loss`)."""
+
+    def forward(self, input, target):
+        return F.multilabel_margin_loss(input, target, self.reduction)
+
+
 __all__ = [
     "MSELoss",
     "CrossEntropyLoss",
@@ -165,4 +358,15 @@ __all__ = [
     "SmoothL1Loss",
     "HuberLoss",
     "KLDivLoss",
+    "CosineEmbeddingLoss",
+    "MarginRankingLoss",
+    "HingeEmbeddingLoss",
+    "SoftMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
+    "PoissonNLLLoss",
+    "GaussianNLLLoss",
+    "MultiMarginLoss",
+    "MultiLabelMarginLoss",
 ]

@@ -455,6 +455,516 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, pos_wei
     return _reduce(loss, reduction)
 
 
+# -- margin, ranking and embedding losses ----------------------------------------------------
+
+
+def _check_reduction_of(op: str, reduction) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _check_input(op: str, name: str, x) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: {name} must be a gdl Tensor, got {type(x).__name__}")
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"{op}: {name} must be a floating-point tensor, got {x.dtype.name}")
+    return x
+
+
+def _as_target(op: str, target, like: Tensor, floating: bool = True) -> Tensor:
+    """``target`` as a tensor on ``like``'s backend: a list or number becomes one (of ``like``'s
+    dtype when ``floating``, else of its own: Python ints give int64)."""
+    if isinstance(target, Tensor):
+        check_same_backend(op, like, target)
+        return target
+    from gdl.tensor import tensor
+
+    return tensor(target, dtype=like.dtype if floating else None, backend=like._backend)
+
+
+def _check_margin(op: str, margin, positive: bool = False) -> None:
+    ok = not isinstance(margin, bool) and isinstance(margin, numbers.Real) and not math.isnan(margin)
+    if not ok or (positive and margin <= 0):
+        raise ValueError(f"{op}: margin must be a real number{' > 0' if positive else ''}, got {margin!r}")
+
+
+def _check_plus_minus_one(op: str, target: Tensor) -> None:
+    """PyTorch gives targets other than 1 and -1 a silent, meaningless loss; gdl refuses them."""
+    xp = target._backend.xp
+    t = target.data
+    if t.dtype == xp.bool:
+        raise TypeError(f"{op}: target must hold 1 or -1, got a bool tensor")
+    bad = ~((t == 1) | (t == -1))
+    if bool(xp.any(bad)):
+        first = target.numpy().reshape(-1)[int(xp.argmax(xp.astype(xp.reshape(bad, (-1,)), xp.int8)))]
+        raise ValueError(f"{op}: target values must be 1 or -1, got {first.item()!r}")
+
+
+def _broadcast_shape(op: str, *shapes) -> tuple:
+    ndim = max(len(s) for s in shapes)
+    out = []
+    for i in range(ndim):
+        sizes = {s[len(s) - ndim + i] for s in shapes if len(s) - ndim + i >= 0} - {1}
+        if len(sizes) > 1:
+            raise ValueError(f"{op}: shapes {' and '.join(str(tuple(s)) for s in shapes)} do not broadcast")
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
+def _clamp_min0(t: Tensor) -> Tensor:
+    """``max(t, 0)``; the gradient passes where ``t >= 0`` (PyTorch's ``clamp_min``: at the kink too)."""
+    be = t._backend
+    xp = be.xp
+    d = t.data
+    keep = d >= 0.0
+    out = xp.where(d < 0.0, 0.0, d)  # NaN stays NaN
+    return result(out, be, (t,), lambda g: (xp.where(keep, g, 0.0),), "ClampMin")
+
+
+def _softplus_sigmoid(xp, z):
+    """``log(1 + exp(z))`` (no overflow) and ``sigmoid(z)``."""
+    sp = xp.log1p(xp.exp(-xp.abs(z))) + xp.where(z > 0.0, z, 0.0)
+    return sp, 0.5 * (xp.tanh(0.5 * z) + 1.0)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target, margin: float = 0.0, reduction: str = "mean") -> Tensor:
+    """``1 - cos(x1, x2)`` where ``target == 1``, ``max(0, cos(x1, x2) - margin)`` where ``target == -1``.
+
+    ``input1``/``input2`` are (N, D) with target (N,), or (D,) with a 0-d target. As PyTorch,
+    ``cos = Σ x1·x2 / sqrt((Σ x1² + 1e-12)·(Σ x2² + 1e-12))``. Unlike PyTorch (which gives
+    other target values a silent loss of 0), a target other than 1 or -1 is an error.
+
+    >>> import gdl
+    >>> x1 = gdl.tensor([[1.0, 0.0], [1.0, 0.0]])
+    >>> x2 = gdl.tensor([[0.0, 1.0], [1.0, 1.0]])
+    >>> gdl.nn.functional.cosine_embedding_loss(x1, x2, gdl.tensor([1.0, -1.0]), reduction="none")
+    tensor([1.        , 0.70710677], backend='numpy')
+    """
+    op = "cosine_embedding_loss"
+    _check_reduction_of(op, reduction)
+    _check_margin(op, margin)
+    x1, x2 = _check_input(op, "input1", input1), _check_input(op, "input2", input2)
+    check_same_backend(op, x1, x2)
+    target = _as_target(op, target, x1)
+    if target.ndim not in (0, 1) or x1.ndim != target.ndim + 1 or x1.shape != x2.shape or (
+        target.ndim == 1 and target.shape[0] != x1.shape[0]
+    ):
+        raise ValueError(
+            f"{op}: expected inputs (N, D) with target (N,), or inputs (D,) with a 0-d target, "
+            f"got {x1.shape}, {x2.shape} and {target.shape}"
+        )
+    _check_plus_minus_one(op, target)
+    prod = sum(x1 * x2, axis=-1)
+    mag1 = sum(x1 * x1, axis=-1) + 1e-12
+    mag2 = sum(x2 * x2, axis=-1) + 1e-12
+    cos = prod / ops.sqrt(mag1 * mag2)
+    loss = ops.where(target.data == 1, 1.0 - cos, _clamp_min0(cos - margin))
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target, margin: float = 0.0, reduction: str = "mean") -> Tensor:
+    """``max(0, -target·(input1 - input2) + margin)``: ``target = 1`` asks for ``input1`` to rank
+    higher than ``input2`` (by ``margin``), ``-1`` for the reverse.
+
+    The three tensors must have the same number of dimensions (as PyTorch) and broadcast.
+    Gradients flow to all three, ``target`` included, as in PyTorch.
+
+    >>> import gdl
+    >>> x1, x2 = gdl.tensor([1.0, 2.0]), gdl.tensor([2.0, 0.0])
+    >>> gdl.nn.functional.margin_ranking_loss(x1, x2, gdl.tensor([1.0, 1.0]), margin=0.5, reduction="none")
+    tensor([1.5, 0. ], backend='numpy')
+    """
+    op = "margin_ranking_loss"
+    _check_reduction_of(op, reduction)
+    _check_margin(op, margin)
+    x1, x2 = _check_input(op, "input1", input1), _check_input(op, "input2", input2)
+    check_same_backend(op, x1, x2)
+    target = _as_target(op, target, x1)
+    if not x1.ndim == x2.ndim == target.ndim:
+        raise ValueError(
+            f"{op}: input1, input2 and target must have the same number of dimensions, "
+            f"got shapes {x1.shape}, {x2.shape} and {target.shape}"
+        )
+    _broadcast_shape(op, x1.shape, x2.shape, target.shape)
+    return _reduce(_clamp_min0(-target * (x1 - x2) + margin), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target, margin: float = 1.0, reduction: str = "mean") -> Tensor:
+    """``input`` where ``target == 1``, ``max(0, margin - input)`` where ``target == -1``
+    (``input`` is usually a distance, e.g. an L1 pairwise distance).
+
+    ``target`` has ``input``'s shape; values other than 1 or -1 are an error (PyTorch mixes
+    both branches for them). No gradient reaches ``target`` (PyTorch gives none either).
+
+    >>> import gdl
+    >>> gdl.nn.functional.hinge_embedding_loss(gdl.tensor([0.3, 0.3, 2.0]), gdl.tensor([1.0, -1.0, -1.0]), reduction="none")
+    tensor([0.3, 0.7, 0. ], backend='numpy')
+    """
+    op = "hinge_embedding_loss"
+    _check_reduction_of(op, reduction)
+    _check_margin(op, margin)
+    x = _check_input(op, "input", input)
+    target = _as_target(op, target, x)
+    _check_same_shape(op, x, target)
+    _check_plus_minus_one(op, target)
+    be = x._backend
+    xp = be.xp
+    d = x.data
+    pos = target.data == 1
+    m = margin - d
+    out = xp.where(pos, d, xp.where(m < 0.0, 0.0, m))
+
+    def backward(g):
+        return (xp.where(pos, g, xp.where(m >= 0.0, -g, 0.0)),)
+
+    return _reduce(result(out, be, (x,), backward, "HingeEmbeddingLoss"), reduction)
+
+
+def soft_margin_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Two-class logistic loss ``log(1 + exp(-target·input))`` for targets ±1.
+
+    Computed without overflow (PyTorch's ``exp`` overflows to ``inf`` for ``-target·input``
+    above ~88 in float32 / ~709 in float64; gdl gives the finite value there). As PyTorch,
+    no gradient reaches ``target``.
+
+    >>> import gdl
+    >>> round(gdl.nn.functional.soft_margin_loss(gdl.tensor([0.0]), gdl.tensor([1.0])).item(), 4)  # log 2
+    0.6931
+    """
+    op = "soft_margin_loss"
+    _check_reduction_of(op, reduction)
+    x = _check_input(op, "input", input)
+    target = _as_target(op, target, x)
+    _check_same_shape(op, x, target)
+    be = x._backend
+    xp = be.xp
+    t = target.data
+    sp, sig = _softplus_sigmoid(xp, -t * x.data)
+    dgrad = -t * sig
+    return _reduce(result(sp, be, (x,), lambda g: (g * dgrad,), "SoftMarginLoss"), reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
+    """One-vs-all logistic loss for multi-label targets (0/1 per class, classes on the last axis):
+    ``-mean over classes of w·(t·log σ(x) + (1 - t)·log(1 - σ(x)))``, one value per sample.
+
+    ``weight`` (e.g. per class, shape (C,)) must broadcast to ``input``'s shape. Gradients flow
+    to ``input``, ``target`` and ``weight``, as in PyTorch.
+
+    >>> import gdl
+    >>> x = gdl.tensor([[0.0, 0.0], [0.0, 0.0]])
+    >>> loss = gdl.nn.functional.multilabel_soft_margin_loss(x, gdl.tensor([[1.0, 0.0], [0.0, 0.0]]))
+    >>> round(loss.item(), 4)   # log 2
+    0.6931
+    """
+    op = "multilabel_soft_margin_loss"
+    _check_reduction_of(op, reduction)
+    x = _check_input(op, "input", input)
+    target = _as_target(op, target, x)
+    _check_same_shape(op, x, target)
+    if x.ndim == 0:
+        raise ValueError(f"{op}: input must have a class axis (C,) or (N, C), got shape {x.shape}")
+    be = x._backend
+    xp = be.xp
+    t = target.data
+    sp, sig = _softplus_sigmoid(xp, -x.data)
+    losses = (1.0 - t) * x.data + sp  # = -(t·log σ(x) + (1 - t)·log σ(-x))
+    need_t = target.requires_grad
+
+    def backward(g):
+        return (g * (1.0 - sig - t), (-g * x.data) if need_t else None)
+
+    loss = result(losses, be, (x, target), backward, "MultiLabelSoftMarginLoss")
+    if weight is not None:
+        _check_elementwise_weight(op, "weight", weight, x.shape)
+        loss = loss * weight
+    return _reduce(sum(loss, axis=-1) / x.shape[-1], reduction)
+
+
+def _check_triplet(op, anchor, positive, negative):
+    a = _check_input(op, "anchor", anchor)
+    p = _check_input(op, "positive", positive)
+    n = _check_input(op, "negative", negative)
+    check_same_backend(op, a, p)
+    check_same_backend(op, a, n)
+    if not a.ndim == p.ndim == n.ndim:
+        raise ValueError(
+            f"{op}: anchor, positive and negative must have the same number of dimensions, got "
+            f"{a.ndim}-d, {p.ndim}-d and {n.ndim}-d inputs (shapes {a.shape}, {p.shape}, {n.shape})"
+        )
+    _broadcast_shape(op, a.shape, p.shape, n.shape)
+    return a, p, n
+
+
+def _triplet(dist, a, p, n, margin, swap, reduction):
+    d_pos = dist(a, p)
+    d_neg = dist(a, n)
+    if swap:
+        d_neg = ops.minimum(d_neg, dist(p, n))
+    return _reduce(_clamp_min0(d_pos - d_neg + margin), reduction)
+
+
+def triplet_margin_loss(
+    anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2.0,
+    eps: float = 1e-6, swap: bool = False, reduction: str = "mean",
+) -> Tensor:
+    """``max(0, d(a, p) - d(a, n) + margin)`` with ``d`` the ``p``-norm distance
+    :func:`pairwise_distance` (``‖x - y + eps‖_p`` along the last axis), as PyTorch.
+
+    ``swap=True`` uses ``min(d(a, n), d(p, n))`` as the negative distance (the distance swap
+    of Balntas et al.). Inputs are (N, D) or (D,).
+
+    >>> import gdl
+    >>> a, p, n = gdl.tensor([[0.0, 0.0]]), gdl.tensor([[3.0, 4.0]]), gdl.tensor([[0.0, 1.0]])
+    >>> round(gdl.nn.functional.triplet_margin_loss(a, p, n, eps=0.0).item(), 4)   # 5 - 1 + 1
+    5.0
+    """
+    op = "triplet_margin_loss"
+    _check_reduction_of(op, reduction)
+    _check_margin(op, margin, positive=True)
+    a, pos, neg = _check_triplet(op, anchor, positive, negative)
+    from gdl.nn.functional.distance import pairwise_distance
+
+    return _triplet(lambda x, y: pairwise_distance(x, y, p, eps), a, pos, neg, margin, swap, reduction)
+
+
+def triplet_margin_with_distance_loss(
+    anchor: Tensor, positive: Tensor, negative: Tensor, *, distance_function=None,
+    margin: float = 1.0, swap: bool = False, reduction: str = "mean",
+) -> Tensor:
+    """:func:`triplet_margin_loss` with any ``distance_function(x, y) -> tensor`` (default:
+    :func:`pairwise_distance`), e.g. ``lambda x, y: 1 - F.cosine_similarity(x, y)``."""
+    op = "triplet_margin_with_distance_loss"
+    _check_reduction_of(op, reduction)
+    _check_margin(op, margin, positive=True)
+    if distance_function is not None and not callable(distance_function):
+        raise TypeError(f"{op}: distance_function must be callable or None, got {type(distance_function).__name__}")
+    a, pos, neg = _check_triplet(op, anchor, positive, negative)
+    if distance_function is None:
+        from gdl.nn.functional.distance import pairwise_distance as distance_function
+    return _triplet(distance_function, a, pos, neg, margin, swap, reduction)
+
+
+# -- likelihood losses -------------------------------------------------------------------------
+
+
+def poisson_nll_loss(
+    input: Tensor, target, log_input: bool = True, full: bool = False, eps: float = 1e-8, reduction: str = "mean"
+) -> Tensor:
+    """Negative log-likelihood of counts ``target`` under a Poisson distribution of rate ``input``
+    (its log with ``log_input=True``): ``exp(input) - target·input``, or
+    ``input - target·log(input + eps)``.
+
+    ``full=True`` adds Stirling's approximation of ``log(target!)``,
+    ``target·log(target) - target + 0.5·log(2π·target)``, where ``target > 1`` (0 elsewhere).
+    Gradients flow to ``input`` and ``target``, as in PyTorch.
+
+    >>> import gdl
+    >>> gdl.nn.functional.poisson_nll_loss(gdl.tensor([0.0, 1.0]), gdl.tensor([1.0, 2.0]), reduction="none")
+    tensor([1.      , 0.718282], backend='numpy')
+    """
+    op = "poisson_nll_loss"
+    _check_reduction_of(op, reduction)
+    _check_width(op, "eps", eps, positive=False)
+    x = _check_input(op, "input", input)
+    target = _as_target(op, target, x)
+    _check_same_shape(op, x, target)
+    if log_input:
+        loss = ops.exp(x) - target * x
+    else:
+        loss = x - target * ops.log(x + eps)
+    if full:
+        big = target.data > 1.0
+        t = ops.where(big, target, 2.0)  # the term is 0 at target <= 1: no log(0) in it, nor in its gradient
+        stirling = t * ops.log(t) - t + 0.5 * ops.log(2.0 * math.pi * t)
+        loss = loss + ops.where(big, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def _clamp_min_straight_through(v: Tensor, eps: float) -> Tensor:
+    """``max(v, eps)`` with the gradient passed unchanged (PyTorch clamps ``var`` in place under
+    ``no_grad``, so its gradient is that of the clamped value, everywhere)."""
+    xp = v._backend.xp
+    return result(xp.maximum(v.data, eps), v._backend, (v,), lambda g: (g,), "ClampVar")
+
+
+def gaussian_nll_loss(
+    input: Tensor, target, var, full: bool = False, eps: float = 1e-6, reduction: str = "mean"
+) -> Tensor:
+    """Negative log-likelihood of ``target`` under Gaussians of mean ``input`` and variance ``var``:
+    ``0.5·(log(max(var, eps)) + (input - target)² / max(var, eps))`` (+ ``0.5·log 2π`` with ``full``).
+
+    ``var`` has ``input``'s shape (one variance per prediction), or ``input``'s shape without the
+    last axis, or with one axis of size 1 (one variance shared along it), or is a number.
+    ``"mean"`` averages over every element (not per sample), as PyTorch. The clamp at ``eps``
+    does not stop ``var``'s gradient (as PyTorch's, done under ``no_grad``).
+
+    >>> import gdl
+    >>> gdl.nn.functional.gaussian_nll_loss(gdl.tensor([0.0, 1.0]), gdl.tensor([1.0, 1.0]), gdl.tensor([1.0, 1.0]), reduction="none")
+    tensor([0.5, 0. ], backend='numpy')
+    """
+    op = "gaussian_nll_loss"
+    _check_reduction_of(op, reduction)
+    _check_width(op, "eps", eps, positive=False)
+    x = _check_input(op, "input", input)
+    target = _as_target(op, target, x)
+    _check_same_shape(op, x, target)
+    be = x._backend
+    xp = be.xp
+    if isinstance(var, numbers.Real) and not isinstance(var, bool):
+        if not var >= 0:
+            raise ValueError(f"{op}: var must be >= 0, got {var!r}")
+        from gdl.tensor import full as _full
+
+        var = _full(x.shape, float(var), dtype=x.dtype, backend=be)
+    var = _as_target(op, var, x)
+    shape, vshape = x.shape, var.shape
+    if vshape != shape:
+        if vshape == shape[:-1]:
+            var = ops.unsqueeze(var, -1)
+        elif not (len(vshape) == len(shape) and [v for s, v in zip(shape, vshape) if s != v] == [1]):
+            raise ValueError(
+                f"{op}: var of shape {vshape} does not fit input of shape {shape}: it must be the same, "
+                "the same without the last axis, or the same but for one axis of size 1"
+            )
+    if bool(xp.any(var.data < 0.0)):
+        raise ValueError(f"{op}: var has negative entries")
+    v = _clamp_min_straight_through(var, eps)
+    d = x - target
+    loss = 0.5 * (ops.log(v) + d * d / v)
+    if full:
+        loss = loss + 0.5 * math.log(2.0 * math.pi)
+    return _reduce(loss, reduction)
+
+
+# -- multi-class margin losses --------------------------------------------------------------------
+
+
+def _check_index_target(op, input, target, expected, low):
+    target = _as_target(op, target, input, floating=False)
+    if target.dtype.is_floating_point or target.dtype.name == "bool":
+        raise TypeError(f"{op}: target must hold integer class indices, got {target.dtype.name}")
+    if target.shape != expected:
+        raise ValueError(f"{op}: input of shape {input.shape} needs a target of shape {expected}, got {target.shape}")
+    xp = input._backend.xp
+    classes = input.shape[-1]
+    t = target.data
+    if target.numel() and bool(xp.any((t < low) | (t >= classes))):
+        raise ValueError(
+            f"{op}: target values must be in [{low}, {classes}), got values from {int(xp.min(t))} to {int(xp.max(t))}"
+        )
+    return target
+
+
+def multi_margin_loss(
+    input: Tensor, target, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"
+) -> Tensor:
+    """Multi-class hinge loss: for each sample, ``Σ_{i ≠ y} w[y]·max(0, margin - x[y] + x[i])^p / C``
+    with ``y`` its class index (``p`` is 1 or 2).
+
+    ``input`` is (N, C) with target (N,), or (C,) with a 0-d target. One graph node; as PyTorch,
+    no gradient at the kink (``margin - x[y] + x[i] == 0``) and none to ``weight``.
+
+    >>> import gdl
+    >>> x = gdl.tensor([[0.1, 0.2, 0.4, 0.8]])
+    >>> round(gdl.nn.functional.multi_margin_loss(x, gdl.tensor([3])).item(), 4)   # (0.3+0.4+0.6)/4
+    0.325
+    """
+    op = "multi_margin_loss"
+    _check_reduction_of(op, reduction)
+    if isinstance(p, bool) or p not in (1, 2):
+        raise ValueError(f"{op}: only p = 1 and p = 2 are supported, got {p!r}")
+    _check_margin(op, margin)
+    x_t = _check_input(op, "input", input)
+    shape = x_t.shape
+    if x_t.ndim not in (1, 2) or shape[-1] == 0:
+        raise ValueError(f"{op}: input must be (C,) or (N, C) with C > 0, got shape {shape}")
+    target = _check_index_target(op, x_t, target, () if x_t.ndim == 1 else shape[:1], 0)
+    classes = shape[-1]
+    be = x_t._backend
+    xp = be.xp
+    if weight is not None:
+        if not isinstance(weight, Tensor):
+            raise TypeError(f"{op}: weight must be a gdl Tensor or None, got {type(weight).__name__}")
+        check_same_backend(op, x_t, weight)
+        _check_class_weight(op, weight, classes)
+    x = xp.reshape(x_t.data, (-1, classes))
+    t = xp.reshape(target.data, (-1,))
+    hit = xp.arange(classes, device=be.device)[None, :] == t[:, None]
+    x_y = xp.sum(xp.where(hit, x, 0.0), axis=1, keepdims=True)
+    z = margin - x_y + x
+    active = (z > 0.0) & ~hit
+    h = xp.where(active, z if p == 1 else z * z, 0.0)
+    scale = 1.0 / classes
+    if weight is not None:
+        scale = xp.astype(xp.take(weight.data, t)[:, None], x.dtype) / classes
+    losses = xp.sum(h * scale, axis=1)
+    rows = losses.shape[0]
+    if reduction == "mean":
+        out = xp.sum(losses) / rows
+    elif reduction == "sum":
+        out = xp.sum(losses)
+    else:
+        out = xp.reshape(losses, target.shape)
+
+    def backward(g):
+        gl = xp.reshape(g, (-1, 1)) if reduction == "none" else (g / rows if reduction == "mean" else g)
+        dz = (xp.astype(active, x.dtype) if p == 1 else xp.where(active, 2.0 * z, 0.0)) * scale * gl
+        grad = dz - xp.where(hit, xp.sum(dz, axis=1, keepdims=True), 0.0)
+        return (xp.reshape(grad, shape),)
+
+    return result(out, be, (x_t,), backward, "MultiMarginLoss")
+
+
+def multilabel_margin_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Multi-label hinge loss: ``Σ_{j target, i not} max(0, 1 - (x[j] - x[i])) / C`` per sample.
+
+    ``target`` has ``input``'s shape ((C,) or (N, C)) and lists each sample's target classes
+    first, ended by -1 (the rest is ignored): ``[3, 0, -1, 1]`` means classes 3 and 0. Memory
+    is N·C² (every target/non-target pair), as PyTorch's time. No gradient at the kink.
+
+    >>> import gdl
+    >>> x = gdl.tensor([[0.1, 0.2, 0.4, 0.8]])
+    >>> round(gdl.nn.functional.multilabel_margin_loss(x, gdl.tensor([[3, 0, -1, 1]])).item(), 4)
+    0.85
+    """
+    op = "multilabel_margin_loss"
+    _check_reduction_of(op, reduction)
+    x_t = _check_input(op, "input", input)
+    shape = x_t.shape
+    if x_t.ndim not in (1, 2) or shape[-1] == 0:
+        raise ValueError(f"{op}: input must be (C,) or (N, C) with C > 0, got shape {shape}")
+    target = _check_index_target(op, x_t, target, shape, -1)
+    classes = shape[-1]
+    be = x_t._backend
+    xp = be.xp
+    x = xp.reshape(x_t.data, (-1, classes))
+    t = xp.reshape(target.data, (-1, classes))
+    listed = xp.cumulative_sum(xp.astype(t < 0, xp.int64), axis=1) == 0  # before the first -1
+    safe = xp.where(listed, t, 0)
+    pick = (safe[:, :, None] == xp.arange(classes, device=be.device)[None, None, :]) & listed[:, :, None]
+    count = xp.sum(xp.astype(pick, x.dtype), axis=1)  # (rows, C): how often each class is listed
+    other = count == 0
+    z = 1.0 - x[:, :, None] + x[:, None, :]  # z[n, j, i] = 1 - x[j] + x[i]
+    pair = (count[:, :, None] / classes) * xp.astype(other[:, None, :] & (z > 0.0), x.dtype)
+    losses = xp.sum(xp.reshape(pair * z, (x.shape[0], -1)), axis=1)
+    rows = losses.shape[0]
+    if reduction == "mean":
+        out = xp.sum(losses) / rows
+    elif reduction == "sum":
+        out = xp.sum(losses)
+    else:
+        out = xp.reshape(losses, shape[:-1])
+
+    def backward(g):
+        gl = xp.reshape(g, (-1, 1, 1)) if reduction == "none" else (g / rows if reduction == "mean" else g)
+        dz = pair * gl
+        grad = xp.sum(dz, axis=1) - xp.sum(dz, axis=2)
+        return (xp.reshape(grad, shape),)
+
+    return result(out, be, (x_t,), backward, "MultiLabelMarginLoss")
+
+
 __all__ = [
     "mse_loss",
     "l1_loss",
@@ -465,4 +975,15 @@ __all__ = [
     "nll_loss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
+    "margin_ranking_loss",
+    "hinge_embedding_loss",
+    "soft_margin_loss",
+    "multilabel_soft_margin_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
 ]
