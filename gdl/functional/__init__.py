@@ -8,8 +8,10 @@ public ops in ``__all__`` and the Tensor methods it adds in ``TENSOR_METHODS``.
 """
 
 from gdl.functional import elementwise, indexing, linalg, pointwise, reduction, scan, shape
+from gdl.functional import inplace
 from gdl.functional.elementwise import *  # noqa: F403
 from gdl.functional.indexing import *  # noqa: F403
+from gdl.functional.inplace import *  # noqa: F403
 from gdl.functional.linalg import *  # noqa: F403
 from gdl.functional.pointwise import *  # noqa: F403
 from gdl.functional.reduction import *  # noqa: F403
@@ -17,7 +19,7 @@ from gdl.functional.scan import *  # noqa: F403
 from gdl.functional.shape import *  # noqa: F403
 from gdl.functional import _methods  # noqa: F401  (attaches Tensor methods)
 
-_MODULES = (elementwise, pointwise, reduction, scan, shape, indexing, linalg)
+_MODULES = (elementwise, pointwise, reduction, scan, shape, indexing, linalg, inplace)
 
 cat = concat  # noqa: F405
 

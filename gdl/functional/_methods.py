@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from gdl.functional import elementwise as E
 from gdl.functional import indexing as I
+from gdl.functional import inplace as IP
 from gdl.functional import linalg as L
 from gdl.functional import pointwise as P
 from gdl.functional import reduction as R
@@ -59,7 +60,7 @@ _METHODS = {
 }
 
 _ADDED = {}
-for _module in (E, P, R, SC, S, I, L):
+for _module in (E, P, R, SC, S, I, L, IP):
     for _name, _fn in _module.TENSOR_METHODS.items():
         if _name in _ADDED or _name in _METHODS or _name in _OPERATORS:
             raise RuntimeError(f"Tensor method {_name!r} is defined twice ({_module.__name__})")
