@@ -120,3 +120,9 @@ def test_flip_returns_a_copy_as_torch(backend):
     z = t.flip(())
     z[...] = 1.0
     assert t.item() == 5.0 and z.item() == 1.0
+
+
+def test_relu_keeps_an_integer_dtype_as_torch(backend):
+    out = gdl.tensor([-2, 0, 3]).relu()
+    assert out.dtype == gdl.int64 and out.tolist() == [0, 0, 3]
+    assert gdl.relu(gdl.tensor([-1.5, 2.0])).dtype == gdl.float32

@@ -261,7 +261,7 @@ def dropout(x, p, backend):
 
 
 def relu(x):
-    return np.maximum(x, 0.0)
+    return np.maximum(x, 0)  # a Python int keeps the dtype of integer tensors too
 
 
 def relu_backward(g, y):

@@ -388,7 +388,7 @@ def relu(x: Tensor) -> Tensor:
         back = be.fused["relu_backward"]
         return result(out, be, (x,), lambda g: (back(g, out),), "Relu")
     xp = be.xp
-    out = xp.maximum(x.data, 0.0)
+    out = xp.maximum(x.data, 0)  # a Python int keeps an integer tensor's dtype, as PyTorch
     return result(out, be, (x,), lambda g: (xp.where(out > 0, g, 0.0),), "Relu")
 
 
