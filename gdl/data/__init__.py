@@ -8,29 +8,59 @@
 >>> x.shape, y.shape, str(x.dtype)
 ((64, 784), (64,), 'gdl.float32')
 
+Samplers (:mod:`gdl.data.sampler`), :class:`ConcatDataset`, :class:`IterableDataset`
+and the loader's arguments follow ``torch.utils.data``.
 See :mod:`gdl.data.datasets` for MNIST, IMDB, EnronSpam, Shakespeare and bAbI,
 and :mod:`gdl.data.download` for the data folder and verified downloads.
 """
 
 from gdl.data import datasets
-from gdl.data.dataset import Dataset, Subset, TensorDataset, random_split
+from gdl.data.dataset import (
+    ChainDataset,
+    ConcatDataset,
+    Dataset,
+    IterableDataset,
+    StackDataset,
+    Subset,
+    TensorDataset,
+    random_split,
+)
 from gdl.data.download import RESOURCES, DownloadError, Resource, data_root, fetch, verify_file
-from gdl.data.loader import DataLoader, default_collate
+from gdl.data.loader import DataLoader, default_collate, default_convert
+from gdl.data.sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 from gdl.data.text import CharVocab, Vocab, tokenize
 
 __all__ = [
+    "BatchSampler",
+    "ChainDataset",
     "CharVocab",
+    "ConcatDataset",
     "DataLoader",
     "Dataset",
     "DownloadError",
+    "IterableDataset",
     "RESOURCES",
+    "RandomSampler",
     "Resource",
+    "Sampler",
+    "SequentialSampler",
+    "StackDataset",
     "Subset",
+    "SubsetRandomSampler",
     "TensorDataset",
     "Vocab",
+    "WeightedRandomSampler",
     "data_root",
     "datasets",
     "default_collate",
+    "default_convert",
     "fetch",
     "random_split",
     "tokenize",

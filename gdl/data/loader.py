@@ -9,19 +9,25 @@
 >>> loader = DataLoader(ds, batch_size=4, shuffle=True, seed=0, drop_last=True)
 >>> len(loader), [b[0].shape for b in loader]
 (2, [(4,), (4,)])
+>>> from gdl.data import BatchSampler, SequentialSampler
+>>> pairs = BatchSampler(SequentialSampler(ds), batch_size=2, drop_last=False)
+>>> [b[0].tolist() for b in DataLoader(ds, batch_sampler=pairs)][:2]
+[[0, 1], [2, 3]]
 """
 
 from __future__ import annotations
 
+import itertools
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from gdl import dtypes
 from gdl.backends import Backend, get_backend_object, host_data
-from gdl.data.dataset import _check_seed, _draw_seed
+from gdl.data.dataset import IterableDataset, _check_seed, _draw_seed
+from gdl.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, check_generator
 from gdl.tensor import Tensor, tensor
 
-__all__ = ["DataLoader", "default_collate", "to_backend"]
+__all__ = ["DataLoader", "default_collate", "default_convert", "to_backend"]
 
 
 def default_collate(samples: list):
@@ -63,6 +69,38 @@ def default_collate(samples: list):
     )
 
 
+def default_convert(data, backend: str | Backend | None = None):
+    """One sample (or a batch made by hand) with its host arrays and NumPy scalars as gdl
+    tensors on ``backend`` (default: the current one); numbers, strings and other objects
+    are kept; tuples, lists and dicts are converted field by field. The loader applies it
+    to each sample when ``batch_size=None`` turns batching off, as PyTorch does.
+
+    >>> x, label = default_convert((host_data.arange(3), 7))
+    >>> x.tolist(), label
+    ([0, 1, 2], 7)
+    """
+    return _convert(data, get_backend_object(backend))
+
+
+def _convert(data, backend: Backend):
+    if isinstance(data, Tensor) or (host_data.is_host_array(data) and not _is_text_array(data)):
+        return to_backend(data, backend)
+    if host_data.is_host_scalar(data) and not isinstance(data, (str, bytes)):
+        return tensor(data, backend=backend)
+    if isinstance(data, tuple):
+        return _like(data, [_convert(d, backend) for d in data])
+    if isinstance(data, list):
+        return [_convert(d, backend) for d in data]
+    if isinstance(data, Mapping):
+        return {k: _convert(v, backend) for k, v in data.items()}
+    return data
+
+
+def _is_text_array(array) -> bool:
+    name = host_data.dtype_name(array)  # '<U5', '|S3', 'object' for text and objects
+    return name == "object" or name[:1] in "<>|="
+
+
 def _like(sample, fields):
     """``fields`` in ``sample``'s kind of sequence: a list, a tuple, or the same namedtuple type."""
     if isinstance(sample, list):
@@ -85,67 +123,285 @@ def to_backend(batch, backend: Backend):
     return batch
 
 
+class _SeededShuffle(RandomSampler):
+    """``DataLoader(shuffle=True)``'s own sampler when no ``generator`` is given: epoch ``e``
+    visits the permutation fixed by ``(seed, e)``, so any epoch can be replayed."""
+
+    def __init__(self, data_source, seed: int):
+        # No RandomSampler checks: an empty data set simply gives an empty epoch.
+        self.data_source = data_source
+        self.replacement = False
+        self._num_samples = None
+        self.generator = None
+        self.seed = seed
+        self.epoch = 0
+
+    def order(self, epoch: int):
+        return host_data.permutation(len(self.data_source), self.seed, epoch)
+
+    def __iter__(self):
+        return iter(self.order(self.epoch).tolist())
+
+
+class _InfiniteConstantSampler(Sampler[None]):
+    """The sampler of a loader over an :class:`IterableDataset`: ``None`` forever (as PyTorch)."""
+
+    def __iter__(self):
+        return itertools.repeat(None)
+
+
+_FROZEN = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 class DataLoader:
     """Iterate over ``dataset`` in batches of gdl tensors.
 
+    The arguments are ``torch.utils.data.DataLoader``'s, in its order, with the same
+    mutual-exclusion rules, plus gdl's ``seed`` and ``backend`` (keyword only).
+
     Args:
-        dataset: a map-style data set (``len`` and ``[i]``).
+        dataset: a map-style data set (``len`` and ``[i]``), or an
+            :class:`~gdl.data.IterableDataset` (a stream, batched in its own order).
         batch_size: samples per batch; the last batch is smaller unless ``drop_last``.
+            ``None`` turns batching off: each sample is yielded on its own, its arrays
+            as tensors (:func:`default_convert`).
         shuffle: visit the samples in a new random order each epoch.
-        drop_last: drop the last batch if it has fewer than ``batch_size`` samples.
-        seed: makes shuffling repeatable: epoch ``e`` uses the order fixed by
-            ``(seed, e)``, so the same seed gives the same sequence of orders, and a
-            different order each epoch. Without a seed, one is drawn from the
-            backend's generator when the loader is made (so ``gdl.manual_seed``
-            makes it repeatable too).
-        backend: the backend the batches are put on (default: the current one
-            when iteration starts).
+        sampler: the indices to visit, in order (any iterable of indices, e.g. a
+            :class:`~gdl.data.sampler.Sampler`); not with ``shuffle``.
+        batch_sampler: yields whole lists of indices, one per batch; not with
+            ``batch_size``, ``shuffle``, ``sampler`` or ``drop_last``.
+        num_workers: must be 0: gdl loads batches in the main process (it has no
+            worker processes; a data set with ``get_batch`` gathers a whole batch by
+            indexing, which is what workers are mostly used to speed up). A positive
+            value is a ``ValueError`` rather than being silently ignored.
         collate_fn: turns a list of samples into a batch. If given it is used as
             is (its result is yielded unchanged). Otherwise samples are stacked by
             :func:`default_collate` and moved to the backend; data sets with a
             ``get_batch(indices)`` method (:class:`TensorDataset`, MNIST, ...)
             deliver whole batches by fancy indexing instead, which is much faster.
+            Passing :func:`default_collate` (or, with ``batch_size=None``,
+            :func:`default_convert`) is the same as passing nothing.
+        pin_memory: accepted and ignored: there is no pinned host memory here (a
+            backend copies each batch to its device as it is made).
+        drop_last: drop the last batch if it has fewer than ``batch_size`` samples.
+        timeout: must be 0 (it limits waiting for workers; there are none).
+        worker_init_fn: accepted (callable or None) and never called, as in PyTorch
+            with ``num_workers=0``.
+        multiprocessing_context: must be None (PyTorch's rule with ``num_workers=0``).
+        generator: a :class:`random.Random` for ``shuffle`` (gdl has no
+            ``torch.Generator``; see :mod:`gdl.data.sampler`). Each epoch then continues
+            its stream, as PyTorch's generator; ``seed`` and :meth:`set_epoch` do not apply.
+        prefetch_factor: must be None (PyTorch's rule with ``num_workers=0``).
+        persistent_workers: must be False (PyTorch's rule with ``num_workers=0``).
+        pin_memory_device, in_order: accepted and ignored (they concern workers and
+            pinned memory).
+        seed: makes shuffling repeatable: epoch ``e`` uses the order fixed by
+            ``(seed, e)``, so the same seed gives the same sequence of orders, and a
+            different order each epoch. Without a seed or a generator, one is drawn
+            from the backend's generator when the loader is made (so
+            ``gdl.manual_seed`` makes it repeatable too).
+        backend: the backend the batches are put on (default: the current one
+            when iteration starts).
 
     Each pass (``for batch in loader``) is one epoch and advances :attr:`epoch`;
     :meth:`set_epoch` chooses the epoch explicitly (e.g. when resuming training).
-    A sample that is a tuple ``(x, y)`` gives batches ``(X, Y)``.
+    A sample that is a tuple ``(x, y)`` gives batches ``(X, Y)``. ``len(loader)``
+    is the number of batches (for an iterable data set, computed from its
+    ``len``, as in PyTorch). As in PyTorch, ``batch_size``, ``sampler``,
+    ``batch_sampler``, ``drop_last``, ``dataset`` and ``persistent_workers``
+    cannot be changed once the loader is made.
     """
+
+    _initialized = False
 
     def __init__(
         self,
         dataset,
-        batch_size: int = 1,
-        shuffle: bool = False,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
+        sampler: Sampler | Iterable | None = None,
+        batch_sampler: Sampler | Iterable | None = None,
+        num_workers: int = 0,
+        collate_fn: Callable | None = None,
+        pin_memory: bool = False,
         drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable | None = None,
+        multiprocessing_context=None,
+        generator=None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
         seed: int | None = None,
         backend: str | Backend | None = None,
-        collate_fn: Callable[[list], object] | None = None,
     ):
-        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
-            raise TypeError(
-                f"DataLoader: dataset must define __len__ and __getitem__, got {type(dataset).__name__}"
-            )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
+        self._check_workers(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context)
+        if worker_init_fn is not None and not callable(worker_init_fn):
+            raise TypeError(f"DataLoader: worker_init_fn must be callable or None, got {worker_init_fn!r}")
         if collate_fn is not None and not callable(collate_fn):
-            raise TypeError("DataLoader: collate_fn must be callable")
+            raise TypeError(f"DataLoader: collate_fn must be callable, got {collate_fn!r}")
+        generator = check_generator(generator, "DataLoader")
         if backend is not None:
             get_backend_object(backend)  # fail now on an unknown or unusable backend
-        self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
-        self.backend = backend
-        self.collate_fn = collate_fn
-        if seed is not None:
-            self.seed = _check_seed(seed, "DataLoader")
+
+        iterable = isinstance(dataset, IterableDataset)
+        if iterable:
+            if shuffle not in (False, None):
+                raise ValueError(
+                    f"DataLoader with IterableDataset: expected unspecified shuffle option, but got shuffle={shuffle!r}"
+                )
+            if sampler is not None:
+                raise ValueError(
+                    f"DataLoader with IterableDataset: expected unspecified sampler option, but got sampler={sampler!r}"
+                )
+            if batch_sampler is not None:
+                raise ValueError(
+                    "DataLoader with IterableDataset: expected unspecified batch_sampler option, "
+                    f"but got batch_sampler={batch_sampler!r}"
+                )
+            shuffle = False
         else:
-            self.seed = _draw_seed(backend) if self.shuffle else None
+            if not hasattr(dataset, "__getitem__"):
+                hint = (
+                    "; a stream of samples must subclass gdl.data.IterableDataset"
+                    if hasattr(dataset, "__iter__") else ""
+                )
+                raise TypeError(
+                    "DataLoader: dataset must be a map-style data set (define __len__ and __getitem__) or an "
+                    f"IterableDataset (define __iter__), got {type(dataset).__name__}{hint}"
+                )
+            shuffle = bool(shuffle)
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError(
+                    "batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last"
+                )
+            batch_size, drop_last = None, False
+        elif batch_size is None:
+            if drop_last:
+                raise ValueError(
+                    "batch_size=None option disables auto-batching and is mutually exclusive with drop_last"
+                )
+        elif not _is_int(batch_size) or batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
+        if not isinstance(drop_last, bool):
+            raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last!r}")
+        for name, value in (("sampler", sampler), ("batch_sampler", batch_sampler)):
+            if value is not None and not hasattr(value, "__iter__"):
+                raise TypeError(f"DataLoader: {name} must be iterable (a Sampler, list, ...), got {value!r}")
+
+        if seed is not None:
+            seed = _check_seed(seed, "DataLoader")
+            if generator is not None or sampler is not None or batch_sampler is not None or iterable:
+                raise ValueError(
+                    f"DataLoader: seed={seed} sets the order of the loader's own shuffling; it cannot be "
+                    "combined with generator, sampler, batch_sampler or an IterableDataset"
+                )
+        if sampler is None:
+            if iterable:
+                sampler = _InfiniteConstantSampler()
+            else:
+                if sampler is None and batch_sampler is None and not hasattr(dataset, "__len__"):
+                    raise TypeError(
+                        f"DataLoader: dataset {type(dataset).__name__} must define __len__ (or pass a sampler "
+                        "or batch_sampler that chooses the indices)"
+                    )
+                if shuffle and generator is not None:
+                    sampler = RandomSampler(dataset, generator=generator)
+                elif shuffle:
+                    seed = seed if seed is not None else _draw_seed(backend)
+                    sampler = _SeededShuffle(dataset, seed)
+                else:
+                    sampler = SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+
+        self.dataset = dataset
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.shuffle = shuffle
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.num_workers = int(num_workers)
+        self.drop_last = drop_last
+        self.generator = generator
+        self.seed = seed
+        self.backend = backend
+        self._custom_collate = collate_fn not in (None, default_collate, default_convert)
+        self.collate_fn = collate_fn if collate_fn is not None else (
+            default_collate if batch_sampler is not None else default_convert
+        )
+        self.pin_memory = bool(pin_memory)
+        self.pin_memory_device = pin_memory_device
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.prefetch_factor = prefetch_factor
+        self.persistent_workers = bool(persistent_workers)
+        self.in_order = in_order
+        self._iterable = iterable
         self.epoch = 0
+        self._initialized = True
+
+    @staticmethod
+    def _check_workers(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context):
+        if not _is_int(num_workers):
+            raise TypeError(f"DataLoader: num_workers must be an integer, got {num_workers!r}")
+        if num_workers < 0:
+            raise ValueError(
+                "num_workers option should be non-negative; use num_workers=0 to disable multiprocessing "
+                f"(got num_workers={num_workers})"
+            )
+        if num_workers > 0:
+            raise ValueError(
+                f"DataLoader: num_workers={num_workers} is not supported: gdl has no worker processes and "
+                "loads every batch in the main process; use num_workers=0 (data sets with get_batch, such as "
+                "TensorDataset and MNIST, gather a whole batch by indexing)"
+            )
+        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+            raise TypeError(f"DataLoader: timeout must be a number, got {timeout!r}")
+        if timeout < 0:
+            raise ValueError(f"timeout option should be non-negative, got timeout={timeout!r}")
+        if timeout > 0:
+            raise ValueError(
+                f"DataLoader: timeout={timeout!r} needs worker processes (num_workers > 0), which gdl does "
+                "not have; leave timeout=0"
+            )
+        if prefetch_factor is not None:
+            raise ValueError(
+                "prefetch_factor option could only be specified in multiprocessing; let num_workers > 0 to "
+                f"enable multiprocessing, otherwise set prefetch_factor to None (got prefetch_factor={prefetch_factor!r})"
+            )
+        if persistent_workers:
+            raise ValueError(
+                f"persistent_workers option needs num_workers > 0 (got persistent_workers={persistent_workers!r} "
+                "with num_workers=0)"
+            )
+        if multiprocessing_context is not None:
+            raise ValueError(
+                "multiprocessing_context can only be used with multi-process loading (num_workers > 0), but got "
+                f"num_workers=0 (multiprocessing_context={multiprocessing_context!r})"
+            )
+
+    def __setattr__(self, name, value) -> None:
+        if self._initialized and name in _FROZEN:
+            raise ValueError(f"{name} attribute should not be set after {type(self).__name__} is initialized")
+        super().__setattr__(name, value)
 
     def __len__(self) -> int:
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self._iterable:
+            n = len(self.dataset)  # TypeError when the stream has no length
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
 
     def set_epoch(self, epoch: int) -> None:
         """Make the next pass epoch ``epoch`` (its shuffle order is fixed by seed and epoch)."""
@@ -154,35 +410,74 @@ class DataLoader:
         self.epoch = int(epoch)
 
     def order(self, epoch: int | None = None) -> list[int]:
-        """The sample indices of epoch ``epoch`` (default: the next one), in visiting order."""
-        return self._order(self.epoch if epoch is None else epoch).tolist()
+        """The sample indices of epoch ``epoch`` (default: the next one), in visiting order.
 
-    def _order(self, epoch: int):
-        n = len(self.dataset)
-        if not self.shuffle:
-            return host_data.arange(n)
-        return host_data.permutation(n, self.seed, epoch)
+        Known in advance for the loader's own orders only: sequential, or shuffled
+        with a seed. With a ``generator``, a ``sampler`` or a ``batch_sampler`` the
+        order is only known by drawing it: a ``ValueError``.
+        """
+        epoch = self.epoch if epoch is None else epoch
+        if isinstance(self.sampler, _SeededShuffle):
+            return self.sampler.order(epoch).tolist()
+        if type(self.sampler) is SequentialSampler and self.sampler.data_source is self.dataset:
+            return list(range(len(self.dataset)))
+        raise ValueError(
+            f"DataLoader.order: the order is known in advance only for the loader's own sequential or seeded "
+            f"order, not for sampler {type(self.sampler).__name__}"
+        )
 
     def __iter__(self):
         backend = get_backend_object(self.backend)
-        order = self._order(self.epoch)
+        if isinstance(self.sampler, _SeededShuffle):
+            self.sampler.epoch = self.epoch
         self.epoch += 1
-        fast = self.collate_fn is None and hasattr(self.dataset, "get_batch")
-        bs = self.batch_size
-        stop = len(self) * bs if self.drop_last else len(order)
-        for start in range(0, stop, bs):
-            idx = order[start : start + bs]
+        if self._iterable:
+            yield from self._stream(backend)
+            return
+        if self.batch_sampler is None:  # batch_size=None: one sample at a time
+            for i in self.sampler:
+                yield self._convert(self.dataset[i], backend)
+            return
+        fast = not self._custom_collate and hasattr(self.dataset, "get_batch")
+        getitems = getattr(self.dataset, "__getitems__", None)
+        for idx in self.batch_sampler:
             if fast:
                 yield to_backend(self.dataset.get_batch(idx), backend)
-                continue
-            samples = [self.dataset[i] for i in idx.tolist()]
-            if self.collate_fn is not None:
-                yield self.collate_fn(samples)
             else:
-                yield to_backend(default_collate(samples), backend)
+                samples = getitems(idx) if getitems is not None else [self.dataset[i] for i in idx]
+                yield self._collate(samples, backend)
+
+    def _stream(self, backend):
+        it = iter(self.dataset)
+        if self.batch_size is None:
+            for sample in it:
+                yield self._convert(sample, backend)
+            return
+        while True:
+            samples = list(itertools.islice(it, self.batch_size))
+            if not samples or (self.drop_last and len(samples) < self.batch_size):
+                return
+            yield self._collate(samples, backend)
+
+    def _collate(self, samples, backend):
+        if self._custom_collate:
+            return self.collate_fn(samples)
+        return to_backend(default_collate(samples), backend)
+
+    def _convert(self, sample, backend):
+        return self.collate_fn(sample) if self._custom_collate else _convert(sample, backend)
 
     def __repr__(self) -> str:
+        try:
+            what = f"{type(self.dataset).__name__} of {len(self.dataset)}"
+        except TypeError:
+            what = type(self.dataset).__name__
+        extra = ""
+        if not isinstance(self.sampler, (_SeededShuffle, SequentialSampler, _InfiniteConstantSampler)):
+            extra = f", sampler={type(self.sampler).__name__}"
+        if self.batch_sampler is not None and not isinstance(self.batch_sampler, BatchSampler):
+            extra += f", batch_sampler={type(self.batch_sampler).__name__}"
         return (
-            f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
-            f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed})"
+            f"DataLoader({what}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
+            f"drop_last={self.drop_last}, seed={self.seed}{extra})"
         )
