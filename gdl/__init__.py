@@ -43,7 +43,9 @@ from gdl.tensor import (
     from_numpy,
     full,
     full_like,
+    inference_mode,
     is_grad_enabled,
+    is_inference_mode_enabled,
     linspace,
     logspace,
     no_grad,
@@ -55,6 +57,7 @@ from gdl.tensor import (
     randn,
     randn_like,
     randperm,
+    set_grad_enabled,
     tensor,
     tril_indices,
     triu_indices,
@@ -62,6 +65,7 @@ from gdl.tensor import (
     zeros_like,
 )
 from gdl import testing  # noqa: F401
+from gdl import autograd  # noqa: F401
 
 bool = bool_  # noqa: A001  (gdl.bool, as torch.bool)
 

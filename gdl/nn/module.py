@@ -125,8 +125,187 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
+    _has_hooks = False  # set on a module when a hook is registered: only then does __call__ look for them
+
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if not self._has_hooks:
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        """``forward`` with the hooks around it, in PyTorch's order: forward pre-hooks,
+        (backward hooks wrap the inputs), forward, forward hooks, (backward hooks wrap
+        the outputs)."""
+        d = self.__dict__
+        with_kwargs = d.get("_hooks_with_kwargs", ())
+        for hid, hook in tuple(d.get("_forward_pre_hooks", {}).items()):
+            if hid in with_kwargs:
+                res = hook(self, args, kwargs)
+                if res is not None:
+                    if not (isinstance(res, tuple) and len(res) == 2):
+                        raise RuntimeError(
+                            f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), got {res!r}"
+                        )
+                    args, kwargs = res
+            else:
+                res = hook(self, args)
+                if res is not None:
+                    args = res if isinstance(res, tuple) else (res,)
+        bw = None
+        if d.get("_backward_hooks") or d.get("_backward_pre_hooks"):
+            from gdl.autograd import BackwardHook
+
+            bw = BackwardHook(self, d.get("_backward_hooks", {}), d.get("_backward_pre_hooks", {}))
+            args = bw.setup_input(args)
+        hooks = tuple(d.get("_forward_hooks", {}).items())
+        try:
+            result = self.forward(*args, **kwargs)
+        except Exception:
+            always = d.get("_hooks_always_called", ())
+            for hid, hook in hooks:
+                if hid in always:
+                    hook(self, args, kwargs, None) if hid in with_kwargs else hook(self, args, None)
+            raise
+        for hid, hook in hooks:
+            res = hook(self, args, kwargs, result) if hid in with_kwargs else hook(self, args, result)
+            if res is not None:
+                result = res
+        if bw is not None:
+            result = bw.setup_output(result)
+        return result
+
+    # -- hooks ---------------------------------------------------------------------------------
+    def _hook_store(self, name):
+        d = self.__dict__
+        store = d.get(name)
+        if store is None:
+            store = d[name] = OrderedDict() if name.endswith("hooks") else set()
+        d["_has_hooks"] = True
+        return store
+
+    def _add_hook(self, name, hook, prepend=False, with_kwargs=False, always_call=False):
+        from gdl.autograd import RemovableHandle
+
+        if not callable(hook):
+            raise TypeError(f"{type(self).__name__}: a hook must be callable, got {type(hook).__name__}")
+        store = self._hook_store(name)
+        extras = []
+        if with_kwargs:
+            extras.append(self._hook_store("_hooks_with_kwargs"))
+        if always_call:
+            extras.append(self._hook_store("_hooks_always_called"))
+        handle = RemovableHandle(store, *[_SetAsDict(s) for s in extras])
+        store[handle.id] = hook
+        if prepend:
+            store.move_to_end(handle.id, last=False)
+        for s in extras:
+            s.add(handle.id)
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False):
+        """Call ``hook(module, args)`` before each ``forward``; it may return new ``args``
+        (a tuple, or a single value that is wrapped in one) or ``None``. With
+        ``with_kwargs=True``: ``hook(module, args, kwargs)`` returning ``None`` or
+        ``(args, kwargs)``. Hooks run in registration order (``prepend=True``: first).
+        Returns a handle whose ``remove()`` removes the hook.
+
+        >>> import gdl
+        >>> lin = gdl.nn.Linear(2, 1)
+        >>> h = lin.register_forward_pre_hook(lambda m, args: (args[0] * 0,))   # zero the input
+        >>> bool((lin(gdl.ones(1, 2)) == lin.bias).all())
+        True
+        >>> h.remove()
+        """
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False):
+        """Call ``hook(module, args, output)`` after each ``forward``; it may return a
+        replacement output, or ``None``. With ``with_kwargs=True``:
+        ``hook(module, args, kwargs, output)``. ``always_call=True`` calls it (with
+        output ``None``) also when forward raised. Returns a removable handle.
+
+        >>> import gdl
+        >>> model = gdl.nn.Sequential(gdl.nn.Linear(4, 3), gdl.nn.ReLU())
+        >>> seen = {}
+        >>> h = model[0].register_forward_hook(lambda m, args, out: seen.update(hidden=out.shape))
+        >>> _ = model(gdl.zeros(2, 4)); seen
+        {'hidden': (2, 3)}
+        >>> h.remove()
+        """
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs, always_call)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False):
+        """Call ``hook(module, grad_input, grad_output)`` in backward, once per call of
+        the module, when the gradients with respect to its inputs have been computed.
+
+        ``grad_output``: the gradients with respect to the module's tensor outputs (one
+        per tensor of a tuple output; ``None`` for one that got no gradient).
+        ``grad_input``: one entry per positional argument of ``forward``: the gradient
+        of a tensor argument (zeros if it does not require grad), ``None`` for other
+        arguments. The hook may return a replacement ``grad_input`` (same length) or
+        ``None``. As in PyTorch, the module's tensor inputs and outputs are passed
+        through identity steps (only while the hook is registered), so the outputs
+        are new tensors; keyword arguments are not covered.
+
+        >>> import gdl
+        >>> lin = gdl.nn.Linear(3, 2)
+        >>> h = lin.register_full_backward_hook(
+        ...     lambda m, gin, gout: print([g.shape for g in gin], [g.shape for g in gout]))
+        >>> lin(gdl.ones(4, 3, requires_grad=True)).sum().backward()
+        [(4, 3)] [(4, 2)]
+        >>> h.remove()
+        """
+        return self._add_hook("_backward_hooks", hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False):
+        """Call ``hook(module, grad_output)`` in backward when the gradients with respect
+        to the module's outputs are known (before those of its inputs are computed); it
+        may return a replacement ``grad_output`` or ``None``."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    # -- lookup by dotted name ----------------------------------------------------------------
+    def get_submodule(self, target: str = "") -> "Module":
+        """The submodule at the dotted path ``target`` (``""`` is this module), as PyTorch's.
+
+        >>> import gdl
+        >>> model = gdl.nn.Sequential(gdl.nn.Linear(2, 3), gdl.nn.Sequential(gdl.nn.Linear(3, 1)))
+        >>> model.get_submodule("1.0")
+        Linear(in_features=3, out_features=1, bias=True)
+        >>> model.get_parameter("1.0.bias").shape
+        (1,)
+        """
+        if target == "":
+            return self
+        mod = self
+        for item in target.split("."):
+            if item not in mod._modules or mod._modules[item] is None:
+                if hasattr(mod, item) and not isinstance(getattr(mod, item), Module):
+                    raise AttributeError(f"`{item}` is not an nn.Module (looking up {target!r})")
+                raise AttributeError(f"{type(mod).__name__} has no attribute `{item}` (looking up {target!r})")
+            mod = mod._modules[item]
+        return mod
+
+    def _get_member(self, target: str, store: str, kind: str):
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if name not in getattr(mod, store):
+            if hasattr(mod, name):
+                raise AttributeError(f"`{name}` is not {kind} (looking up {target!r})")
+            raise AttributeError(f"{type(mod).__name__} has no attribute `{name}` (looking up {target!r})")
+        return getattr(mod, store)[name]
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target`` (e.g. ``"encoder.0.weight"``)."""
+        return self._get_member(target, "_parameters", "an nn.Parameter")
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path ``target`` (e.g. ``"bn.running_mean"``)."""
+        return self._get_member(target, "_buffers", "a buffer")
+
+    def register_module(self, name: str, module: Module | None) -> None:
+        """Alias of :meth:`add_module`."""
+        self.add_module(name, module)
 
     # -- traversal ----------------------------------------------------------------------------
     def named_modules(self, prefix: str = "", memo=None):
@@ -217,6 +396,30 @@ class Module:
                         _move_in_place(t, target, dtype)
         return self
 
+    def cpu(self):
+        """Move every parameter and buffer to the NumPy backend, in place (``to("numpy")``)."""
+        return self.to("numpy")
+
+    def float(self):
+        """Cast floating-point parameters and buffers to the default float dtype (float32
+        unless changed with ``gdl.set_default_dtype``), as ``Tensor.float()``."""
+        from gdl import dtypes
+
+        return self.to(dtype=dtypes.get_default_dtype())
+
+    def double(self):
+        """Cast floating-point parameters and buffers to float64."""
+        from gdl import dtypes
+
+        return self.to(dtype=dtypes.float64)
+
+    def half(self):
+        """Cast floating-point parameters and buffers to float16 (not on array_api_strict,
+        whose standard has no float16)."""
+        from gdl import dtypes
+
+        return self.to(dtype=dtypes.float16)
+
     # -- state ------------------------------------------------------------------------------------------
     def state_dict(self, prefix: str = "") -> OrderedDict:
         """Parameters and persistent buffers by name (PyTorch's keys and layouts)."""
@@ -290,6 +493,17 @@ class Module:
             return f"{type(self).__name__}({extra})"
         head = f"{type(self).__name__}({extra}" if extra else f"{type(self).__name__}("
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+class _SetAsDict:
+    """A set seen through the one method a RemovableHandle uses (``pop(id, default)``)."""
+
+    def __init__(self, s):
+        self.s = s
+
+    def pop(self, key, default=None):
+        self.s.discard(key)
+        return default
 
 
 def _shape_of(value):
