@@ -28,12 +28,19 @@ from gdl.sparse_grad import RowSparseGrad
 # -- gradient mode ---------------------------------------------------------------
 
 _grad_enabled = [True]
+_inference = [False]
 
 
 class _GradMode:
-    """Base of ``no_grad``/``enable_grad``: a context manager and a decorator."""
+    """Base of the grad-mode switches: each is a context manager and a decorator,
+    with or without parentheses (``@gdl.no_grad()`` or ``@gdl.no_grad``)."""
 
     enabled = True
+
+    def __new__(cls, *args):
+        if len(args) == 1 and callable(args[0]):  # ``@gdl.no_grad`` without parentheses
+            return cls()(args[0])
+        return super().__new__(cls)
 
     def __enter__(self):
         self._prev = _grad_enabled[0]
@@ -44,17 +51,28 @@ class _GradMode:
         _grad_enabled[0] = self._prev
         return False
 
+    def _fresh(self):
+        """A new switch like this one (each call of a decorated function enters its own)."""
+        return type(self)()
+
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with type(self)():
+            with self._fresh():
                 return fn(*args, **kwargs)
 
         return wrapper
 
 
 class no_grad(_GradMode):
-    """Build no graph inside: ``with gdl.no_grad(): ...`` or ``@gdl.no_grad()``."""
+    """Build no graph inside: ``with gdl.no_grad(): ...``, ``@gdl.no_grad()`` or ``@gdl.no_grad``.
+
+    >>> import gdl
+    >>> x = gdl.ones(2, requires_grad=True)
+    >>> with gdl.no_grad():
+    ...     (x * 2).requires_grad
+    False
+    """
 
     enabled = False
 
@@ -65,8 +83,85 @@ class enable_grad(_GradMode):
     enabled = True
 
 
+class set_grad_enabled(_GradMode):
+    """Turn graph building on or off: a function (takes effect at once), a context manager
+    (restores the previous mode on exit) or a decorator, as ``torch.set_grad_enabled``.
+
+    >>> import gdl
+    >>> x = gdl.ones(2, requires_grad=True)
+    >>> with gdl.set_grad_enabled(False):
+    ...     (x * 2).requires_grad
+    False
+    >>> _ = gdl.set_grad_enabled(False); gdl.is_grad_enabled()
+    False
+    >>> _ = gdl.set_grad_enabled(True); gdl.is_grad_enabled()
+    True
+    """
+
+    def __new__(cls, mode):
+        return object.__new__(cls)
+
+    def __init__(self, mode):
+        self.enabled = bool(mode)
+        self._prev = _grad_enabled[0]
+        _grad_enabled[0] = self.enabled
+
+    def __enter__(self):  # the mode was set when the object was made
+        return self
+
+    def _fresh(self):
+        return type(self)(self.enabled)
+
+    def __call__(self, fn):
+        _grad_enabled[0] = self._prev  # used as a decorator: making it must not switch now
+        return super().__call__(fn)
+
+
+class inference_mode(_GradMode):
+    """``torch.inference_mode``: in gdl the same as :class:`no_grad` (no graph is built).
+
+    PyTorch's inference mode also skips view and version bookkeeping and marks the
+    tensors made inside as inference tensors that autograd later refuses; gdl has no
+    such bookkeeping, so tensors made inside are ordinary tensors without a graph.
+    ``inference_mode(False)`` turns graph building back on, as it does in PyTorch.
+    :func:`is_inference_mode_enabled` says whether an ``inference_mode(True)`` block is active.
+
+    >>> import gdl
+    >>> x = gdl.ones(2, requires_grad=True)
+    >>> with gdl.inference_mode():
+    ...     (x * 2).requires_grad, gdl.is_inference_mode_enabled()
+    (False, True)
+    """
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # ``@gdl.inference_mode`` without parentheses
+            return cls()(mode)
+        return object.__new__(cls)
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+        self.enabled = not self.mode
+
+    def __enter__(self):
+        self._prev_inference = _inference[0]
+        _inference[0] = self.mode
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        _inference[0] = self._prev_inference
+        return super().__exit__(*exc)
+
+    def _fresh(self):
+        return type(self)(self.mode)
+
+
 def is_grad_enabled() -> bool:
     return _grad_enabled[0]
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside ``gdl.inference_mode()`` (see :class:`inference_mode`)."""
+    return _inference[0]
 
 
 # -- graph nodes -------------------------------------------------------------------
@@ -227,9 +322,51 @@ class Tensor:
         return self
 
     def retain_grad(self) -> "Tensor":
-        """Keep ``.grad`` on this non-leaf tensor after ``backward()``."""
-        self._retain = True
+        """Keep ``.grad`` on this non-leaf tensor after ``backward()`` (a leaf keeps it anyway)."""
+        if isinstance(self._retain, _GradHooks):
+            self._retain.retain = True
+        else:
+            self._retain = True
         return self
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether :meth:`retain_grad` was called on this non-leaf tensor."""
+        extra = self._retain
+        return self.grad_fn is not None and bool(extra is True or (extra and extra.retain))
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` each time this tensor's gradient has been computed.
+
+        ``grad`` is the complete gradient of this tensor (a Tensor without a graph);
+        the hook may return a replacement (same shape), which is what flows on to
+        the tensor's inputs (or, for a leaf, into ``.grad``), or ``None`` to leave it.
+        Hooks run in the order they were registered, for leaves and non-leaves, also
+        under :func:`gdl.autograd.grad`. A row-sparse gradient (``Embedding(sparse=True)``)
+        reaches the hook as the :class:`~gdl.sparse_grad.RowSparseGrad` itself. Returns
+        a handle: ``handle.remove()`` removes the hook.
+
+        >>> import gdl
+        >>> x = gdl.tensor([1.0, 2.0], requires_grad=True)
+        >>> y = x * 3
+        >>> handle = y.register_hook(lambda g: g * 10)   # scale what flows back through y
+        >>> y.sum().backward()
+        >>> x.grad
+        tensor([30., 30.], backend='numpy')
+        >>> handle.remove()
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require gradient")
+        if not callable(hook):
+            raise TypeError(f"register_hook: expected a callable, got {type(hook).__name__}")
+        from gdl.autograd import RemovableHandle
+
+        extra = self._retain
+        if not isinstance(extra, _GradHooks):
+            extra = self._retain = _GradHooks(retain=bool(extra))
+        handle = RemovableHandle(extra.hooks)
+        extra.hooks[handle.id] = hook
+        return handle
 
     # -- host and backend transfers ---------------------------------------------------
     def numpy(self):
@@ -308,7 +445,7 @@ class Tensor:
         out.requires_grad = self.requires_grad
         out.grad = None if self.grad is None else copy.deepcopy(self.grad, memo)
         out.grad_fn = None
-        out._retain = self._retain
+        out._retain = self._retain if not isinstance(self._retain, _GradHooks) else self._retain.retain  # hooks are not copied, as PyTorch
         return out
 
     def clone(self) -> "Tensor":
@@ -330,13 +467,17 @@ class Tensor:
     __hash__ = object.__hash__
 
     # -- autograd ------------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf in the graph.
 
         ``gradient`` is needed when ``self`` is not a scalar: it is the gradient of
         some scalar with respect to ``self``. The graph is freed afterwards unless
-        ``retain_graph=True``.
+        ``retain_graph=True``. ``inputs`` (tensors) limits the accumulation to them,
+        as PyTorch's. ``create_graph=True`` is not supported (gdl computes
+        first-order gradients only).
         """
+        if create_graph:
+            raise NotImplementedError(_NO_HIGHER_ORDER)
         if not self.requires_grad:
             raise RuntimeError(
                 "backward(): this tensor does not require grad and has no grad_fn "
@@ -356,62 +497,189 @@ class Tensor:
                     f"backward(): gradient has shape {tuple(grad.shape)}, "
                     f"expected the tensor's shape {self.shape}"
                 )
-        run_backward(self, grad, retain_graph)
+        if inputs is None:
+            run_backward(self, grad, bool(retain_graph))
+        else:
+            from gdl.autograd import backward
+
+            backward(self, grad_tensors=Tensor._wrap(grad, self._backend), retain_graph=retain_graph, inputs=inputs)
+
+
+_NO_HIGHER_ORDER = (
+    "create_graph=True: gdl computes first-order gradients only (its backward functions "
+    "work on raw arrays and record no graph), so gradients of gradients are not available"
+)
 
 
 def run_backward(root, grad, retain_graph=False):
-    """Backpropagate ``grad`` from ``root`` through the recorded graph.
+    """Backpropagate ``grad`` (an array) from ``root`` through the recorded graph into
+    the leaves' ``.grad``. :func:`backprop` is the general form."""
+    backprop(((root, grad),), retain_graph)
+
+
+def backprop(roots, retain_graph=False, capture=None):
+    """The engine: backpropagate from ``roots``, pairs ``(tensor, gradient array)``.
 
     Tensors are visited in decreasing creation order of their nodes (a heap keyed
     by :attr:`Node.seq`): every consumer of a tensor was created after it, so when
-    a tensor comes off the heap its gradient is complete. Leaves receive their
-    gradients at the end.
+    a tensor comes off the heap its gradient is complete. There its hooks run (see
+    :meth:`Tensor.register_hook`), then its node maps the gradient to its inputs.
+    Leaves receive their gradients at the end. Node backward functions and hooks
+    run with graph building off.
+
+    ``capture`` (used by :func:`gdl.autograd.grad`) is a dict ``{id(tensor): None}``:
+    instead of accumulating into ``.grad``, the engine fills in those tensors'
+    gradients and runs only the nodes that lead to them.
     """
-    grads = {id(root): grad}
-    if root.grad_fn is None:
-        _accumulate(root, grad)
-        return
-    heap = [(-root.grad_fn.seq, root)]
-    leaves = []
-    while heap:
-        t = heappop(heap)[1]
-        g = grads.pop(id(t))
-        if t._retain:
-            _accumulate(t, g)
-        node = t.grad_fn
-        if node.backward is None:
-            raise RuntimeError(
-                f"backward(): trying to go through the graph a second time at "
-                f"{node!r}; its saved values were freed after the first backward(). "
-                f"Pass retain_graph=True to the first call if you need this."
-            )
-        if isinstance(g, RowSparseGrad):  # only leaves keep a gradient row-sparse
-            g = g.to_dense().data
-        in_grads = node.backward(g)
-        for inp, ig in zip(node.inputs, in_grads):
-            if ig is None or not inp.requires_grad:
-                continue
-            key = id(inp)
-            prev = grads.get(key)
-            if prev is None:
-                grads[key] = ig
-                if inp.grad_fn is None:
-                    leaves.append(inp)
-                else:
-                    heappush(heap, (-inp.grad_fn.seq, inp))
-            else:  # a row-sparse gradient adds itself, to another one or to an array
-                grads[key] = ig + prev if isinstance(ig, RowSparseGrad) else prev + ig
-        if not retain_graph:
-            node.backward = None
-    for leaf in leaves:
-        _accumulate(leaf, grads.pop(id(leaf)))
+    grads, heap, leaves = {}, [], []
+    handed = set()  # ids of the arrays put into a .grad in this pass (see _accumulate)
+    for t, g in roots:
+        key = id(t)
+        if key in grads:
+            grads[key] = grads[key] + g
+        else:
+            grads[key] = g
+            if t.grad_fn is None:
+                leaves.append(t)
+            else:
+                heappush(heap, (-t.grad_fn.seq, t))
+    needed = None if capture is None else _leading_to(heap, capture)
+    mode, _grad_enabled[0] = _grad_enabled[0], False
+    try:
+        while heap:
+            t = heappop(heap)[1]
+            g = grads.pop(id(t))
+            node = t.grad_fn
+            if needed is not None:
+                if id(t) not in needed:  # leads to no tensor asked for: skip its node
+                    continue
+                if id(t) in capture:  # a non-leaf's gradient is taken before its hooks, as PyTorch's
+                    capture[id(t)] = g
+                if t._retain:
+                    g = _on_gradient(t, g, False, handed)
+                if id(t) in capture and not any(id(i) in needed for i in node.inputs):
+                    continue
+            elif t._retain:  # hooks or retain_grad()
+                g = _on_gradient(t, g, True, handed)
+            if node.backward is None:
+                raise RuntimeError(
+                    f"backward(): trying to go through the graph a second time at "
+                    f"{node!r}; its saved values were freed after the first backward(). "
+                    f"Pass retain_graph=True to the first call if you need this."
+                )
+            if isinstance(g, RowSparseGrad):  # only leaves keep a gradient row-sparse
+                g = g.to_dense().data
+            in_grads = node.backward(g)
+            for inp, ig in zip(node.inputs, in_grads):
+                if ig is None or not inp.requires_grad:
+                    continue
+                key = id(inp)
+                prev = grads.get(key)
+                if prev is None:
+                    grads[key] = ig
+                    if inp.grad_fn is None:
+                        leaves.append(inp)
+                    else:
+                        heappush(heap, (-inp.grad_fn.seq, inp))
+                else:  # a row-sparse gradient adds itself, to another one or to an array
+                    grads[key] = ig + prev if isinstance(ig, RowSparseGrad) else prev + ig
+            if not retain_graph:
+                node.backward = None
+        for leaf in leaves:
+            g = grads.pop(id(leaf))
+            if leaf._retain:
+                g = _on_gradient(leaf, g, False, handed)
+            if capture is None:
+                _accumulate(leaf, g, handed)
+            elif id(leaf) in capture:
+                capture[id(leaf)] = g
+    finally:
+        _grad_enabled[0] = mode
 
 
-def _accumulate(t, g):
+def _leading_to(heap, capture):
+    """The ids of the tensors (among those reachable from the heap's) from which a
+    tensor in ``capture`` can be reached: the part of the graph worth running."""
+    leads = {}  # id -> bool
+    stack = [(t, False) for _, t in heap]
+    while stack:
+        t, expanded = stack.pop()
+        key = id(t)
+        if expanded:
+            leads[key] = key in capture or any(leads.get(id(i), False) for i in t.grad_fn.inputs)
+            continue
+        if key in leads:
+            continue
+        if t.grad_fn is None:
+            leads[key] = key in capture
+            continue
+        leads[key] = False  # provisional (the graph has no cycles)
+        stack.append((t, True))
+        stack.extend((i, False) for i in t.grad_fn.inputs if i.requires_grad and id(i) not in leads)
+    return {key for key, yes in leads.items() if yes}
+
+
+def _on_gradient(t, g, retain, handed=None):
+    """``t``'s complete gradient ``g`` has arrived: run its hooks (in the order they were
+    registered; one may return a replacement), then keep ``.grad`` if ``retain_grad()``
+    asked for it (and ``retain``). Returns the gradient to pass on."""
+    extra = t._retain
+    if extra is True:
+        keep = True
+    else:
+        for hook in tuple(extra.hooks.values()):
+            new = hook(g if isinstance(g, RowSparseGrad) else Tensor._wrap(g, t._backend))
+            if new is not None:
+                g = _hook_result(t, hook, new)
+        keep = extra.retain
+    if keep and retain and t.grad_fn is not None:
+        _accumulate(t, g, handed)
+    return g
+
+
+def _hook_result(t, hook, new):
+    if isinstance(new, RowSparseGrad):
+        data = new
+    elif isinstance(new, Tensor):
+        data = new.data
+    else:
+        raise TypeError(
+            f"hook {getattr(hook, '__name__', hook)!r} returned a {type(new).__name__}; "
+            f"a gradient hook returns a Tensor or None"
+        )
+    if tuple(data.shape) != t.shape:
+        raise RuntimeError(
+            f"hook {getattr(hook, '__name__', hook)!r} has changed the size of the gradient: "
+            f"returned shape {tuple(data.shape)}, expected the tensor's shape {t.shape}"
+        )
+    return data
+
+
+class _GradHooks:
+    """What ``Tensor._retain`` holds once a tensor has gradient hooks: the hooks (by
+    handle id, in registration order) and whether ``retain_grad()`` was asked for.
+    Without hooks ``_retain`` is a plain bool, so the engine's check stays one test."""
+
+    __slots__ = ("hooks", "retain")
+
+    def __init__(self, retain):
+        self.hooks = {}
+        self.retain = retain
+
+
+def _accumulate(t, g, handed=None):
+    """Add ``g`` into ``t.grad``. ``handed``: the ids of the arrays already put into a
+    ``.grad`` in this backward pass. An op may pass one array to two inputs (``x + y``
+    gives both the same gradient), so a second tensor gets its own copy: an in-place
+    change of one ``.grad`` must not change another's."""
     sparse = isinstance(g, RowSparseGrad)
     if g.dtype != t.data.dtype:
         g = g.astype(t.data.dtype) if sparse else t._backend.xp.astype(g, t.data.dtype)
     if t.grad is None:
+        if not sparse and handed is not None:
+            if id(g) in handed:
+                g = t._backend.xp.asarray(g, copy=True)
+            handed.add(id(g))
         t.grad = g if sparse else Tensor._wrap(g, t._backend)
     elif isinstance(t.grad, RowSparseGrad):
         t.grad = t.grad + g if sparse else Tensor._wrap(t.grad + g, t._backend)
