@@ -17,7 +17,7 @@ RTOL, ATOL = 1e-6, 1e-8
 def pair(values, requires_grad=True):
     """The same float64 values as a gdl tensor and a torch tensor."""
     a = np.asarray(values, dtype="float64")
-    return (gdl.tensor(a, requires_grad=requires_grad, backend="numpy"),
+    return (gdl.tensor(a, requires_grad=requires_grad),
             torch.tensor(a, requires_grad=requires_grad))
 
 
