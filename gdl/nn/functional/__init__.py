@@ -11,6 +11,7 @@ from gdl.nn.functional import (
     distance,
     layers,
     loss,
+    margin_loss,
     normalization,
     padding,
     pooling,
@@ -22,13 +23,16 @@ from gdl.nn.functional.conv import *  # noqa: F403
 from gdl.nn.functional.distance import *  # noqa: F403
 from gdl.nn.functional.layers import *  # noqa: F403
 from gdl.nn.functional.loss import *  # noqa: F403
+from gdl.nn.functional.margin_loss import *  # noqa: F403
 from gdl.nn.functional.normalization import *  # noqa: F403
 from gdl.nn.functional.padding import *  # noqa: F403
 from gdl.nn.functional.pooling import *  # noqa: F403
 from gdl.nn.functional.recurrent import gru_cell, lstm_cell, rnn_cell
 from gdl.nn.functional.upsampling import *  # noqa: F403
 
-_MODULES = (activation, attention, conv, distance, layers, loss, normalization, padding, pooling, upsampling)
+_MODULES = (
+    activation, attention, conv, distance, layers, loss, margin_loss, normalization, padding, pooling, upsampling,
+)
 
 __all__ = sorted(
     {name for m in _MODULES for name in m.__all__}
