@@ -1,25 +1,27 @@
 """Differentiable ops on tensors (the building blocks of every layer).
 
 Each op lives beside its backward in one module per kind: ``elementwise``
-(arithmetic), ``pointwise`` (elementwise math), ``reduction``, ``scan``
-(cumulative ops), ``shape``, ``indexing`` and ``linalg``. Each module lists its
-public ops in ``__all__`` and the Tensor methods it adds in ``TENSOR_METHODS``.
+(arithmetic), ``pointwise`` (elementwise math), ``reduction``, ``order`` (sorting
+and order statistics), ``scan`` (cumulative ops), ``shape``, ``indexing``,
+``linalg`` and ``inplace`` (in-place methods). Each module lists its public ops in
+``__all__`` and the Tensor methods it adds in ``TENSOR_METHODS``.
 ``gdl.sum(x)`` and ``x.sum()`` are the same op.
 """
 
-from gdl.functional import elementwise, indexing, linalg, pointwise, reduction, scan, shape
+from gdl.functional import elementwise, indexing, linalg, order, pointwise, reduction, scan, shape
 from gdl.functional import inplace
 from gdl.functional.elementwise import *  # noqa: F403
 from gdl.functional.indexing import *  # noqa: F403
 from gdl.functional.inplace import *  # noqa: F403
 from gdl.functional.linalg import *  # noqa: F403
+from gdl.functional.order import *  # noqa: F403
 from gdl.functional.pointwise import *  # noqa: F403
 from gdl.functional.reduction import *  # noqa: F403
 from gdl.functional.scan import *  # noqa: F403
 from gdl.functional.shape import *  # noqa: F403
 from gdl.functional import _methods  # noqa: F401  (attaches Tensor methods)
 
-_MODULES = (elementwise, pointwise, reduction, scan, shape, indexing, linalg, inplace)
+_MODULES = (elementwise, pointwise, reduction, order, scan, shape, indexing, linalg, inplace)
 
 cat = concat  # noqa: F405
 

@@ -8,6 +8,7 @@ from gdl.functional import elementwise as E
 from gdl.functional import indexing as I
 from gdl.functional import inplace as IP
 from gdl.functional import linalg as L
+from gdl.functional import order as O
 from gdl.functional import pointwise as P
 from gdl.functional import reduction as R
 from gdl.functional import scan as SC
@@ -55,12 +56,12 @@ _METHODS = {
     "reshape": S.reshape, "view": S.reshape, "permute": S.permute, "transpose": S.transpose,
     "broadcast_to": S.broadcast_to, "expand": S.broadcast_to, "squeeze": S.squeeze,
     "unsqueeze": S.unsqueeze, "flatten": S.flatten, "take": S.take, "astype": E.astype,
-    "std": R.std, "sort": R.sort, "topk": R.topk, "norm": L.norm, "masked_fill": E.masked_fill,
+    "std": R.std, "sort": O.sort, "topk": O.topk, "norm": L.norm, "masked_fill": E.masked_fill,
     "repeat": S.repeat,
 }
 
 _ADDED = {}
-for _module in (E, P, R, SC, S, I, L, IP):
+for _module in (E, P, R, O, SC, S, I, L, IP):
     for _name, _fn in _module.TENSOR_METHODS.items():
         if _name in _ADDED or _name in _METHODS or _name in _OPERATORS:
             raise RuntimeError(f"Tensor method {_name!r} is defined twice ({_module.__name__})")
