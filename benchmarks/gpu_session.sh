@@ -29,30 +29,35 @@ echo "== tests on CuPy =="
 NEW_TESTS="tests/test_ops_pointwise.py tests/test_ops_scan_reduce.py tests/test_ops_shape_index.py
   tests/test_ops_linalg.py tests/test_ops_bughunt.py tests/test_nn_activations_padding.py tests/test_nn_norm_pool.py
   tests/test_optim_extra.py tests/test_nn_attention.py tests/test_nn_convtranspose_upsampling.py
-  tests/test_losses_extra.py tests/test_torch_crosscheck_pointwise.py tests/test_torch_crosscheck_scan_reduce.py
+  tests/test_losses_extra.py tests/test_inplace_methods.py tests/test_autograd_extra.py tests/test_init_utils.py
+  tests/test_data_samplers.py tests/test_nn_bughunt.py tests/test_misc_bughunt.py
+  tests/test_torch_crosscheck_pointwise.py tests/test_torch_crosscheck_scan_reduce.py
   tests/test_torch_crosscheck_shape_index.py tests/test_torch_crosscheck_linalg.py"
 LEFT_OUT="tests/test_data_integration.py tests/test_torch_crosscheck.py tests/test_torch_parity_extras.py
   tests/test_torch_crosscheck_activations_padding.py tests/test_torch_crosscheck_norm_pool.py
   tests/test_torch_crosscheck_optim_extra.py tests/test_torch_crosscheck_attention.py
   tests/test_torch_crosscheck_convtranspose_upsampling.py tests/test_torch_crosscheck_losses_extra.py
-  tests/test_torch_crosscheck_ops_bughunt.py"
+  tests/test_torch_crosscheck_ops_bughunt.py tests/test_torch_crosscheck_autograd_extra.py
+  tests/test_torch_crosscheck_inplace_methods.py tests/test_torch_crosscheck_init_utils.py
+  tests/test_torch_crosscheck_data_samplers.py tests/test_torch_crosscheck_nn_bughunt.py
+  tests/test_torch_crosscheck_misc_bughunt.py"
 IGNORE=""
 for f in $NEW_TESTS $LEFT_OUT; do IGNORE="$IGNORE --ignore=$f"; done
 PRESENT=""
 for f in $NEW_TESTS; do [ -e "$f" ] && PRESENT="$PRESENT $f"; done
-GDL_BACKEND=cupy GDL_TEST_BACKENDS=cupy GDL_EXAMPLES_BACKEND=cupy timeout "${T_TESTS:-220}" \
+GDL_BACKEND=cupy GDL_TEST_BACKENDS=cupy GDL_EXAMPLES_BACKEND=cupy timeout "${T_TESTS:-200}" \
   python3 -m pytest -m "not slow" -q -p no:cacheprovider -n "${XDIST:-8}" --durations=10 $IGNORE tests \
   >"$OUT/tests_cupy.log" 2>&1
 echo "pytest exit: $?" | tee -a "$OUT/tests_cupy.log"
 tail -n 30 "$OUT/tests_cupy.log"
-GDL_BACKEND=cupy GDL_TEST_BACKENDS=cupy timeout "${T_TESTS_NEW:-100}" \
+GDL_BACKEND=cupy GDL_TEST_BACKENDS=cupy timeout "${T_TESTS_NEW:-150}" \
   python3 -m pytest -m "not slow" -q -p no:cacheprovider -n "${XDIST:-8}" --durations=10 $PRESENT \
   >"$OUT/tests_cupy_new.log" 2>&1
 echo "pytest (session-5 ops) exit: $?" | tee -a "$OUT/tests_cupy_new.log"
 tail -n 30 "$OUT/tests_cupy_new.log"
 
 echo "== benchmarks on the GPU =="
-timeout "${T_BENCH:-140}" python3 -m benchmarks.run --device gpu --overhead --repeats "${REPEATS:-5}" \
+timeout "${T_BENCH:-120}" python3 -m benchmarks.run --device gpu --overhead --repeats "${REPEATS:-5}" \
   --json "$OUT/gpu.json" --markdown "$OUT/gpu.md" >"$OUT/bench_gpu.log" 2>&1
 echo "benchmark exit: $?" | tee -a "$OUT/bench_gpu.log"
 tail -n 30 "$OUT/bench_gpu.log"
