@@ -37,7 +37,16 @@ from __future__ import annotations
 
 import itertools
 
-from gdl.tensor import _NO_HIGHER_ORDER, Node, Tensor, _accumulate, backprop, is_grad_enabled, no_grad
+from gdl.tensor import (
+    _NO_HIGHER_ORDER,
+    Node,
+    Tensor,
+    _accumulate,
+    _memory_owner,
+    backprop,
+    is_grad_enabled,
+    no_grad,
+)
 
 __all__ = ["Function", "FunctionCtx", "RemovableHandle", "backward", "grad", "gradcheck"]
 
@@ -457,10 +466,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         raise RuntimeError("backward: inputs was given but is empty")
     capture = {id(t): None for t in inputs}
     backprop(pairs, bool(retain_graph), capture)
+    handed = {_memory_owner(t, g) for t, g in pairs}  # no two .grad share memory, nor one with a root's gradient
     for t in inputs:
         g = capture[id(t)]
         if g is not None:
-            _accumulate(t, g)
+            _accumulate(t, g, handed)
 
 
 def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,

@@ -532,7 +532,9 @@ def backprop(roots, retain_graph=False, capture=None):
     gradients and runs only the nodes that lead to them.
     """
     grads, heap, leaves = {}, [], []
-    handed = set()  # ids of the arrays put into a .grad in this pass (see _accumulate)
+    # the buffers put into a .grad in this pass (see _accumulate); the roots' gradients
+    # count as handed out already: the caller holds them (backward(gradient=g))
+    handed = {_memory_owner(t, g) for t, g in roots}
     for t, g in roots:
         key = id(t)
         if key in grads:
@@ -553,12 +555,16 @@ def backprop(roots, retain_graph=False, capture=None):
             if needed is not None:
                 if id(t) not in needed:  # leads to no tensor asked for: skip its node
                     continue
-                if id(t) in capture:  # a non-leaf's gradient is taken before its hooks, as PyTorch's
+                if id(t) in capture:
+                    # PyTorch's capture points: a non-leaf whose node must still run (it leads
+                    # to another tensor asked for) gives its gradient before its hooks; one
+                    # whose node stops here gives it after them, as a leaf does
+                    if not any(id(i) in needed for i in node.inputs):
+                        capture[id(t)] = _on_gradient(t, g, False, handed) if t._retain else g
+                        continue
                     capture[id(t)] = g
                 if t._retain:
                     g = _on_gradient(t, g, False, handed)
-                if id(t) in capture and not any(id(i) in needed for i in node.inputs):
-                    continue
             elif t._retain:  # hooks or retain_grad()
                 g = _on_gradient(t, g, True, handed)
             if node.backward is None:
@@ -667,19 +673,28 @@ class _GradHooks:
         self.retain = retain
 
 
+def _memory_owner(t, a) -> int:
+    """The id of the array that owns the memory of ``a`` (a gradient array of tensor
+    ``t``), from ``t``'s backend: two views of one buffer have one owner."""
+    return t._backend.memory_owner(a)
+
+
 def _accumulate(t, g, handed=None):
-    """Add ``g`` into ``t.grad``. ``handed``: the ids of the arrays already put into a
-    ``.grad`` in this backward pass. An op may pass one array to two inputs (``x + y``
-    gives both the same gradient), so a second tensor gets its own copy: an in-place
-    change of one ``.grad`` must not change another's."""
+    """Add ``g`` into ``t.grad``. ``handed``: the owners (:func:`_memory_owner`) of the
+    buffers already put into a ``.grad`` (or held by the caller) in this backward pass.
+    An op may pass one array, or views of it, to two inputs (``x + y`` gives both the
+    same gradient, ``x.reshape(3) + y`` a view to one), so a second tensor gets its own
+    copy: an in-place change of one ``.grad`` must not change another's."""
     sparse = isinstance(g, RowSparseGrad)
     if g.dtype != t.data.dtype:
         g = g.astype(t.data.dtype) if sparse else t._backend.xp.astype(g, t.data.dtype)
     if t.grad is None:
         if not sparse and handed is not None:
-            if id(g) in handed:
+            owner = _memory_owner(t, g)
+            if owner in handed:
                 g = t._backend.xp.asarray(g, copy=True)
-            handed.add(id(g))
+            else:
+                handed.add(owner)
         t.grad = g if sparse else Tensor._wrap(g, t._backend)
     elif isinstance(t.grad, RowSparseGrad):
         t.grad = t.grad + g if sparse else Tensor._wrap(t.grad + g, t._backend)

@@ -123,6 +123,12 @@ class Backend:
             out = xp.sum(xp.where(hits[:, :, None], flat[None, :, :], zero), axis=1, dtype=values.dtype)
         return xp.reshape(out, target_shape)
 
+    def memory_owner(self, array) -> int:
+        """The id of the array that owns ``array``'s memory: views of one buffer (a
+        reshape, a slice) give the same id. Portable version: the array itself (the
+        standard has no notion of views)."""
+        return id(array)
+
     def matmul(self, a, b):
         """``a @ b`` (matmul's shapes); a backend may lay the operands out first where
         its library needs that for speed."""

@@ -89,6 +89,11 @@ class CupyBackend(Backend):
         cupy.add.at(out, index, values)  # atomic adds: repeated rows accumulate
         return out
 
+    def memory_owner(self, array) -> int:
+        while array.base is not None:
+            array = array.base
+        return id(array)
+
     def put_rows(self, target, index, rows):
         target[index] = rows
         return target

@@ -127,6 +127,12 @@ class NumpyBackend(Backend):
         out[uniq] = sums
         return out.reshape(target_shape)
 
+    def memory_owner(self, array) -> int:
+        """Follow ``.base`` from a view to the array that owns its memory."""
+        while array.base is not None:
+            array = array.base
+        return id(array)
+
     def matmul(self, a, b):
         """``a @ b``; a stacked ``b`` whose matrices are not row-major (a transposed view,
         as ``k.mT`` in attention) is copied first: NumPy's stacked matmul with it can

@@ -23,6 +23,13 @@ class StrictBackend(Backend):
     def is_array(self, obj) -> bool:
         return isinstance(obj, array_api_strict._array_object.Array)
 
+    def memory_owner(self, array) -> int:
+        """The NumPy array inside (array_api_strict wraps one), followed to its base."""
+        inner = array._array
+        while inner.base is not None:
+            inner = inner.base
+        return id(inner)
+
     def from_host(self, array, dtype=None):
         return array_api_strict.asarray(np.asarray(array), dtype=dtype, copy=True)
 

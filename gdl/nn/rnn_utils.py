@@ -44,6 +44,7 @@ which changes only the order of equal-length sequences inside ``data``
 
 from __future__ import annotations
 
+import numbers
 import operator
 from collections import namedtuple
 
@@ -317,13 +318,14 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     longest, batch = len(batch_sizes), batch_sizes[0]
     if total_length is None:
         steps = longest
-    elif isinstance(total_length, bool) or not isinstance(total_length, int) or total_length < longest:
+    elif (isinstance(total_length, bool) or not isinstance(total_length, numbers.Integral)
+          or total_length < longest):  # numbers.Integral: a NumPy int (max of a lengths array) too
         raise ValueError(
             f"{op}: expected total_length to be an int at least the length of the longest sequence "
             f"({longest}), got total_length={total_length!r}"
         )
     else:
-        steps = total_length
+        steps = int(total_length)
     unsorted = (list(range(batch)) if sequence.unsorted_indices is None
                 else _int_list(op, "unsorted_indices", sequence.unsorted_indices))
     if sorted(unsorted) != list(range(batch)):
