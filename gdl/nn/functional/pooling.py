@@ -4,13 +4,17 @@ Output cell ``i`` of an axis of length ``L`` pooled to ``out`` covers input posi
 ``floor(i·L/out)`` up to (not including) ``ceil((i+1)·L/out)``: PyTorch's windows, which
 overlap when ``out`` does not divide ``L``.
 
-- Average pooling is linear and separable: ``y = P_H · x · P_Wᵀ`` with ``P[i, h] =
-  1/len_i`` inside window ``i``, so the forward is two small matrix products and the
-  backward their transposes, ``dx = P_Hᵀ · g · P_W``.
-- Max pooling gathers every window (padded to the longest by repeating its last
-  element, which cannot change a maximum), takes the max and its first arg-max
-  (ties: the first element in row-major window order), and sends the gradient back
-  through the transposed one-hot gather matrices.
+Both gather every window along each axis (padded to the longest window ``k`` by
+repeating its last element), so a call costs about what the input costs, whatever the
+sizes; where the ``out × size`` matrices of those gathers are small, matrix products
+with them do the same faster:
+
+- Average pooling is separable: along each axis, the gathered windows times the
+  weights ``1/len_i`` (0 on the padding), summed (or ``P · x`` with ``P[i, h] = 1/len_i``
+  inside window ``i``); the backward is the adjoint of each gather (or ``Pᵀ · g``).
+- Max pooling takes the max of each ``kH × kW`` window (a repeated last element cannot
+  change a maximum) and its first arg-max (ties: the first element in row-major window
+  order), and sends the gradient back through the adjoints of the two gathers.
 
 >>> import gdl
 >>> import gdl.nn.functional as F
@@ -23,6 +27,7 @@ tensor([[[2, 4]]], backend='numpy')
 
 from __future__ import annotations
 
+from gdl.nn.functional.upsampling import _take_adjoint
 from gdl.tensor import Tensor, is_grad_enabled, result
 
 
@@ -76,20 +81,44 @@ def _prepare(op: str, x, output_size, two_d: bool):
 # -- average -------------------------------------------------------------------------------------
 
 
-def _avg_matrix(be, size, out, dtype):
-    rows = []
-    for start, end in _ranges(size, out):
-        inv = 1.0 / (end - start)
-        rows.append([inv if start <= h < end else 0.0 for h in range(size)])
-    return be.xp.asarray(rows, dtype=dtype, device=be.device)
-
-
 def _empty(x, out_shape, name):
     """An output with no elements (an output size of 0, as PyTorch allows); gradient zeros."""
     be = x._backend
     xp = be.xp
     out = xp.zeros(out_shape, dtype=x.data.dtype, device=be.device)
     return result(out, be, (x,), lambda g: (xp.zeros_like(x.data),), name)
+
+
+_MATRIX_ENTRIES = 1 << 16  # an averaging matrix up to this size is faster than gathers
+
+
+def _avg_plan(be, axis, size, out, dtype):
+    """How one axis is averaged: ``(matrix, None, None, None)`` with ``matrix[i, h] = 1/len_i``
+    inside window ``i`` when ``out·size`` is small, else ``(None, positions, k, weights)``:
+    the windows gathered (see :func:`_gather_plan`) and weighted ``1/len_i`` (0 on the
+    repeated padding), ``weights`` shaped ``(out, k, 1...)`` to broadcast along ``axis``."""
+    xp = be.xp
+    ranges = _ranges(size, out)
+    if out * size <= _MATRIX_ENTRIES:
+        starts = xp.asarray([[a] for a, _ in ranges], dtype=xp.int64, device=be.device)
+        ends = xp.asarray([[b] for _, b in ranges], dtype=xp.int64, device=be.device)
+        inv = xp.asarray([[1.0 / (b - a)] for a, b in ranges], dtype=dtype, device=be.device)
+        h = xp.arange(size, dtype=xp.int64, device=be.device)[None, :]
+        return xp.where((h >= starts) & (h < ends), inv, xp.zeros((), dtype=dtype, device=be.device)), None, None, None
+    idx, _, k = _gather_plan(size, out)
+    rows = [[1.0 / (b - a) if j < b - a else 0.0 for j in range(k)] for a, b in ranges]
+    weights = xp.reshape(xp.asarray(rows, dtype=dtype, device=be.device), (out, k) + (1,) * (-1 - axis))
+    return None, idx, k, weights
+
+
+def _gather_adjoint(be, g, axis, positions, size):
+    """The adjoint of ``take(·, positions, axis)`` (``positions`` a host list, any order):
+    input ``j`` sums the entries of ``g`` that read it (no one-hot matrix)."""
+    xp = be.xp
+    order = sorted(range(len(positions)), key=positions.__getitem__)
+    g = xp.take(g, xp.asarray(order, dtype=xp.int64, device=be.device), axis=axis)
+    idx = xp.asarray([positions[i] for i in order], dtype=xp.int64, device=be.device)
+    return _take_adjoint(be, g, axis, idx, size)
 
 
 def _adaptive_avg(op, x, output_size, two_d):
@@ -99,17 +128,36 @@ def _adaptive_avg(op, x, output_size, two_d):
     if oh * ow == 0:
         return _empty(x, tuple(x.shape[:-2 if two_d else -1]) + ((oh, ow) if two_d else (ow,)), "AdaptiveAvgPool")
     h, w = x4.shape[-2], x4.shape[-1]
-    ph = None if oh == h else _avg_matrix(be, h, oh, x4.dtype)  # equal sizes: the identity
-    pw = None if ow == w else _avg_matrix(be, w, ow, x4.dtype)
-    out = x4 if ph is None else ph @ x4
-    out = out if pw is None else out @ pw.mT
-    lead = tuple(x.shape[:-2]) if two_d else tuple(x.shape[:-1])
-    out_shape = lead + ((oh, ow) if two_d else (ow,))
+    lead = tuple(x4.shape[:-2])
+    plans = []  # per axis whose size changes (an unchanged one is the identity): (axis, size, out, how)
+    for axis, size, n_out in ((-2, h, oh), (-1, w, ow)):
+        if n_out != size:
+            plans.append((axis, size, n_out, _avg_plan(be, axis, size, n_out, x4.dtype)))
+    out = x4
+    for axis, _, n_out, (p, idx, k, weights) in plans:
+        if p is not None:  # a small (out, size) averaging matrix: one matrix product
+            out = p @ out if axis == -2 else out @ p.mT
+            continue
+        win = xp.take(out, xp.asarray(idx, dtype=xp.int64, device=be.device), axis=axis)
+        shape = tuple(out.shape)
+        pos = len(shape) + axis
+        win = xp.reshape(win, shape[:pos] + (n_out, k) + shape[pos + 1:])
+        out = xp.sum(win * weights, axis=axis)
+    if not plans:
+        out = xp.asarray(out, copy=True)  # a new array, never a view of the input
+    out_shape = tuple(x.shape[:-2]) + (oh, ow) if two_d else tuple(x.shape[:-1]) + (ow,)
 
     def backward(g):
-        g4 = xp.reshape(g, lead + (oh, ow))
-        gx = g4 if ph is None else ph.mT @ g4
-        gx = gx if pw is None else gx @ pw
+        gx = xp.reshape(g, lead + (oh, ow))
+        for axis, size, n_out, (p, idx, k, weights) in reversed(plans):
+            if p is not None:
+                gx = p.mT @ gx if axis == -2 else gx @ p
+                continue
+            shape = tuple(gx.shape)
+            pos = len(shape) + axis
+            spread = xp.expand_dims(gx, axis=pos + 1) * weights
+            spread = xp.reshape(spread, shape[:pos] + (n_out * k,) + shape[pos + 1:])
+            gx = _gather_adjoint(be, spread, pos, idx, size)
         return (xp.reshape(gx, tuple(x.shape)),)
 
     return result(xp.reshape(out, out_shape), be, (x,), backward, "AdaptiveAvgPool")
@@ -142,6 +190,7 @@ def _gather_plan(size, out):
 
 
 def _one_hot(be, positions, size, dtype):
+    """``(len(positions), size)``: row ``i`` is 1 at ``positions[i]`` (a gather as a matrix)."""
     xp = be.xp
     pos = xp.asarray(positions, dtype=xp.int64, device=be.device)
     return xp.astype(pos[:, None] == xp.arange(size, dtype=xp.int64, device=be.device)[None, :], dtype)
@@ -174,8 +223,7 @@ def _adaptive_max(op, x, output_size, two_d, return_indices):
 
     backward = None
     if need_grad:
-        sh = _one_hot(be, idx_h, h, x4.dtype)  # (oh·kh, H): the gather along H as a matrix
-        sw = _one_hot(be, idx_w, w, x4.dtype)
+        small = len(idx_h) * h + len(idx_w) * w <= _MATRIX_ENTRIES
 
         def backward(g):
             g4 = xp.reshape(g, lead + (oh, ow, 1))
@@ -184,7 +232,11 @@ def _adaptive_max(op, x, output_size, two_d, return_indices):
             gwin = xp.reshape(gwin, lead + (oh, ow, kh, kw))
             gwin = xp.permute_dims(gwin, tuple(range(nd)) + (nd, nd + 2, nd + 1, nd + 3))
             gwin = xp.reshape(gwin, lead + (oh * kh, ow * kw))
-            gx = sh.mT @ gwin @ sw
+            if small:  # the gathers as small one-hot matrices: two matrix products
+                gx = _one_hot(be, idx_h, h, x4.dtype).mT @ gwin @ _one_hot(be, idx_w, w, x4.dtype)
+            else:
+                gx = _gather_adjoint(be, gwin, nd, idx_h, h)  # (..., H, ow·kw)
+                gx = _gather_adjoint(be, gx, nd + 1, idx_w, w)
             return (xp.reshape(gx, tuple(x.shape)),)
 
     out_t = result(xp.reshape(out, out_shape), be, (x,), backward, "AdaptiveMaxPool")

@@ -335,7 +335,7 @@ def _shuffle(op, x, factor, up):
     inverse = tuple(perm.index(i) for i in range(len(perm)))
     moved = xp.permute_dims(xp.reshape(x.data, split), perm)
     moved_shape = tuple(moved.shape)
-    out = xp.reshape(moved, out_shape)
+    out = xp.reshape(moved, out_shape, copy=True)  # a new array: with r = 1 or 1×1 images it would be a view of x
 
     def backward(g):
         g = xp.permute_dims(xp.reshape(g, moved_shape), inverse)
@@ -402,7 +402,9 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     ow = _out_size(op, w, kernel[1], stride[1], padding[1], dilation[1], "width", input.shape)
     cols = be.im2col(x4, kernel, stride, padding, dilation, 0.0)
     rows = c * kernel[0] * kernel[1]
-    out = xp.reshape(cols, (n, rows, oh * ow) if input.ndim == 4 else (rows, oh * ow))
+    # copy=True: im2col may be a (read-only) strided view of the input, and the reshape keeps
+    # it one where the blocks do not overlap (a 1x1 kernel, or one block)
+    out = xp.reshape(cols, (n, rows, oh * ow) if input.ndim == 4 else (rows, oh * ow), copy=True)
 
     def backward(g):
         g6 = xp.reshape(g, (n, c, kernel[0], kernel[1], oh, ow))
