@@ -111,8 +111,9 @@ class Conv1d(_ConvNd):
 class _ConvTransposeNd(_ConvNd):
     """Shared by ConvTranspose2d/1d: weight ``(in, out/groups, *kernel)``, PyTorch's init and repr."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
-                 dilation, padding_mode, dtype, backend):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", dtype=None,
+                 backend=None):
         Module.__init__(self)
         name = type(self).__name__
         if padding_mode != "zeros":
@@ -138,6 +139,13 @@ class _ConvTransposeNd(_ConvNd):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()  # PyTorch's: fan_in is weight.shape[1]·kernel = out/groups·kernel
+
+    def forward(self, x: Tensor, output_size=None) -> Tensor:
+        if isinstance(x, Tensor) and x.ndim != self._dims + 2:
+            raise ValueError(f"{type(self).__name__}: expected a {self._dims + 2}-D input {self._layout}, "
+                             f"got shape {x.shape}")
+        return self._conv(x, self.weight, self.bias, self.stride, self.padding,
+                          self._output_padding(x, output_size), self.groups, self.dilation)
 
     def _output_padding(self, x: Tensor, output_size):
         """``output_padding`` that gives ``output_size`` (PyTorch's rule), or the module's own."""
@@ -201,17 +209,8 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     _dims = 2
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", dtype=None,
-                 backend=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
-                         dilation, padding_mode, dtype, backend)
-
-    def forward(self, x: Tensor, output_size=None) -> Tensor:
-        if isinstance(x, Tensor) and x.ndim != 4:
-            raise ValueError(f"ConvTranspose2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(x, output_size), self.groups, self.dilation)
+    _layout = "(N, C, H, W)"
+    _conv = staticmethod(F.conv_transpose2d)
 
 
 class ConvTranspose1d(_ConvTransposeNd):
@@ -225,17 +224,8 @@ class ConvTranspose1d(_ConvTransposeNd):
 
     _dims = 1
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", dtype=None,
-                 backend=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
-                         dilation, padding_mode, dtype, backend)
-
-    def forward(self, x: Tensor, output_size=None) -> Tensor:
-        if isinstance(x, Tensor) and x.ndim != 3:
-            raise ValueError(f"ConvTranspose1d: expected a 3-D input (N, C, L), got shape {x.shape}")
-        return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(x, output_size), self.groups, self.dilation)
+    _layout = "(N, C, L)"
+    _conv = staticmethod(F.conv_transpose1d)
 
 
 class _Pool(Module):
