@@ -46,6 +46,7 @@ from gdl.tensor import (
     backprop,
     is_grad_enabled,
     no_grad,
+    root_gradient,
 )
 
 __all__ = ["Function", "FunctionCtx", "RemovableHandle", "backward", "grad", "gradcheck"]
@@ -370,18 +371,7 @@ def _root_grads(op, outputs, grad_outputs):
             raise TypeError(f"{op}: output {i} is a {type(t).__name__}, not a Tensor")
         if not t.requires_grad:
             raise RuntimeError(f"{op}: element {i} of tensors does not require grad and does not have a grad_fn")
-        if g is None:
-            if t.numel() != 1:
-                raise RuntimeError(
-                    f"{op}: grad can be implicitly created only for scalar outputs; output {i} has "
-                    f"shape {t.shape}, pass its gradient in grad_outputs"
-                )
-            g = t._backend.ones(t.data.shape, t.data.dtype)
-        else:
-            g = g.data if isinstance(g, Tensor) else t._backend.from_host(g)
-            if tuple(g.shape) != t.shape:
-                raise ValueError(f"{op}: the gradient for output {i} has shape {tuple(g.shape)}, expected {t.shape}")
-        pairs.append((t, g))
+        pairs.append((t, root_gradient(t, g, f"{op} (output {i})", "its gradient in grad_outputs")))
     return pairs
 
 

@@ -483,26 +483,30 @@ class Tensor:
                 "backward(): this tensor does not require grad and has no grad_fn "
                 "(did you forget requires_grad=True, or run under gdl.no_grad()?)"
             )
-        if gradient is None:
-            if self.numel() != 1:
-                raise RuntimeError(
-                    f"backward(): gradient can be implied only for a scalar output, "
-                    f"but this tensor has shape {self.shape}; pass gradient=..."
-                )
-            grad = self._backend.ones(self.data.shape, self.data.dtype)
-        else:
-            grad = gradient.data if isinstance(gradient, Tensor) else self._backend.from_host(gradient)
-            if tuple(grad.shape) != self.shape:
-                raise ValueError(
-                    f"backward(): gradient has shape {tuple(grad.shape)}, "
-                    f"expected the tensor's shape {self.shape}"
-                )
+        grad = root_gradient(self, gradient, "backward()", "gradient=...")
         if inputs is None:
             run_backward(self, grad, bool(retain_graph))
         else:
             from gdl.autograd import backward
 
             backward(self, grad_tensors=Tensor._wrap(grad, self._backend), retain_graph=retain_graph, inputs=inputs)
+
+
+def root_gradient(t: Tensor, gradient, op: str, how: str):
+    """The array that backpropagation from ``t`` starts with: ones for a one-element
+    ``t`` when ``gradient`` is None, else ``gradient`` (a Tensor or host array of
+    ``t``'s shape). ``how`` tells the user how to pass one."""
+    if gradient is None:
+        if t.numel() != 1:
+            raise RuntimeError(
+                f"{op}: grad can be implicitly created only for scalar outputs (as in PyTorch), "
+                f"but this tensor has shape {t.shape}; pass {how}"
+            )
+        return t._backend.ones(t.data.shape, t.data.dtype)
+    grad = gradient.data if isinstance(gradient, Tensor) else t._backend.from_host(gradient)
+    if tuple(grad.shape) != t.shape:
+        raise ValueError(f"{op}: gradient has shape {tuple(grad.shape)}, expected the tensor's shape {t.shape}")
+    return grad
 
 
 _NO_HIGHER_ORDER = (
