@@ -63,7 +63,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     xp = x._backend.xp
     data = x.data
     if approximate == "tanh":
-        inner = _SQRT_2_OVER_PI * (data + 0.044715 * data**3)
+        inner = _SQRT_2_OVER_PI * (data + 0.044715 * (data * data * data))  # as PyTorch; data**3 is 100x slower
         th = xp.tanh(inner)
         out = 0.5 * data * (1.0 + th)
 
