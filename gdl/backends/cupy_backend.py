@@ -52,6 +52,8 @@ class CupyBackend(Backend):
 
     def uniform(self, shape, low=0.0, high=1.0, dtype=None):
         dtype = dtype or cupy.float32
+        if dtype == cupy.float16:  # CuPy's generator draws float32/float64 only
+            return self.uniform(shape, low, high, cupy.float32).astype(cupy.float16)
         out = self._rng.random(shape, dtype=dtype)
         if low != 0.0 or high != 1.0:
             out = out * (high - low) + low
@@ -59,6 +61,8 @@ class CupyBackend(Backend):
 
     def normal(self, shape, mean=0.0, std=1.0, dtype=None):
         dtype = dtype or cupy.float32
+        if dtype == cupy.float16:  # CuPy's generator draws float32/float64 only
+            return self.normal(shape, mean, std, cupy.float32).astype(cupy.float16)
         out = self._rng.standard_normal(shape, dtype=dtype)
         if std != 1.0 or mean != 0.0:
             out = out * std + mean

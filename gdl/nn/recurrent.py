@@ -224,6 +224,10 @@ class _RNNBase(Module):
 
     def _run(self, x: Tensor, h0: Tensor | None, c0: Tensor | None):
         name = type(self).__name__
+        if type(x).__name__ == "PackedSequence":  # gdl.nn.utils.rnn's, or PyTorch's
+            raise TypeError(f"{name}: gdl's recurrent layers do not take a PackedSequence; pass the padded "
+                            "tensor (pad_packed_sequence or pad_sequence) and read each sequence's output "
+                            "at length - 1")
         if x.ndim not in (2, 3):
             layout = "(batch, seq_len, input_size)" if self.batch_first else "(seq_len, batch, input_size)"
             raise ValueError(f"{name}: expected a 3-D input {layout} or 2-D (seq_len, input_size), "
