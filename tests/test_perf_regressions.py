@@ -12,6 +12,14 @@ import gdl.nn.functional as F
 from gdl.backends import get_backend_object
 
 
+@pytest.fixture(autouse=True)
+def numpy_backend():
+    """These checks are about the NumPy backend's kernels (the portable versions behind
+    array_api_strict build one-hot matrices: fine for tests, not at these sizes)."""
+    with gdl.use_backend("numpy"):
+        yield
+
+
 @pytest.fixture
 def no_sort(monkeypatch):
     """The NumPy backend refuses to coalesce (sort) indices: a flat scatter must not need it
