@@ -239,9 +239,34 @@ def getitem(x: Tensor, key) -> Tensor:
     return _array_index(x, converted, array_pos)
 
 
+def _in_bounds(key, shape):
+    """``key`` with each slice's start and stop clamped to its axis, as Python and PyTorch
+    clamp them (``x[:, -32:]`` of 9 columns is all 9; the Array API leaves bounds outside
+    the axis unspecified, and array_api_strict refuses them)."""
+    if not any(isinstance(k, slice) for k in key):
+        return key
+    dots = next((i for i, k in enumerate(key) if k is Ellipsis), len(key))
+    after = sum(k is not None for k in key[dots + 1:])
+    out, axis = [], 0
+    for i, k in enumerate(key):
+        if i == dots:
+            axis = len(shape) - after
+        elif isinstance(k, slice) and axis < len(shape):
+            start, stop, step = k.indices(shape[axis])
+            if step < 0:  # indices() writes "before the first element" as -1
+                k = slice(start, None if stop < 0 else stop, step) if start >= 0 else slice(0, 0)
+            else:
+                k = slice(start, stop, step)
+        if k is not None and k is not Ellipsis:
+            axis += 1
+        out.append(k)
+    return tuple(out)
+
+
 def _basic_index(x, key):
     xp = x._backend.xp
     shape, dtype = x.data.shape, x.data.dtype
+    key = _in_bounds(key, shape)
     if not any(k is Ellipsis for k in key):
         key = key + (Ellipsis,)  # the Array API needs every axis indexed, or an Ellipsis
     try:
