@@ -21,24 +21,32 @@ from gdl.nn.parameter import Parameter
 from gdl.tensor import Tensor, empty_like_shape
 
 
+def _init_channels(module, in_channels, out_channels, kernel_size, stride, groups, padding_mode):
+    """The checks and attributes every convolution shares (channels, groups, kernel size,
+    stride); returns the layer's name and its tuple converter (``_pair`` or ``_single``)."""
+    name = type(module).__name__
+    if padding_mode != "zeros":
+        raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1 or in_channels % groups \
+            or out_channels % groups:
+        raise ValueError(
+            f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
+            f"divisible by groups ({groups})"
+        )
+    tup = _pair if module._dims == 2 else _single
+    module.in_channels, module.out_channels, module.groups = in_channels, out_channels, groups
+    module.kernel_size = tup(name, "kernel_size", kernel_size, 1)
+    module.stride = tup(name, "stride", stride, 1)
+    return name, tup
+
+
 class _ConvNd(Module):
     _dims = 2
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                  padding_mode, dtype, backend):
         super().__init__()
-        name = type(self).__name__
-        if padding_mode != "zeros":
-            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
-                f"divisible by groups ({groups})"
-            )
-        tup = _pair if self._dims == 2 else _single
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = tup(name, "kernel_size", kernel_size, 1)
-        self.stride = tup(name, "stride", stride, 1)
+        name, tup = _init_channels(self, in_channels, out_channels, kernel_size, stride, groups, padding_mode)
         self.padding = padding if isinstance(padding, str) else tup(name, "padding", padding, 0)
         if isinstance(padding, str) and padding not in ("valid", "same"):
             raise ValueError(f"{name}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
@@ -115,19 +123,7 @@ class _ConvTransposeNd(_ConvNd):
                  groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", dtype=None,
                  backend=None):
         Module.__init__(self)
-        name = type(self).__name__
-        if padding_mode != "zeros":
-            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
-        if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1 or in_channels % groups \
-                or out_channels % groups:
-            raise ValueError(
-                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
-                f"divisible by groups ({groups})"
-            )
-        tup = _pair if self._dims == 2 else _single
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = tup(name, "kernel_size", kernel_size, 1)
-        self.stride = tup(name, "stride", stride, 1)
+        name, tup = _init_channels(self, in_channels, out_channels, kernel_size, stride, groups, padding_mode)
         self.padding = tup(name, "padding", padding, 0)
         self.output_padding = tup(name, "output_padding", output_padding, 0)
         self.dilation = tup(name, "dilation", dilation, 1)
