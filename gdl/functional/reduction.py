@@ -50,12 +50,17 @@ def sum(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None)
     return result(out, x._backend, (x,), backward, "Sum")
 
 
-def mean(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
-    """Arithmetic mean over ``axis`` (all axes when None); ``dim``/``keepdim`` also work."""
+def mean(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=None) -> Tensor:
+    """Arithmetic mean over ``axis`` (all axes when None); ``dim``/``keepdim`` also work.
+
+    ``dtype=`` casts the input first. Integer and bool tensors give the default float
+    dtype (float32), as gdl's other float-valued ops on integers do (PyTorch refuses them).
+    """
     if dim is not None:
         axis = dim_alias("mean", axis, dim)
     if keepdim is not None:
         keepdims = keepdim_alias("mean", keepdims, keepdim)
+    x = _float_data(_cast("mean", x, dtype))
     xp = x._backend.xp
     shape = x.data.shape
     axes = normalize_axes(axis, x.ndim, "mean")
@@ -68,6 +73,15 @@ def mean(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None
         return (expand_reduced(xp, g / count, shape, axes, keepdims),)
 
     return result(out, x._backend, (x,), backward, "Mean")
+
+
+def _cast(op, x, dtype):
+    """``x`` as ``dtype`` (a graph op, so gradients flow), or ``x`` when ``dtype`` is None."""
+    if dtype is None:
+        return x
+    from gdl.functional.elementwise import astype
+
+    return astype(x, dtype)
 
 
 def var(
@@ -107,6 +121,9 @@ def _sqrt_of_var(x, v):
 
 
 def _var(op, x, axis, keepdims, correction, dim, keepdim, unbiased, with_mean=False):
+    """The variance as one node: ``v = Σ(x − μ)² / (n − correction)``, backward
+    ``dx = g · 2(x − μ) / (n − correction)`` (the mean's own gradient term sums to 0).
+    Integer and bool tensors give the default float dtype, as :func:`mean`."""
     if dim is not None:
         axis = dim_alias(op, axis, dim)
     if keepdim is not None:
@@ -118,16 +135,25 @@ def _var(op, x, axis, keepdims, correction, dim, keepdim, unbiased, with_mean=Fa
                 f"unbiased=True means correction=1, pass only one"
             )
         correction = 1 if unbiased else 0
+    x = _float_data(x)
+    xp = x._backend.xp
+    shape = x.data.shape
     axes = normalize_axes(axis, x.ndim, op)
-    mu = mean(x, axis=axes, keepdims=True)
-    d = x - mu
+    mu = mean(x, axis=axes, keepdims=True)  # a node of its own: var_mean returns it
+    d = x.data - mu.data
     n = 1
     for a in axes:
-        n *= x.shape[a]
+        n *= shape[a]
     # n - correction <= 0 (one element with correction=1, an empty axis) divides by 0: NaN
     # (or inf), as PyTorch and the Array API say; never the silent 0 of dividing by 1.
-    denom = n - correction if n - correction > 0 else 0.0  # (gdl's max shadows the builtin)
-    v = sum(d * d, axis=axes, keepdims=keepdims) / denom
+    denom = n - correction if n - correction > 0 else 0.0
+    out = xp.sum(d * d, axis=axes, keepdims=keepdims) / denom
+
+    def backward(g):
+        scale = 2.0 / denom if denom else float("nan")
+        return (expand_reduced(xp, g, shape, axes, keepdims) * (d * scale),)
+
+    v = result(out, x._backend, (x,), backward, "Var")
     if with_mean:  # (var, mean) from one mean
         from gdl.functional.shape import reshape
 
