@@ -53,8 +53,9 @@ class Adadelta(Optimizer):
     state_keys = ("square_avg", "acc_delta")
     update = staticmethod(adadelta_step)
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, maximize=False, **torch_options):
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay), maximize=maximize,
+                         **torch_options)
 
     def _validate(self, group):
         for key in ("lr", "eps", "weight_decay"):

@@ -52,10 +52,11 @@ class Adagrad(Optimizer):
     state_keys = ("sum",)
     update = staticmethod(adagrad_step)
 
-    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
+                 *, maximize=False, **torch_options):
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, eps=eps)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, maximize=maximize, **torch_options)
 
     def _validate(self, group):
         for key in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):

@@ -61,8 +61,9 @@ class ASGD(ScalarStateMixin, Optimizer):
     state_keys = ("eta", "mu", "ax")
     update = staticmethod(asgd_step)
 
-    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0):
-        super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay))
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, *, maximize=False, **torch_options):
+        defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay)
+        super().__init__(params, defaults, maximize=maximize, **torch_options)
 
     @property
     def scalar_state(self):

@@ -88,10 +88,10 @@ class NAdam(ScalarStateMixin, Optimizer):
     update = staticmethod(nadam_step)
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
-                 decoupled_weight_decay=False):
+                 decoupled_weight_decay=False, *, maximize=False, **torch_options):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, maximize=maximize, **torch_options)
 
     def _validate(self, group):
         for key in ("lr", "eps", "weight_decay", "momentum_decay"):

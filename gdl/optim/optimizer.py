@@ -82,6 +82,14 @@ class Optimizer:
             hyperparameters missing from a group take the optimizer's defaults.
         defaults: the default hyperparameters of every group.
 
+        maximize: ascend the objective (step along ``+grad``) instead of descending,
+            as PyTorch's ``maximize=True``; a per-group hyperparameter.
+        foreach, fused: PyTorch's implementation hints, accepted and ignored: gdl
+            always updates a backend's parameters as one list, with the backend's
+            fused kernel where it has one.
+        capturable, differentiable: must be False (gdl has neither CUDA-graph
+            capture of the step nor gradients through it).
+
     Example::
 
         opt = gdl.optim.SGD([
@@ -97,8 +105,9 @@ class Optimizer:
     state_keys: tuple = ()  # the array buffers a parameter's state may hold
     tracks_step = True  # state holds an int 'step'
 
-    def __init__(self, params, defaults: dict):
-        self.defaults = dict(defaults)
+    def __init__(self, params, defaults: dict, *, maximize=False, **torch_options):
+        _check_torch_options(type(self).__name__, torch_options)
+        self.defaults = dict(defaults, maximize=maximize)
         self.state: dict = defaultdict(dict)
         self.param_groups: list[dict] = []
         if isinstance(params, Tensor):
@@ -144,8 +153,13 @@ class Optimizer:
         group["params"] = params
         for key, value in self.defaults.items():
             group.setdefault(key, value)
-        self._validate(group)
+        self._validate_group(group)
         self.param_groups.append(group)
+
+    def _validate_group(self, group: dict) -> None:
+        if not isinstance(group.get("maximize", False), bool):
+            raise TypeError(f"{type(self).__name__}: maximize must be a bool, got {group['maximize']!r}")
+        self._validate(group)
 
     def _validate(self, group: dict) -> None:
         """Raise ``ValueError``/``TypeError`` for a bad hyperparameter in ``group``."""
@@ -210,9 +224,10 @@ class Optimizer:
             fn = backend.fused.get(self.kernel_name) if self.kernel_name else None
             if fn is None:
                 fn = type(self).update
-            new_params, new_state = fn(
-                backend.xp, [p.data for p in params], [p.grad.data for p in params], arrays, steps, **hyper
-            )
+            grads = [p.grad.data for p in params]
+            if group.get("maximize"):
+                grads = [-g for g in grads]
+            new_params, new_state = fn(backend.xp, [p.data for p in params], grads, arrays, steps, **hyper)
             for p, a in zip(params, new_params):
                 p.data = a
             for k, column in new_state.items():
@@ -309,7 +324,7 @@ class Optimizer:
             new = {k: v for k, v in group.items() if k != "params"}
             new.update({k: v for k, v in saved.items() if k != "params"})
             new["params"] = group["params"]
-            self._validate(new)
+            self._validate_group(new)
             new_groups.append(new)
         allowed = set(self.state_keys) | ({"step"} if self.tracks_step else set())
         new_state: dict = defaultdict(dict)
@@ -342,6 +357,24 @@ class Optimizer:
                 lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+_IGNORED_HINTS = ("foreach", "fused")
+_MUST_BE_FALSE = ("capturable", "differentiable")
+
+
+def _check_torch_options(owner: str, options: dict) -> None:
+    """PyTorch's ``foreach``/``fused`` hints are accepted and ignored; ``capturable`` and
+    ``differentiable`` must be False; any other name is an unexpected keyword."""
+    for key, value in options.items():
+        if key in _IGNORED_HINTS:
+            if value not in (None, True, False):
+                raise TypeError(f"{owner}: {key} must be None or a bool, got {value!r}")
+        elif key in _MUST_BE_FALSE:
+            if value:
+                raise NotImplementedError(f"{owner}: {key}=True is not supported by gdl (it must be False)")
+        else:
+            raise TypeError(f"{owner}.__init__() got an unexpected keyword argument {key!r}")
 
 
 def _as_index(key, owner) -> int:

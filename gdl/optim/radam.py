@@ -80,10 +80,10 @@ class RAdam(Optimizer):
     update = staticmethod(radam_step)
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 decoupled_weight_decay=False):
+                 decoupled_weight_decay=False, *, maximize=False, **torch_options):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         decoupled_weight_decay=decoupled_weight_decay)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, maximize=maximize, **torch_options)
 
     def _validate(self, group):
         for key in ("lr", "eps", "weight_decay"):

@@ -75,10 +75,11 @@ class RMSprop(Optimizer):
     state_keys = ("square_avg", "momentum_buffer", "grad_avg")
     update = staticmethod(rmsprop_step)
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
+                 *, maximize=False, **torch_options):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                         centered=centered)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, maximize=maximize, **torch_options)
 
     def _validate(self, group):
         for key in ("lr", "alpha", "eps", "weight_decay", "momentum"):

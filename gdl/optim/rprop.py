@@ -56,8 +56,9 @@ class Rprop(Optimizer):
     state_keys = ("prev", "step_size")
     update = staticmethod(rprop_step)
 
-    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50)):
-        super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes))
+    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, maximize=False, **torch_options):
+        defaults = dict(lr=lr, etas=etas, step_sizes=step_sizes)
+        super().__init__(params, defaults, maximize=maximize, **torch_options)
 
     def _validate(self, group):
         check_nonneg("Rprop", "lr", group["lr"])

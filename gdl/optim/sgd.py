@@ -70,9 +70,10 @@ class SGD(Optimizer):
     tracks_step = False
     update = staticmethod(sgd_momentum_step)
 
-    def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+                 *, maximize=False, **torch_options):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, maximize=maximize, **torch_options)
 
     def _validate(self, group):
         for key in ("lr", "momentum", "dampening", "weight_decay"):
@@ -108,7 +109,7 @@ class SGD(Optimizer):
                 continue
             # The plain update: one subtraction per parameter and nothing else, or the
             # backend's in-place "sgd_step" kernel: kernel(param, grad, lr) does param -= lr*grad.
-            lr = group["lr"]
+            lr = -group["lr"] if group["maximize"] else group["lr"]
             backend = params[0]._backend
             kernel = backend.fused.get("sgd_step")
             for p in params:
