@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from gdl.functional import mean, var
+import math
+
 from gdl.functional._util import check_same_backend
+from gdl.nn.functional.normalization import _check_param, _norm_node
 from gdl.sparse_grad import RowSparseGrad
 from gdl.tensor import Tensor, no_grad, result
 
@@ -166,19 +168,16 @@ def _renorm_rows(weight: Tensor, flat, max_norm: float, norm_type: float) -> Non
 
 
 def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
-    """Normalise over the last ``len(normalized_shape)`` dimensions, then scale and shift."""
+    """Normalise over the last ``len(normalized_shape)`` dimensions, then ``·weight + bias``
+    (both of shape ``normalized_shape``). One graph node with an analytic backward."""
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(x.shape[-len(normalized_shape) :]) != normalized_shape:
         raise ValueError(f"layer_norm: input shape {x.shape} does not end with {normalized_shape}")
-    axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
-    mu = mean(x, axis=axes, keepdims=True)
-    centered = x - mu
-    out = centered / (var(x, axis=axes, keepdims=True) + eps) ** 0.5
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    _check_param("layer_norm", "weight", x, weight, normalized_shape)
+    _check_param("layer_norm", "bias", x, bias, normalized_shape)
+    size = math.prod(normalized_shape)
+    view = (math.prod(x.shape[: x.ndim - len(normalized_shape)]), size)
+    return _norm_node("LayerNorm", x, view, (1,), (1, size), weight, bias, eps)
 
 
 def batch_norm(
@@ -194,35 +193,40 @@ def batch_norm(
     """Normalise each channel (dimension 1) by batch statistics in training, by the
     running statistics otherwise. Running statistics update in place in training:
     ``running = (1 - momentum)·running + momentum·batch`` (unbiased variance).
+    One graph node with an analytic backward.
     """
+    op = "batch_norm"
     if x.ndim < 2:
-        raise ValueError(f"batch_norm: expected input with at least 2 dimensions (N, C, ...), got {x.shape}")
-    axes = (0,) + tuple(range(2, x.ndim))
-    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-    if training:
-        if x.size // x.shape[1] == 1:  # the variance of one value is 0: the output would be all bias
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
-                             f"shape {x.shape}")
-        mu = mean(x, axis=axes, keepdims=True)
-        v = var(x, axis=axes, keepdims=True)
-        if running_mean is not None:
-            n = x.size // x.shape[1]
-            with no_grad():
-                xp = x._backend.xp
-                running_mean.data = (1 - momentum) * running_mean.data + momentum * xp.reshape(mu.data, (-1,))
-                unbiased = xp.reshape(v.data, (-1,)) * (n / max(n - 1, 1))
-                running_var.data = (1 - momentum) * running_var.data + momentum * unbiased
-    else:
+        raise ValueError(f"{op}: expected input with at least 2 dimensions (N, C, ...), got {x.shape}")
+    c = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        _check_param(op, name, x, t, (c,))
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"{op}: pass both running_mean and running_var, or neither")
+    view, wview = (x.shape[0], c, math.prod(x.shape[2:])), (1, c, 1)
+    xp = x._backend.xp
+    if not training:
         if running_mean is None:
             raise ValueError("batch_norm: evaluation mode needs running statistics")
-        mu = running_mean.reshape(shape)
-        v = running_var.reshape(shape)
-    out = (x - mu) / (v + eps) ** 0.5
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+        mu = xp.reshape(running_mean.data, wview)
+        rstd = 1.0 / xp.sqrt(xp.reshape(running_var.data, wview) + eps)
+        return _norm_node("BatchNorm", x, view, (0, 2), wview, weight, bias, eps, stats=(mu, rstd))
+    n = x.size // c
+    if n == 1:  # the variance of one value is 0: the output would be all bias
+        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
+                         f"shape {x.shape}")
+    update = None
+    if running_mean is not None:
+
+        def update(mu, var):
+            with no_grad():
+                batch = (xp.reshape(mu, (-1,)), xp.reshape(var, (-1,)) * (n / max(n - 1, 1)))
+                for buf, stat in zip((running_mean, running_var), batch):
+                    new = (1 - momentum) * buf.data + momentum * stat
+                    buf.data = new if new.dtype == buf.data.dtype else xp.astype(new, buf.data.dtype)
+
+    return _norm_node("BatchNorm", x, view, (0, 2), wview, weight, bias, eps, on_stats=update)
 
 
 __all__ = [

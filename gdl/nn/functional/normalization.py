@@ -1,6 +1,7 @@
-"""Group, instance and RMS normalisation, each one graph node with a fused backward.
+"""Group, instance and RMS normalisation, each one graph node with a fused backward
+(layer and batch norm, in ``layers.py``, use the same node).
 
-All three normalise ``x`` over some group of elements and then apply a per-channel
+All of them normalise ``x`` over some group of elements and then apply a per-channel
 (or per-feature) affine map. The shared node :func:`_norm_node` views the input as
 an array whose ``axes`` are the elements of one group and computes
 
@@ -9,9 +10,6 @@ an array whose ``axes`` are the elements of one group and computes
 - backward: with ``ĝ = g·w``,
   ``dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))`` (RMS: no ``mean(ĝ)`` term),
   ``dw = Σ g·x̂`` and ``db = Σ g`` over everything but the weight's axes.
-
-(The same formula as batch/layer norm's backward, written once instead of
-through a chain of small ops.)
 
 >>> import gdl
 >>> import gdl.nn.functional as F
@@ -46,54 +44,128 @@ def _check_param(op: str, name: str, x: Tensor, p, shape) -> None:
         raise ValueError(f"{op}: expected {name} of shape {tuple(shape)}, got {tuple(p.shape)}")
 
 
-def _norm_node(op, x, view, axes, wview, weight, bias, eps, center=True, stats=None):
+def _sumprod(xp, a, b, axes):
+    """``Σ a·b`` over ``axes`` (kept, size 1), by ``vecdot`` when the last axis is one of
+    them: no product array, several times faster than ``sum(a * b)``."""
+    last = a.ndim - 1
+    if last not in axes or b.shape[-1] != a.shape[-1]:
+        return xp.sum(a * b, axis=axes, keepdims=True)
+    s = xp.vecdot(a, b, axis=-1)
+    rest = tuple(i for i in axes if i != last)
+    if rest:
+        s = xp.sum(s, axis=rest, keepdims=True)
+    return xp.expand_dims(s, axis=-1)
+
+
+def _into(xp, a, op, b):
+    """``a op b``, written into ``a`` (an array of the caller's own) where its dtype holds the result."""
+    if xp.result_type(a, b) != a.dtype:
+        return a * b if op == "*" else a + b if op == "+" else a - b
+    if op == "*":
+        a *= b
+    elif op == "+":
+        a += b
+    else:
+        a -= b
+    return a
+
+
+def _norm_node(op, x, view, axes, wview, weight, bias, eps, center=True, stats=None, on_stats=None):
     """The shared normalisation node (see the module docstring).
 
     ``view``: the shape ``x`` is seen as; ``axes``: the axes of ``view`` that one
     group spans; ``wview``: the shape ``weight``/``bias`` broadcast as against
     ``view``. ``stats=(mean, rstd)`` (arrays broadcastable to ``view``) normalises by
     fixed statistics instead of the input's own (a constant, so ``dx = ĝ·r``).
+    ``on_stats(mean, var)`` receives the input's own statistics (``var`` biased, both
+    with the group axes kept), e.g. to update running statistics.
+
+    Where the weight is constant over a group (batch and instance norm) the output is
+    ``(x − μ)·(r·w) + b`` and the backward works from ``x``: no ``x̂`` is kept.
     """
     be = x._backend
     xp = be.xp
     xd = xp.reshape(x.data, view)
-    if stats is None:
-        if center:
-            mu = xp.mean(xd, axis=axes, keepdims=True)
-            xc = xd - mu
-        else:
-            xc = xd
-        rstd = 1.0 / xp.sqrt(xp.mean(xc * xc, axis=axes, keepdims=True) + eps)
-    else:
+    n = math.prod(view[a] for a in axes)
+    fixed = stats is not None
+    if fixed:
         mu, rstd = stats
         xc = xd - mu
-    xhat = xc * rstd
+    else:
+        mu = xp.mean(xd, axis=axes, keepdims=True) if center else None
+        xc = xd if mu is None else xd - mu
+        var = _sumprod(xp, xc, xc, axes) / n
+        if on_stats is not None:
+            on_stats(mu, var)
+        rstd = 1.0 / xp.sqrt(var + eps)
+    own = xc is not xd  # ``xc`` is this node's own array: ops may write into it
     w = None if weight is None else xp.reshape(weight.data, wview)
-    out = xhat if w is None else xhat * w
+    grouped = all(wview[a] == 1 for a in axes)  # weight and bias constant over each group
+    per_group = w is None or grouped
+    xhat = None
+    if per_group:
+        k = rstd if w is None else rstd * w
+        out = _into(xp, xc, "*", k) if own else xc * k
+    else:
+        xhat = _into(xp, xc, "*", rstd) if own else xc * rstd
+        out = xhat * w
     if bias is not None:
-        out = out + xp.reshape(bias.data, wview)
+        out = _into(xp, out, "+", xp.reshape(bias.data, wview))
     out = xp.reshape(out, tuple(x.shape))
     # the axes a weight gradient sums over: those the weight is broadcast along
     waxes = tuple(i for i, s in enumerate(wview) if s == 1)
+    rest = tuple(i for i in waxes if i not in axes)  # grouped: those beyond a group's
+    need_w = weight is not None and weight.requires_grad
+    need_b = bias is not None and bias.requires_grad
 
     def backward(g):
         gv = xp.reshape(g, view)
         gx = gw = gb = None
-        if x.requires_grad:
-            gh = gv if w is None else gv * w
-            if stats is not None:
-                gx = gh * rstd
+        sg = None  # Σ g over each group
+        if per_group:
+            # x̂ = (x − μ)·r, rebuilt from x; with S = Σ g·(x − μ) over a group,
+            # dx = k·g − (x − μ)·(k·r²·S/n) − k·Σg/n, dw = Σ r·S, db = Σ g
+            xm = s2 = None
+            if need_w or (x.requires_grad and not fixed):
+                xm = xd if mu is None else xd - mu
+                s2 = _sumprod(xp, gv, xm, axes)
+            if (x.requires_grad and not fixed and center) or (need_b and grouped):
+                sg = xp.sum(gv, axis=axes, keepdims=True)
+            if need_w:
+                gw = s2 * rstd
+                gw = xp.reshape(xp.sum(gw, axis=rest) if rest else gw, tuple(weight.shape))
+            if x.requires_grad:
+                gx = gv * k
+                if not fixed:
+                    c = k * (rstd * rstd) * (s2 / n)
+                    t = _into(xp, xm, "*", c) if xm is not xd else xm * c
+                    if center:
+                        t = _into(xp, t, "+", k * (sg / n))
+                    gx = _into(xp, gx, "-", t)
+        else:
+            # dx = r·(ĝ − Σĝ/n − x̂·Σ(ĝ·x̂)/n) with ĝ = g·w, dw = Σ g·x̂, db = Σ g
+            p = gv * xhat if need_w else None
+            if need_w:
+                gw = xp.reshape(xp.sum(p, axis=waxes), tuple(weight.shape))
+            if x.requires_grad:
+                gh = gv * w
+                if not fixed:
+                    s2 = _sumprod(xp, p, w, axes) if p is not None else _sumprod(xp, gh, xhat, axes)
+                    t = xhat * (rstd * (s2 / n))
+                    if center:
+                        t = _into(xp, t, "+", rstd * (xp.sum(gh, axis=axes, keepdims=True) / n))
+                    gh = _into(xp, gh, "*", rstd)
+                    gx = _into(xp, gh, "-", t)
+                else:
+                    gx = _into(xp, gh, "*", rstd)
+        if need_b:
+            if grouped and sg is not None:
+                gb = xp.sum(sg, axis=rest) if rest else sg
             else:
-                dot = xp.mean(gh * xhat, axis=axes, keepdims=True)
-                inner = gh - xhat * dot
-                if center:
-                    inner = inner - xp.mean(gh, axis=axes, keepdims=True)
-                gx = inner * rstd
+                gb = xp.sum(gv, axis=waxes)
+            gb = xp.reshape(gb, tuple(bias.shape))
+        if gx is not None:
             gx = xp.reshape(gx, tuple(x.shape))
-        if weight is not None and weight.requires_grad:
-            gw = xp.reshape(xp.sum(gv * xhat, axis=waxes), tuple(weight.shape))
-        if bias is not None and bias.requires_grad:
-            gb = xp.reshape(xp.sum(gv, axis=waxes), tuple(bias.shape))
         grads = (gx,)
         if weight is not None:
             grads += (gw,)
