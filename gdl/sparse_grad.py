@@ -81,6 +81,10 @@ class RowSparseGrad:
                 self.shape,
                 self._backend,
             )
+        from gdl.slice_grad import EngineGrad  # imported here: that module imports this one
+
+        if isinstance(other, EngineGrad):
+            return NotImplemented  # the engine's slice gradients add a row-sparse one into themselves
         if tuple(other.shape) != self.shape:
             raise ValueError(f"RowSparseGrad: cannot add an array of shape {tuple(other.shape)} to {self!r}")
         return self._backend.index_add(other, self.indices, xp.astype(self.values, other.dtype), in_place=False)

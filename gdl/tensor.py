@@ -23,6 +23,7 @@ from heapq import heappop, heappush
 
 from gdl import dtypes
 from gdl.backends import get_backend_object, host
+from gdl.slice_grad import EngineGrad, SliceGrad
 from gdl.sparse_grad import RowSparseGrad
 
 # -- gradient mode ---------------------------------------------------------------
@@ -534,6 +535,13 @@ def backprop(roots, retain_graph=False, capture=None):
     ``capture`` (used by :func:`gdl.autograd.grad`) is a dict ``{id(tensor): None}``:
     instead of accumulating into ``.grad``, the engine fills in those tensors'
     gradients and runs only the nodes that lead to them.
+
+    A node's backward may return, instead of an array, a row-sparse gradient or a
+    :class:`~gdl.slice_grad.SliceGrad` (basic indexing: ``x[key]``); they add
+    themselves to other gradients, slices in place into one buffer per tensor, so
+    the backward of ``k`` slices of ``x`` costs ``x``'s size once, not ``k`` times.
+    Where a gradient is consumed (a node's backward, hooks, capture, ``.grad``) it
+    is an array again (row-sparse ones stay so for hooks, capture and ``.grad``).
     """
     grads, heap, leaves = {}, [], []
     # the buffers put into a .grad in this pass (see _accumulate); the roots' gradients
@@ -559,6 +567,7 @@ def backprop(roots, retain_graph=False, capture=None):
             if needed is not None:
                 if id(t) not in needed:  # leads to no tensor asked for: skip its node
                     continue
+                g = _unsliced(g)
                 if id(t) in capture:
                     # PyTorch's capture points: a non-leaf whose node must still run (it leads
                     # to another tensor asked for) gives its gradient before its hooks; one
@@ -570,15 +579,15 @@ def backprop(roots, retain_graph=False, capture=None):
                 if t._retain:
                     g = _on_gradient(t, g, False, handed)
             elif t._retain:  # hooks or retain_grad()
-                g = _on_gradient(t, g, True, handed)
+                g = _on_gradient(t, _unsliced(g), True, handed)
             if node.backward is None:
                 raise RuntimeError(
                     f"backward(): trying to go through the graph a second time at "
                     f"{node!r}; its saved values were freed after the first backward(). "
                     f"Pass retain_graph=True to the first call if you need this."
                 )
-            if isinstance(g, RowSparseGrad):  # only leaves keep a gradient row-sparse
-                g = g.to_dense().data
+            if isinstance(g, _NOT_ARRAY):  # backward takes arrays (only leaves keep a row-sparse one)
+                g = g.to_dense().data if isinstance(g, RowSparseGrad) else g.dense()
             in_grads = node.backward(g)
             for inp, ig in zip(node.inputs, in_grads):
                 if ig is None or not inp.requires_grad:
@@ -591,12 +600,12 @@ def backprop(roots, retain_graph=False, capture=None):
                         leaves.append(inp)
                     else:
                         heappush(heap, (-inp.grad_fn.seq, inp))
-                else:  # a row-sparse gradient adds itself, to another one or to an array
-                    grads[key] = ig + prev if isinstance(ig, RowSparseGrad) else prev + ig
+                else:  # a row-sparse or slice gradient adds itself, to another one or to an array
+                    grads[key] = ig + prev if isinstance(ig, _ADDS_ITSELF) else prev + ig
             if not retain_graph:
                 node.backward = None
         for leaf in leaves:
-            g = grads.pop(id(leaf))
+            g = _unsliced(grads.pop(id(leaf)))
             if leaf._retain:
                 g = _on_gradient(leaf, g, False, handed)
             if capture is None:
@@ -605,6 +614,15 @@ def backprop(roots, retain_graph=False, capture=None):
                 capture[id(leaf)] = g
     finally:
         _grad_enabled[0] = mode
+
+
+_NOT_ARRAY = (EngineGrad, RowSparseGrad)
+_ADDS_ITSELF = (SliceGrad, RowSparseGrad)
+
+
+def _unsliced(g):
+    """``g`` as an array if it is a slice gradient or the engine's sum of them."""
+    return g.dense() if isinstance(g, EngineGrad) else g
 
 
 def _leading_to(heap, capture):

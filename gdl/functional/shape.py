@@ -12,6 +12,7 @@ from gdl.functional._util import (
     normalize_axes,
     unbroadcast,
 )
+from gdl.slice_grad import SliceGrad
 from gdl.tensor import Tensor, result
 
 
@@ -274,11 +275,14 @@ def _basic_index(x, key):
     except IndexError as exc:
         raise IndexError(f"index {key} is invalid for a tensor of shape {tuple(shape)}: {exc}") from None
     inner = tuple(k for k in key if k is not None)  # the Array API allows no None in setitem
+    inner_shape = tuple(x.data[inner].shape) if len(inner) < len(key) else None
+    be = x._backend
 
     def backward(g):
-        grad = xp.zeros(shape, dtype=dtype, device=x._backend.device)
-        grad[inner] = xp.reshape(g, tuple(grad[inner].shape))
-        return (grad,)
+        # not padded to x's shape here: the engine adds the slice into one buffer for x
+        if g.dtype != dtype:
+            g = xp.astype(g, dtype)
+        return (SliceGrad(inner, g if inner_shape is None else xp.reshape(g, inner_shape), shape, be),)
 
     return result(out, x._backend, (x,), backward, "Index")
 
@@ -432,8 +436,8 @@ def chunk(x: Tensor, chunks: int, dim: int = FIRST, *, axis=None) -> tuple:
 def unbind(x: Tensor, dim: int = FIRST, *, axis=None) -> tuple:
     """The slices of ``x`` along ``dim`` (or ``axis``), that dimension removed, as ``torch.unbind``.
 
-    Each slice's backward pads its gradient to ``x``'s shape, so back-propagating
-    through all ``n`` slices costs ``n`` times ``x``'s size.
+    Back-propagating through the slices (all ``n`` or some) costs about ``x``'s size once,
+    not ``n`` times: the engine adds each slice's gradient into one buffer for ``x``.
 
     >>> import gdl
     >>> a, b = gdl.tensor([[1, 2], [3, 4]]).unbind(1)
