@@ -961,14 +961,32 @@ def randn(*shape, dtype=None, requires_grad=False, backend=None) -> Tensor:
     return Tensor._wrap(be.normal(_shape_arg(shape), dtype=dt), be, requires_grad)
 
 
-def randint(low, high, shape, backend=None) -> Tensor:
+def randint(low, high=None, size=None, *, dtype=None, backend=None) -> Tensor:
+    """Integers drawn uniformly from ``[low, high)``, as ``torch.randint``: ``randint(high,
+    size)`` starts at 0. ``dtype`` defaults to int64 (a float dtype holds the same integers).
+
+    >>> import gdl
+    >>> gdl.randint(3, (4,)).shape, gdl.randint(5, 7, (2, 2), dtype=gdl.int32).dtype
+    ((4,), gdl.int32)
+    """
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    if size is None or isinstance(size, int):
+        raise TypeError(f"randint: size must be a tuple of ints, got {size!r}")
+    if int(low) >= int(high):
+        raise ValueError(f"randint: expected low < high, got low={low}, high={high}")
     be = get_backend_object(backend)
-    return Tensor._wrap(be.integers(low, high, tuple(shape)), be)
+    out = be.integers(int(low), int(high), tuple(size))
+    dt = _resolve_dtype(be, dtype)
+    return Tensor._wrap(out if dt is None or out.dtype == dt else be.xp.astype(out, dt), be)
 
 
-def randperm(n, backend=None) -> Tensor:
+def randperm(n, *, dtype=None, backend=None) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` says otherwise)."""
     be = get_backend_object(backend)
-    return Tensor._wrap(be.permutation(n), be)
+    out = be.permutation(n)
+    dt = _resolve_dtype(be, dtype)
+    return Tensor._wrap(out if dt is None or out.dtype == dt else be.xp.astype(out, dt), be)
 
 
 def empty_like_shape(shape, dtype=None, backend=None) -> Tensor:
