@@ -557,8 +557,7 @@ def test_loader_worker_and_memory_options():
                         persistent_workers=False, pin_memory_device="cuda", in_order=False, timeout=0)
     assert flat(loader) == [0, 1, 2, 3, 4] and called == []  # no workers: never called
     assert loader.pin_memory is True and loader.num_workers == 0
-    with pytest.raises(ValueError, match=r"num_workers=2 is not supported: gdl has no worker processes"):
-        DataLoader(ds, num_workers=2)
+    assert flat(DataLoader(ds, batch_size=2, num_workers=2, timeout=30)) == [0, 1, 2, 3, 4]  # worker processes
     with pytest.raises(ValueError, match=r"num_workers option should be non-negative.*num_workers=-1"):
         DataLoader(ds, num_workers=-1)
     with pytest.raises(TypeError, match="num_workers must be an integer, got 1.5"):

@@ -309,11 +309,10 @@ def test_worker_options_against_torch():
     # accepted by both, no effect on the batches
     kwargs = dict(batch_size=2, pin_memory=True, worker_init_fn=print, in_order=False, num_workers=0)
     assert values(gd.DataLoader(data, **kwargs)) == values(tud.DataLoader(data, **kwargs))
-    # num_workers > 0: torch starts worker processes; gdl has none and says so (ValueError)
-    # rather than silently loading in the main process.
-    assert len(tud.DataLoader(data, num_workers=2)) == 5
-    with pytest.raises(ValueError, match="num_workers=2 is not supported"):
-        gd.DataLoader(data, num_workers=2)
+    # num_workers > 0: both load in worker processes, with the same batches (in order)
+    kwargs = dict(batch_size=2, num_workers=2, timeout=30)
+    assert values(gd.DataLoader(data, **kwargs)) == values(tud.DataLoader(data, **kwargs))
+    assert len(gd.DataLoader(data, **kwargs)) == len(tud.DataLoader(data, **kwargs)) == 3
     # timeout > 0 with num_workers=0: torch fails on the first pass (an AssertionError in its
     # single-process iterator); gdl fails when the loader is made, with a ValueError.
     with pytest.raises(AssertionError):

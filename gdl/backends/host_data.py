@@ -164,3 +164,9 @@ def permutation(n: int, *entropy: int) -> np.ndarray:
     """
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(e) for e in entropy])))
     return rng.permutation(n).astype(np.int64)
+
+
+def seed_legacy_global(seed: int) -> None:
+    """Seed NumPy's legacy global generator (``np.random.rand`` and co., common in data
+    augmentation code), as PyTorch's DataLoader workers do."""
+    np.random.seed(seed % 2**32)

@@ -8,8 +8,9 @@
 >>> x.shape, y.shape, str(x.dtype)
 ((64, 784), (64,), 'gdl.float32')
 
-Samplers (:mod:`gdl.data.sampler`), :class:`ConcatDataset`, :class:`IterableDataset`
-and the loader's arguments follow ``torch.utils.data``.
+Samplers (:mod:`gdl.data.sampler`), :class:`ConcatDataset`, :class:`IterableDataset`,
+the loader's arguments and its worker processes (:mod:`gdl.data.workers`,
+:func:`get_worker_info`) follow ``torch.utils.data``.
 See :mod:`gdl.data.datasets` for MNIST, IMDB, EnronSpam, Shakespeare and bAbI,
 and :mod:`gdl.data.download` for the data folder and verified downloads.
 """
@@ -36,6 +37,7 @@ from gdl.data.sampler import (
     WeightedRandomSampler,
 )
 from gdl.data.text import CharVocab, Vocab, tokenize
+from gdl.data.workers import get_worker_info
 
 __all__ = [
     "BatchSampler",
@@ -62,6 +64,7 @@ __all__ = [
     "default_collate",
     "default_convert",
     "fetch",
+    "get_worker_info",
     "random_split",
     "tokenize",
     "verify_file",

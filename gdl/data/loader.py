@@ -18,11 +18,14 @@
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+import multiprocessing.context
 import numbers
 from collections.abc import Callable, Iterable, Mapping
 
 from gdl import dtypes
-from gdl.backends import Backend, get_backend_object, host_data
+from gdl.backends import Backend, get_backend, get_backend_object, host_data
+from gdl.data import workers
 from gdl.data.dataset import IterableDataset, _check_seed, _draw_seed
 from gdl.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, check_generator
 from gdl.tensor import Tensor, tensor
@@ -150,6 +153,68 @@ class _InfiniteConstantSampler(Sampler[None]):
         return itertools.repeat(None)
 
 
+class _MapFetcher:
+    """One task of a worker over a map-style data set: the batch of ``indices`` (or, without
+    batching, one sample) as host data; a ``collate_fn`` given by the user runs here too."""
+
+    def __init__(self, dataset, collate_fn: Callable, batched: bool, custom: bool):
+        self.dataset, self.collate_fn, self.batched, self.custom = dataset, collate_fn, batched, custom
+
+    def start(self) -> None:
+        pass
+
+    def __call__(self, indices):
+        ds = self.dataset
+        if not self.batched:
+            sample = ds[indices]
+            return self.collate_fn(sample) if self.custom else workers.host_copy(sample)
+        if not self.custom and hasattr(ds, "get_batch"):
+            return workers.host_copy(ds.get_batch(indices))
+        getitems = getattr(ds, "__getitems__", None)
+        samples = getitems(indices) if getitems is not None else [ds[i] for i in indices]
+        return self.collate_fn(samples) if self.custom else workers.host_copy(default_collate(samples))
+
+
+class _StreamFetcher:
+    """One task of a worker over an IterableDataset: the next batch (or sample) of the
+    worker's own copy of the stream, as host data; ``StopIteration`` at its end."""
+
+    def __init__(self, dataset, batch_size: int | None, drop_last: bool, collate_fn: Callable, custom: bool):
+        self.dataset, self.batch_size, self.drop_last = dataset, batch_size, drop_last
+        self.collate_fn, self.custom = collate_fn, custom
+        self._it = None
+
+    def start(self) -> None:
+        self._it = iter(self.dataset)
+
+    def __call__(self, _task):
+        if self.batch_size is None:
+            sample = next(self._it)
+            return self.collate_fn(sample) if self.custom else workers.host_copy(sample)
+        samples = list(itertools.islice(self._it, self.batch_size))
+        if not samples or (self.drop_last and len(samples) < self.batch_size):
+            raise StopIteration
+        return self.collate_fn(samples) if self.custom else workers.host_copy(default_collate(samples))
+
+
+def _check_context(context):
+    """``multiprocessing_context`` as a context object (a start method's name, or a context)."""
+    if isinstance(context, str):
+        methods = multiprocessing.get_all_start_methods()
+        if context not in methods:
+            raise ValueError(
+                f"multiprocessing_context option should specify a valid start method in {methods!r}, but got "
+                f"multiprocessing_context={context!r}"
+            )
+        return multiprocessing.get_context(context)
+    if not isinstance(context, multiprocessing.context.BaseContext):
+        raise TypeError(
+            "multiprocessing_context option should be a valid context object or a string specifying the start "
+            f"method, but got multiprocessing_context={context!r}"
+        )
+    return context
+
+
 _FROZEN = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")
 
 
@@ -174,10 +239,13 @@ class DataLoader:
             :class:`~gdl.data.sampler.Sampler`); not with ``shuffle``.
         batch_sampler: yields whole lists of indices, one per batch; not with
             ``batch_size``, ``shuffle``, ``sampler`` or ``drop_last``.
-        num_workers: must be 0: gdl loads batches in the main process (it has no
-            worker processes; a data set with ``get_batch`` gathers a whole batch by
-            indexing, which is what workers are mostly used to speed up). A positive
-            value is a ``ValueError`` rather than being silently ignored.
+        num_workers: how many worker processes load batches (0: all in the main
+            process). Each worker fetches whole batches (the index lists of the batch
+            sampler; over an IterableDataset, the next batch of its own copy of the
+            stream) and collates them on the host (NumPy arrays, never GPU memory); the
+            main process moves each batch to the backend, so batches are exactly those
+            of ``num_workers=0``. Worth it when ``__getitem__`` is slow (decoding, random
+            augmentation); a data set with ``get_batch`` is usually fastest without.
         collate_fn: turns a list of samples into a batch. If given it is used as
             is (its result is yielded unchanged). Otherwise samples are stacked by
             :func:`default_collate` and moved to the backend; data sets with a
@@ -188,17 +256,25 @@ class DataLoader:
         pin_memory: accepted and ignored: there is no pinned host memory here (a
             backend copies each batch to its device as it is made).
         drop_last: drop the last batch if it has fewer than ``batch_size`` samples.
-        timeout: must be 0 (it limits waiting for workers; there are none).
-        worker_init_fn: accepted (callable or None) and never called, as in PyTorch
-            with ``num_workers=0``.
-        multiprocessing_context: must be None (PyTorch's rule with ``num_workers=0``).
+        timeout: seconds to wait for a batch from the workers before a ``RuntimeError``
+            (0: no limit); must be 0 without workers.
+        worker_init_fn: called as ``worker_init_fn(worker_id)`` in each worker once it is
+            seeded, before it loads anything (not called with ``num_workers=0``).
+        multiprocessing_context: the start method of the workers, by name (``"fork"``,
+            ``"spawn"``, ``"forkserver"``) or as a :mod:`multiprocessing` context; default:
+            the platform's (fork on Linux up to Python 3.13). With spawn or forkserver
+            the data set, ``collate_fn`` and ``worker_init_fn`` must be picklable.
         generator: a :class:`random.Random` for ``shuffle`` (gdl has no
             ``torch.Generator``; see :mod:`gdl.data.sampler`). Each epoch then continues
             its stream, as PyTorch's generator; ``seed`` and :meth:`set_epoch` do not apply.
-        prefetch_factor: must be None (PyTorch's rule with ``num_workers=0``).
-        persistent_workers: must be False (PyTorch's rule with ``num_workers=0``).
-        pin_memory_device, in_order: accepted and ignored (they concern workers and
-            pinned memory).
+            It orders the samples only (the workers' seeds come from the backend's generator).
+        prefetch_factor: batches loaded in advance per worker (default 2 with workers;
+            must be None without).
+        persistent_workers: keep the workers (and their copies of the data set) from one
+            epoch to the next instead of starting new ones each epoch.
+        pin_memory_device: accepted and ignored.
+        in_order: with workers, yield batches in sampler order (default); if False, as
+            soon as they are ready.
         seed: makes shuffling repeatable: epoch ``e`` uses the order fixed by
             ``(seed, e)``, so the same seed gives the same sequence of orders, and a
             different order each epoch. Without a seed or a generator, one is drawn
@@ -214,9 +290,24 @@ class DataLoader:
     ``len``, as in PyTorch). As in PyTorch, ``batch_size``, ``sampler``,
     ``batch_sampler``, ``drop_last``, ``dataset`` and ``persistent_workers``
     cannot be changed once the loader is made.
+
+    **Workers** (:mod:`gdl.data.workers`). Each time workers start (each epoch, or
+    once with ``persistent_workers``) a base seed is drawn from the backend's
+    generator in the main process; worker ``i`` seeds Python's :mod:`random`, NumPy's
+    global generator and gdl's (host) generator with ``base_seed + i``, so random
+    augmentation differs between workers and repeats after ``gdl.manual_seed``. In a
+    worker, :func:`~gdl.data.get_worker_info` gives its id, e.g. to shard an
+    IterableDataset (otherwise each worker yields the whole stream; ``drop_last``
+    applies to each worker's stream, as in PyTorch). Tensors made in a worker are on
+    NumPy when the main process is on a GPU backend, and a given ``collate_fn``'s
+    result comes back as made there. An exception in a worker is raised in the main
+    process with the worker's traceback in its message; a worker that dies is a
+    ``RuntimeError``. Workers stop at the end of the epoch (unless persistent), when
+    the iteration is dropped or fails, and at interpreter exit.
     """
 
     _initialized = False
+    _pool = None  # the persistent workers, once started
 
     def __init__(
         self,
@@ -241,7 +332,9 @@ class DataLoader:
         seed: int | None = None,
         backend: str | Backend | None = None,
     ):
-        self._check_workers(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context)
+        prefetch_factor, multiprocessing_context = self._check_workers(
+            num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context
+        )
         if worker_init_fn is not None and not callable(worker_init_fn):
             raise TypeError(f"DataLoader: worker_init_fn must be callable or None, got {worker_init_fn!r}")
         if collate_fn is not None and not callable(collate_fn):
@@ -345,13 +438,14 @@ class DataLoader:
         self.multiprocessing_context = multiprocessing_context
         self.prefetch_factor = prefetch_factor
         self.persistent_workers = bool(persistent_workers)
-        self.in_order = in_order
+        self.in_order = bool(in_order)
         self._iterable = iterable
         self.epoch = 0
         self._initialized = True
 
     @staticmethod
     def _check_workers(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context):
+        """PyTorch's rules for the worker options; returns ``(prefetch_factor, context)``."""
         if not _is_int(num_workers):
             raise TypeError(f"DataLoader: num_workers must be an integer, got {num_workers!r}")
         if num_workers < 0:
@@ -359,36 +453,42 @@ class DataLoader:
                 "num_workers option should be non-negative; use num_workers=0 to disable multiprocessing "
                 f"(got num_workers={num_workers})"
             )
-        if num_workers > 0:
-            raise ValueError(
-                f"DataLoader: num_workers={num_workers} is not supported: gdl has no worker processes and "
-                "loads every batch in the main process; use num_workers=0 (data sets with get_batch, such as "
-                "TensorDataset and MNIST, gather a whole batch by indexing)"
-            )
         if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
             raise TypeError(f"DataLoader: timeout must be a number, got {timeout!r}")
         if timeout < 0:
             raise ValueError(f"timeout option should be non-negative, got timeout={timeout!r}")
-        if timeout > 0:
+        if num_workers == 0:
+            if timeout > 0:  # PyTorch accepts it, then fails on the first pass
+                raise ValueError(
+                    f"DataLoader: timeout={timeout!r} needs worker processes (num_workers > 0): it limits the "
+                    "wait for a worker's batch; leave timeout=0 or set num_workers"
+                )
+            if prefetch_factor is not None:
+                raise ValueError(
+                    "prefetch_factor option could only be specified in multiprocessing; let num_workers > 0 to "
+                    "enable multiprocessing, otherwise set prefetch_factor to None "
+                    f"(got prefetch_factor={prefetch_factor!r})"
+                )
+            if persistent_workers:
+                raise ValueError(
+                    f"persistent_workers option needs num_workers > 0 (got persistent_workers={persistent_workers!r} "
+                    "with num_workers=0)"
+                )
+            if multiprocessing_context is not None:
+                raise ValueError(
+                    "multiprocessing_context can only be used with multi-process loading (num_workers > 0), but "
+                    f"got num_workers=0 (multiprocessing_context={multiprocessing_context!r})"
+                )
+            return None, None
+        if prefetch_factor is None:
+            prefetch_factor = 2
+        elif not _is_int(prefetch_factor) or prefetch_factor < 1:
             raise ValueError(
-                f"DataLoader: timeout={timeout!r} needs worker processes (num_workers > 0), which gdl does "
-                "not have; leave timeout=0"
-            )
-        if prefetch_factor is not None:
-            raise ValueError(
-                "prefetch_factor option could only be specified in multiprocessing; let num_workers > 0 to "
-                f"enable multiprocessing, otherwise set prefetch_factor to None (got prefetch_factor={prefetch_factor!r})"
-            )
-        if persistent_workers:
-            raise ValueError(
-                f"persistent_workers option needs num_workers > 0 (got persistent_workers={persistent_workers!r} "
-                "with num_workers=0)"
+                f"prefetch_factor option should be a positive integer, got prefetch_factor={prefetch_factor!r}"
             )
         if multiprocessing_context is not None:
-            raise ValueError(
-                "multiprocessing_context can only be used with multi-process loading (num_workers > 0), but got "
-                f"num_workers=0 (multiprocessing_context={multiprocessing_context!r})"
-            )
+            multiprocessing_context = _check_context(multiprocessing_context)
+        return int(prefetch_factor), multiprocessing_context
 
     def __setattr__(self, name, value) -> None:
         if self._initialized and name in _FROZEN:
@@ -427,10 +527,18 @@ class DataLoader:
         )
 
     def __iter__(self):
+        return self._worker_batches() if self.num_workers > 0 else self._batches()
+
+    def _start_epoch(self) -> Backend:
         backend = get_backend_object(self.backend)
         if isinstance(self.sampler, _SeededShuffle):
             self.sampler.epoch = self.epoch
         self.epoch += 1
+        return backend
+
+    def _batches(self):
+        """One epoch loaded in the main process (``num_workers=0``)."""
+        backend = self._start_epoch()
         if self._iterable:
             yield from self._stream(backend)
             return
@@ -467,6 +575,47 @@ class DataLoader:
     def _convert(self, sample, backend):
         return self.collate_fn(sample) if self._custom_collate else _convert(sample, backend)
 
+    def _worker_batches(self):
+        """One epoch loaded by worker processes: they fetch and collate on the host, in the
+        main process each batch goes to the backend (as :meth:`_batches` would make it)."""
+        backend = self._start_epoch()
+        pool = self._pool
+        if pool is None or not pool.healthy:
+            if pool is not None:
+                pool.shutdown()
+            pool = workers.WorkerPool(self._worker_spec(backend), self.multiprocessing_context, self.prefetch_factor)
+            self._pool = pool if self.persistent_workers else None
+        if self._iterable:
+            tasks = itertools.repeat(None)  # each task: "your next batch"
+        else:
+            tasks = iter(self.batch_sampler if self.batch_sampler is not None else self.sampler)
+        batched = self.batch_sampler is not None
+        try:
+            for data in pool.run(tasks, self.in_order, self._iterable, self.timeout):
+                if self._custom_collate:
+                    yield data
+                else:
+                    yield to_backend(data, backend) if batched else _convert(data, backend)
+        finally:
+            if not self.persistent_workers:
+                pool.shutdown()
+
+    def _worker_spec(self, backend: Backend) -> workers.WorkerSpec:
+        custom = self._custom_collate
+        if self._iterable:
+            fetcher = _StreamFetcher(self.dataset, self.batch_size, self.drop_last, self.collate_fn, custom)
+        else:
+            fetcher = _MapFetcher(self.dataset, self.collate_fn, self.batch_sampler is not None, custom)
+        return workers.WorkerSpec(
+            fetcher=fetcher,
+            iterable=self._iterable,
+            num_workers=self.num_workers,
+            init_fn=self.worker_init_fn,
+            base_seed=_draw_seed(backend),  # new each time workers start: per epoch unless persistent
+            backend=get_backend(),
+            default_dtype=dtypes.get_default_dtype().name,
+        )
+
     def __repr__(self) -> str:
         try:
             what = f"{type(self.dataset).__name__} of {len(self.dataset)}"
@@ -477,6 +626,8 @@ class DataLoader:
             extra = f", sampler={type(self.sampler).__name__}"
         if self.batch_sampler is not None and not isinstance(self.batch_sampler, BatchSampler):
             extra += f", batch_sampler={type(self.batch_sampler).__name__}"
+        if self.num_workers:
+            extra += f", num_workers={self.num_workers}"
         return (
             f"DataLoader({what}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
             f"drop_last={self.drop_last}, seed={self.seed}{extra})"
