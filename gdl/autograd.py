@@ -334,6 +334,8 @@ def _call_backward(cls, ctx, args, positions, metas, grads):
             g = unbroadcast(a._backend.xp, g, a.shape)  # a broadcast input's gradient, summed back
         if g.dtype != a.data.dtype:
             g = a._backend.xp.astype(g, a.data.dtype)
+        elif g is r.data:  # the user's backward may keep this array (a saved tensor, say): copy it
+            g = a._backend.xp.asarray(g, copy=True)
         out.append(g)
     assert len(out) == len(positions)
     return tuple(out)
@@ -427,6 +429,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             if materialize_grads:
                 g = t._backend.xp.zeros(t.data.shape, dtype=t.data.dtype, device=t._backend.device)
         if g is not None and not isinstance(g, Tensor):
+            if g.dtype != t.data.dtype:  # an input's gradient has the input's dtype, as in .grad
+                g = g.astype(t.data.dtype) if getattr(g, "is_sparse", False) else t._backend.xp.astype(g, t.data.dtype)
             g = g if getattr(g, "is_sparse", False) else Tensor._wrap(g, t._backend)
         result.append(g)
     return tuple(result)

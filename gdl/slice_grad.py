@@ -94,12 +94,16 @@ class GradBuffer(EngineGrad):
         if isinstance(other, SliceGrad):
             self._add_slice(other)
         elif isinstance(other, GradBuffer):
-            self.array = self.array + other.array
+            self._set(self.array + other.array)
         elif isinstance(other, RowSparseGrad):
-            self.array = other + self.array
+            self._set(other + self.array)
         else:  # a dense array: a new sum (same promotion and cost as adding two arrays)
-            self.array = self.array + other
+            self._set(self.array + other)
         return self
+
+    def _set(self, total):
+        # an array even for 0-d sums, which NumPy returns as scalars (no item assignment)
+        self.array = total if self.backend.is_array(total) else self.backend.xp.asarray(total)
 
     __radd__ = __add__
 

@@ -63,6 +63,10 @@ class RowSparseGrad:
         uniq, sums = self._backend.coalesce_rows(self.indices, self.values)
         return RowSparseGrad(uniq, sums, self.shape, self._backend)
 
+    def copy(self) -> "RowSparseGrad":
+        """The same gradient with its own ``values`` array."""
+        return RowSparseGrad(self.indices, self._backend.xp.asarray(self.values, copy=True), self.shape, self._backend)
+
     def astype(self, dtype) -> "RowSparseGrad":
         return RowSparseGrad(self.indices, self._backend.xp.astype(self.values, dtype), self.shape, self._backend)
 

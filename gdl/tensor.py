@@ -680,7 +680,8 @@ def _hook_result(t, hook, new):
             f"hook {getattr(hook, '__name__', hook)!r} has changed the size of the gradient: "
             f"returned shape {tuple(data.shape)}, expected the tensor's shape {t.shape}"
         )
-    return data
+    # the hook's caller may keep (and later change) what it returned: the engine takes a copy
+    return data.copy() if isinstance(data, RowSparseGrad) else t._backend.xp.asarray(data, copy=True)
 
 
 class _GradHooks:
@@ -711,10 +712,10 @@ def _accumulate(t, g, handed=None):
     if g.dtype != t.data.dtype:
         g = g.astype(t.data.dtype) if sparse else t._backend.xp.astype(g, t.data.dtype)
     if t.grad is None:
-        if not sparse and handed is not None:
-            owner = _memory_owner(t, g)
+        if handed is not None:
+            owner = _memory_owner(t, g.values if sparse else g)
             if owner in handed:
-                g = t._backend.xp.asarray(g, copy=True)
+                g = g.copy() if sparse else t._backend.xp.asarray(g, copy=True)
             else:
                 handed.add(owner)
         t.grad = g if sparse else Tensor._wrap(g, t._backend)

@@ -60,6 +60,8 @@ def mean(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None
         axis = dim_alias("mean", axis, dim)
     if keepdim is not None:
         keepdims = keepdim_alias("mean", keepdims, keepdim)
+    if dtype is not None and not dtypes.is_floating(dtypes.backend_dtype(x._backend, dtype)):
+        raise TypeError(f"mean: dtype must be a floating-point dtype, got {dtype!r} (a mean is not an integer)")
     x = _float_data(_cast("mean", x, dtype))
     xp = x._backend.xp
     shape = x.data.shape
@@ -147,7 +149,11 @@ def _var(op, x, axis, keepdims, correction, dim, keepdim, unbiased, with_mean=Fa
     # n - correction <= 0 (one element with correction=1, an empty axis) divides by 0: NaN
     # (or inf), as PyTorch and the Array API say; never the silent 0 of dividing by 1.
     denom = n - correction if n - correction > 0 else 0.0
-    out = xp.sum(d * d, axis=axes, keepdims=keepdims) / denom
+    if d.dtype == getattr(xp, "float16", None):  # squares summed in float32, as PyTorch does
+        d32 = xp.astype(d, xp.float32)
+        out = xp.astype(xp.sum(d32 * d32, axis=axes, keepdims=keepdims) / denom, xp.float16)
+    else:
+        out = xp.sum(d * d, axis=axes, keepdims=keepdims) / denom
 
     def backward(g):
         scale = 2.0 / denom if denom else float("nan")

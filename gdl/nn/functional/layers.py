@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from gdl.functional._util import check_same_backend
-from gdl.nn.functional.normalization import _check_param, _norm_node
+from gdl.nn.functional.normalization import _check_float, _check_param, _norm_node
 from gdl.sparse_grad import RowSparseGrad
 from gdl.tensor import Tensor, no_grad, result
 
@@ -170,6 +170,7 @@ def _renorm_rows(weight: Tensor, flat, max_norm: float, norm_type: float) -> Non
 def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Normalise over the last ``len(normalized_shape)`` dimensions, then ``·weight + bias``
     (both of shape ``normalized_shape``). One graph node with an analytic backward."""
+    _check_float("layer_norm", x)
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(x.shape[-len(normalized_shape) :]) != normalized_shape:
         raise ValueError(f"layer_norm: input shape {x.shape} does not end with {normalized_shape}")
@@ -196,6 +197,7 @@ def batch_norm(
     One graph node with an analytic backward.
     """
     op = "batch_norm"
+    _check_float(op, x)
     if x.ndim < 2:
         raise ValueError(f"{op}: expected input with at least 2 dimensions (N, C, ...), got {x.shape}")
     c = x.shape[1]

@@ -57,6 +57,10 @@ def _sumprod(xp, a, b, axes):
     return xp.expand_dims(s, axis=-1)
 
 
+def _as(xp, a, dtype):
+    return a if a.dtype == dtype else xp.astype(a, dtype)
+
+
 def _into(xp, a, op, b):
     """``a op b``, written into ``a`` (an array of the caller's own) where its dtype holds the result."""
     if xp.result_type(a, b) != a.dtype:
@@ -82,10 +86,15 @@ def _norm_node(op, x, view, axes, wview, weight, bias, eps, center=True, stats=N
 
     Where the weight is constant over a group (batch and instance norm) the output is
     ``(x − μ)·(r·w) + b`` and the backward works from ``x``: no ``x̂`` is kept.
+
+    float16 is computed in float32, as PyTorch does (the sum of squares of 1,000 values
+    near 300 overflows float16); the output has ``x``'s dtype, each gradient its input's.
     """
     be = x._backend
     xp = be.xp
     xd = xp.reshape(x.data, view)
+    if xd.dtype == getattr(xp, "float16", None):  # (the Array API standard has no float16)
+        xd = xp.astype(xd, xp.float32)
     n = math.prod(view[a] for a in axes)
     fixed = stats is not None
     if fixed:
@@ -95,11 +104,14 @@ def _norm_node(op, x, view, axes, wview, weight, bias, eps, center=True, stats=N
         mu = xp.mean(xd, axis=axes, keepdims=True) if center else None
         xc = xd if mu is None else xd - mu
         var = _sumprod(xp, xc, xc, axes) / n
-        if on_stats is not None:
-            on_stats(mu, var)
-        rstd = 1.0 / xp.sqrt(var + eps)
+        if n == 0:  # empty groups: no statistics (and zero weight/bias gradients, not 0·NaN)
+            rstd = xp.zeros_like(var)
+        else:
+            if on_stats is not None:
+                on_stats(mu, var)
+            rstd = 1.0 / xp.sqrt(var + eps)
     own = xc is not xd  # ``xc`` is this node's own array: ops may write into it
-    w = None if weight is None else xp.reshape(weight.data, wview)
+    w = None if weight is None else _as(xp, xp.reshape(weight.data, wview), xd.dtype)
     grouped = all(wview[a] == 1 for a in axes)  # weight and bias constant over each group
     per_group = w is None or grouped
     xhat = None
@@ -110,8 +122,8 @@ def _norm_node(op, x, view, axes, wview, weight, bias, eps, center=True, stats=N
         xhat = _into(xp, xc, "*", rstd) if own else xc * rstd
         out = xhat * w
     if bias is not None:
-        out = _into(xp, out, "+", xp.reshape(bias.data, wview))
-    out = xp.reshape(out, tuple(x.shape))
+        out = _into(xp, out, "+", _as(xp, xp.reshape(bias.data, wview), xd.dtype))
+    out = _as(xp, xp.reshape(out, tuple(x.shape)), x.data.dtype)
     # the axes a weight gradient sums over: those the weight is broadcast along
     waxes = tuple(i for i, s in enumerate(wview) if s == 1)
     rest = tuple(i for i in waxes if i not in axes)  # grouped: those beyond a group's
@@ -119,7 +131,7 @@ def _norm_node(op, x, view, axes, wview, weight, bias, eps, center=True, stats=N
     need_b = bias is not None and bias.requires_grad
 
     def backward(g):
-        gv = xp.reshape(g, view)
+        gv = _as(xp, xp.reshape(g, view), xd.dtype)
         gx = gw = gb = None
         sg = None  # Σ g over each group
         if per_group:
@@ -165,12 +177,12 @@ def _norm_node(op, x, view, axes, wview, weight, bias, eps, center=True, stats=N
                 gb = xp.sum(gv, axis=waxes)
             gb = xp.reshape(gb, tuple(bias.shape))
         if gx is not None:
-            gx = xp.reshape(gx, tuple(x.shape))
+            gx = _as(xp, xp.reshape(gx, tuple(x.shape)), x.data.dtype)
         grads = (gx,)
         if weight is not None:
-            grads += (gw,)
+            grads += (gw if gw is None else _as(xp, gw, weight.data.dtype),)
         if bias is not None:
-            grads += (gb,)
+            grads += (gb if gb is None else _as(xp, gb, bias.data.dtype),)
         return grads
 
     inputs = (x,) + tuple(t for t in (weight, bias) if t is not None)
