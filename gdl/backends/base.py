@@ -4,8 +4,10 @@ The Array API standard covers arithmetic, reductions and shapes. It has no rando
 numbers, no duplicate-safe scatter-add (``scatter_add``, ``coalesce_rows``,
 ``index_add`` for row-sparse updates), no sliding windows and no fused kernels.
 A :class:`Backend` supplies exactly those, plus host transfers,
-``matmul_t`` (``a @ bᵀ`` in the operand order its BLAS runs fastest) and
-``einsum`` (not in the standard; the portable version here contracts with ``matmul``). The portable
+``matmul_t`` (``a @ bᵀ`` in the operand order its BLAS runs fastest),
+``einsum`` (not in the standard; the portable version here contracts with ``matmul``) and
+steps that a library can do without a full sort or copy (``topk_indices``,
+``last_writers``, ``col2im_matmul``). The portable
 implementations here use only the standard namespace ``self.xp``; a concrete
 backend overrides a method where its library has something faster.
 """
@@ -122,6 +124,36 @@ class Backend:
             zero = xp.zeros((), dtype=values.dtype, device=self.device)
             out = xp.sum(xp.where(hits[:, :, None], flat[None, :, :], zero), axis=1, dtype=values.dtype)
         return xp.reshape(out, target_shape)
+
+    def last_writers(self, size, keys):
+        """For each of ``size`` flat positions, the number of the last element of the 1-D
+        integer ``keys`` that names it, or -1 where none does (int64): who wins a scatter
+        whose elements overwrite each other in order.
+
+        Portable version: a stable argsort of ``keys``, the last of each run of equal
+        ones placed with :meth:`scatter_add`.
+        """
+        xp = self.xp
+        if keys.shape[0] == 0:
+            return xp.full((size,), -1, dtype=xp.int64, device=self.device)
+        order = xp.argsort(keys, stable=True)
+        ordered = xp.take(keys, order)
+        last = xp.concat([ordered[1:] != ordered[:-1], xp.ones((1,), dtype=xp.bool, device=self.device)])
+        plus_one = self.scatter_add((size,), ordered[last], xp.astype(order[last], xp.int64) + 1)
+        return xp.astype(plus_one, xp.int64) - 1
+
+    # -- order -------------------------------------------------------------------
+    def topk_indices(self, x, k, axis, largest):
+        """Indices (int64) of the ``k`` largest (``largest``) or smallest entries of the real
+        or integer ``x`` along ``axis`` (>= 0), best first, as the first ``k`` of a stable
+        sort: equal values in index order, NaN larger than any number.
+
+        Portable version: a full stable argsort.
+        """
+        xp = self.xp
+        order = xp.argsort(x, axis=axis, descending=bool(largest), stable=True)
+        order = order[(slice(None),) * axis + (slice(0, k), Ellipsis)]
+        return order if order.dtype == xp.int64 else xp.astype(order, xp.int64)
 
     def memory_owner(self, array) -> int:
         """The id of the array that owns ``array``'s memory: views of one buffer (a
@@ -264,6 +296,18 @@ class Backend:
                     xp, cols[:, :, i, j, ...], (n, c, hp, wp), hi, wj, sh, sw, self.device
                 )
         return out[:, :, ph : ph + h, pw : pw + w]
+
+    def col2im_matmul(self, a, b, input_shape, kernel, stride, padding, dilation):
+        """:meth:`col2im` of the patches ``a @ b``: ``a`` is ``(G, C/G·kH·kW, M)``, ``b`` is
+        ``(N, G, M, oH, oW)``, and their product ``(N, G, C/G·kH·kW, oH·oW)`` is read as
+        ``(N, C, kH, kW, oH, oW)`` (conv2d's input gradient, conv_transpose2d's output).
+
+        Portable version: the product, then :meth:`col2im`.
+        """
+        n, groups, m, oh, ow = b.shape
+        cols = a @ self.xp.reshape(b, (n, groups, m, oh * ow))
+        cols = self.xp.reshape(cols, (n, input_shape[1]) + tuple(kernel) + (oh, ow))
+        return self.col2im(cols, input_shape, kernel, stride, padding, dilation)
 
 
 def _pad2d(xp, x, ph, pw, value, device):

@@ -136,6 +136,49 @@ class NumpyBackend(Backend):
         out[uniq] = sums
         return out.reshape(target_shape)
 
+    def last_writers(self, size, keys):
+        """``np.maximum.at`` of each element's number at its position: no sort (10 ms
+        instead of 290 for a million positions)."""
+        out = np.full(size, -1, dtype=np.int64)
+        np.maximum.at(out, keys, np.arange(keys.shape[0], dtype=np.int64))
+        return out
+
+    # -- order -------------------------------------------------------------------
+    def topk_indices(self, x, k, axis, largest):
+        """``np.argpartition`` finds the ``k``, then only they are sorted: 0.1 s instead of
+        1.9 for k = 10 of (256, 50000) float32. Where the partition had to choose among
+        entries equal to the k-th value, the first of them are taken, as a stable sort does.
+        Small inputs and short rows take the full sort: it costs less there (measured: 2-4x
+        less below 4096 entries or for rows of 8, about the same for rows of 32)."""
+        n = x.shape[axis]
+        if k == 0 or k == n or n < 32 or x.size < 4096:
+            return super().topk_indices(x, k, axis, largest)
+        rows = np.moveaxis(x, axis, -1)
+        lead = rows.shape[:-1]
+        rows = rows.reshape(-1, n)
+        r = np.arange(rows.shape[0])[:, None]
+        kth = n - k if largest else k - 1
+        part = np.argpartition(rows, kth, axis=1)
+        pick = part[:, kth:] if largest else part[:, :k]  # a view: the k, in no order
+        edge = rows[r, part[:, kth : kth + 1]]  # the k-th value
+        tied = _equal(rows, edge)
+        taken = np.count_nonzero(_equal(rows[r, pick], edge), axis=1)
+        redo = np.flatnonzero(np.count_nonzero(tied, axis=1) != taken)  # some tie was left out
+        if redo.size:  # keep the strictly better ones, then the first ``taken`` ties
+            keep = np.zeros((redo.size, n), dtype=bool)
+            keep[np.arange(redo.size)[:, None], pick[redo]] = True
+            ties = tied[redo]
+            keep = (keep & ~ties) | (ties & (np.cumsum(ties, axis=1) <= taken[redo, None]))
+            pick[redo] = np.nonzero(keep)[1].reshape(redo.size, k)
+        pick = np.sort(pick, axis=1)  # index order, which the stable sort below keeps for ties
+        values = rows[r, pick]
+        if largest:  # stable descending: sort the reversed values ascending, reverse back
+            order = k - 1 - np.argsort(values[:, ::-1], axis=1, kind="stable")[:, ::-1]
+        else:
+            order = np.argsort(values, axis=1, kind="stable")
+        out = pick[r, order].astype(np.int64, copy=False).reshape(lead + (k,))
+        return out if axis == x.ndim - 1 else np.moveaxis(out, -1, axis)
+
     def memory_owner(self, array) -> int:
         """Follow ``.base`` from a view to the array that owns its memory."""
         while array.base is not None:
@@ -227,6 +270,20 @@ class NumpyBackend(Backend):
 
     def col2im(self, cols, input_shape, kernel, stride, padding, dilation):
         return strided.col2im(np, cols, input_shape, kernel, stride, padding, dilation)
+
+    def col2im_matmul(self, a, b, input_shape, kernel, stride, padding, dilation):
+        """One product per kernel offset, added in place: the patches are never made (a
+        grouped conv2d's input gradient in 0.6x the time, depthwise 0.55x, for
+        (32, 64, 32, 32) and 3×3; about the same for groups=1)."""
+        return strided.col2im_matmul(np, a, b, input_shape, kernel, stride, padding, dilation)
+
+
+def _equal(a, b):
+    """``a == b`` with NaN equal to NaN."""
+    same = a == b
+    if a.dtype.kind in "fc" and np.isnan(b).any():
+        same |= np.isnan(a) & np.isnan(b)
+    return same
 
 
 def softmax_cross_entropy(logits, targets, ignore_index):

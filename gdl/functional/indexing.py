@@ -136,24 +136,6 @@ def _scatter_sum(be, shape, d: int, idx, values):
     return xp.reshape(flat, tuple(shape))
 
 
-def _last_writers(be, shape, d: int, idx):
-    """``(written, source, winners, keys)`` for a scatter of ``idx`` into ``shape``: a bool array of
-    ``shape``, the row-major number (in ``idx``) of the element written at each place (0 where
-    none), and for each written place the element's number and the place. When ``idx`` sends
-    several elements to one place, the last one (row-major) wins, as PyTorch's CPU kernel does.
-    Exact for any values: only integer positions are scattered."""
-    xp = be.xp
-    keys = _linear_index(be, shape, d, idx)
-    order = xp.argsort(keys, stable=True)
-    ordered = xp.take(keys, order)
-    last = xp.concat([ordered[1:] != ordered[:-1], xp.ones((1,), dtype=xp.bool, device=be.device)])
-    winners, keys = order[last], ordered[last]
-    plus_one = be.scatter_add((math.prod(shape),), keys, xp.astype(winners, xp.int64) + 1)
-    plus_one = xp.reshape(plus_one, tuple(shape))
-    written = plus_one > 0
-    return written, xp.where(written, plus_one - 1, xp.zeros_like(plus_one)), winners, keys
-
-
 def _gather_back(xp, g, d, idx, src_shape, device):
     """The gradient of the elements a scatter read from its source: ``g`` at ``idx``, zeros elsewhere."""
     picked = xp.take_along_axis(_cut(g, idx.shape, skip=d), idx, axis=d)
@@ -316,7 +298,9 @@ def scatter(x: Tensor, dim: int, index, src) -> Tensor:
     _check_range("scatter", xp, idx, x.shape[d], d)
     if not math.prod(idx.shape):
         return result(xp.asarray(x.data, copy=True), be, (x,), lambda g: (g,), "Scatter")
-    written, source, winners, keys = _last_writers(be, x.shape, d, idx)
+    keys = _linear_index(be, x.shape, d, idx)
+    source = be.last_writers(math.prod(x.shape), keys)  # the element written at each place, or -1
+    written = xp.reshape(source >= 0, x.shape)
     zero_where_written = lambda g: xp.where(written, xp.zeros_like(g), g)  # noqa: E731
     if is_number:
         dtype = x.data.dtype
@@ -329,14 +313,16 @@ def scatter(x: Tensor, dim: int, index, src) -> Tensor:
         out = xp.where(written, xp.asarray(value, dtype=dtype, device=be.device), x.data)
         return result(out, be, (x,), lambda g: (zero_where_written(g),), "Scatter")
     used = xp.reshape(_cut(src.data, idx.shape), (-1,))
-    placed = xp.reshape(xp.take(used, xp.reshape(source, (-1,)), axis=0), x.shape)
-    out = xp.where(written, placed, x.data)
-    src_shape, count = src.shape, used.shape[0]
+    placed = xp.take(used, xp.where(source >= 0, source, xp.zeros_like(source)), axis=0)
+    out = xp.where(written, xp.reshape(placed, x.shape), x.data)
+    src_shape = src.shape
 
     def backward(g):
-        # each written place's gradient goes to the element that won it
-        won = be.scatter_add((count,), winners, xp.take(xp.reshape(g, (-1,)), keys, axis=0))
-        return zero_where_written(g), _pad_to(xp, xp.reshape(won, tuple(idx.shape)), src_shape, be.device)
+        # each element gets the gradient of its place if it won that place
+        won = xp.take(source, keys, axis=0) == xp.arange(keys.shape[0], dtype=xp.int64, device=be.device)
+        picked = xp.take(xp.reshape(g, (-1,)), keys, axis=0)
+        g_src = xp.reshape(xp.where(won, picked, xp.zeros_like(picked)), tuple(idx.shape))
+        return zero_where_written(g), _pad_to(xp, g_src, src_shape, be.device)
 
     return result(out, be, (x, src), backward, "Scatter")
 

@@ -9,6 +9,7 @@ import builtins
 
 from gdl import dtypes
 from gdl.functional._util import LAST, axis_alias, check_axis
+from gdl.functional.indexing import _gather
 from gdl.functional.reduction import ValuesIndices, _dims, _float_data, _scalar_pair
 from gdl.tensor import Tensor, result
 
@@ -26,14 +27,16 @@ def sort(x: Tensor, dim: int = LAST, descending: bool = False, *, axis=None, sta
     if x.ndim == 0:
         return _scalar_pair(x, "Sort")
     order = x._backend.xp.argsort(_sortable(x), axis=a, descending=bool(descending), stable=True)
-    return _gather_sorted(x, order, order, a, "Sort")
+    return _gather_sorted(x, order, a, "Sort")
 
 
 def topk(
     x: Tensor, k: int, dim: int = LAST, largest: bool = True, sorted: bool = True, *, axis=None
 ) -> ValuesIndices:
     """``(values, indices)`` of the ``k`` largest (or, ``largest=False``, smallest) entries
-    along ``dim`` (or ``axis``), as ``torch.topk``; always in sorted order.
+    along ``dim`` (or ``axis``), as ``torch.topk``; always in sorted order, equal values
+    in index order, NaN as the largest value. Found by the backend's ``topk_indices``
+    (NumPy: a partial selection, not a full sort).
 
     Differentiable in the values: their gradient goes back to where they came from.
     """
@@ -45,10 +48,8 @@ def topk(
         raise ValueError(f"topk: k={k!r} is out of range for dimension {a} of size {n} in a tensor of shape {x.shape}")
     if x.ndim == 0:
         return _scalar_pair(x, "Topk")
-    xp = x._backend.xp
-    order = xp.argsort(_sortable(x), axis=a, descending=bool(largest), stable=True)
-    first_k = order[(slice(None),) * a + (slice(0, k), Ellipsis)]
-    return _gather_sorted(x, first_k, order, a, "Topk")
+    idx = x._backend.topk_indices(_sortable(x), k, a, bool(largest))
+    return ValuesIndices(_gather(x, a, idx, "Topk"), Tensor._wrap(idx, x._backend))
 
 
 def _sortable(x):
@@ -57,22 +58,17 @@ def _sortable(x):
     return xp.astype(x.data, xp.int8) if x.data.dtype == xp.bool else x.data
 
 
-def _gather_sorted(x, idx, order, a, name):
-    """Values of ``x`` at ``idx`` along axis ``a``; ``idx`` is the first entries of the
-    permutation ``order``, so the backward puts ``g`` back through its inverse."""
+def _gather_sorted(x, order, a, name):
+    """Values of ``x`` in the permutation ``order`` along axis ``a``; the backward puts ``g``
+    back through its inverse."""
     be = x._backend
     xp = be.xp
-    values = xp.take_along_axis(x.data, idx, axis=a)
-    shape, k, n = x.data.shape, idx.shape[a], order.shape[a]
+    values = xp.take_along_axis(x.data, order, axis=a)
 
     def backward(g):
-        if k < n:  # entries past the top k get no gradient
-            pad = shape[:a] + (n - k,) + shape[a + 1 :]
-            g = xp.concat([g, xp.zeros(pad, dtype=g.dtype, device=be.device)], axis=a)
-        inverse = xp.argsort(order, axis=a)
-        return (xp.take_along_axis(g, inverse, axis=a),)
+        return (xp.take_along_axis(g, xp.argsort(order, axis=a), axis=a),)
 
-    return ValuesIndices(result(values, be, (x,), backward, name), Tensor._wrap(idx, be))
+    return ValuesIndices(result(values, be, (x,), backward, name), Tensor._wrap(order, be))
 
 
 def argsort(x: Tensor, dim: int = LAST, descending: bool = False, stable: bool = False, *, axis=None) -> Tensor:

@@ -16,7 +16,8 @@ For convolution with ``groups=G`` the patches are laid out as
 
 - forward:  ``out[n, g] = W[g] @ cols[n, g]`` (one batched matmul, result already NCHW),
 - weight gradient: ``dW[g] = Σ_n grad[n, g] @ cols[n, g]ᵀ``,
-- input gradient: ``dcols[n, g] = W[g]ᵀ @ grad[n, g]``, then ``col2im``.
+- input gradient: ``dcols[n, g] = W[g]ᵀ @ grad[n, g]``, then ``col2im`` (both in the
+  backend's ``col2im_matmul``, which on NumPy never makes the whole ``dcols``).
 
 Weights are ``(out_channels, in_channels/groups, kH, kW)`` as in PyTorch, so state
 dicts move between the two unchanged.
@@ -133,8 +134,9 @@ def _conv_node(op, x, weight, bias, kernel, stride, padding, dilation, groups, o
             gw = xp.reshape(gw, tuple(weight.shape))
         gx = None
         if need_x:
-            gcols = xp.reshape(xp.permute_dims(wmat, (0, 2, 1)) @ g4, (n, c, kh, kw, oh, ow))
-            gx = xp.reshape(be.col2im(gcols, (n, c, h, w), kernel, stride, padding, dilation), tuple(x.shape))
+            g5 = xp.reshape(g4, (n, groups, og, oh, ow))
+            gx = be.col2im_matmul(xp.permute_dims(wmat, (0, 2, 1)), g5, (n, c, h, w), kernel, stride, padding, dilation)
+            gx = xp.reshape(gx, tuple(x.shape))
         if bias is None:
             return (gx, gw)
         return (gx, gw, xp.reshape(xp.sum(g4, axis=(0, 3)), (o,)))
@@ -273,7 +275,8 @@ def _conv_transpose_node(op, x, weight, bias, kernel, stride, padding, output_pa
                          out_shape, x4, w4):
     """The shared conv_transpose2d/1d node on raw 4-D arrays ``x4`` (N,C,H,W), ``w4`` (C,O/G,kH,kW).
 
-    Forward is conv2d's input gradient: ``cols[n, g] = W[g]ᵀ @ x[n, g]`` then ``col2im``.
+    Forward is conv2d's input gradient: ``cols[n, g] = W[g]ᵀ @ x[n, g]`` then ``col2im``
+    (the backend's ``col2im_matmul``).
     Backward is conv2d's forward: ``gcols = im2col(g)``, ``gx[n, g] = W[g] @ gcols[n, g]``,
     ``gW[g] = Σ_n x[n, g] @ gcols[n, g]ᵀ``.
     """
@@ -289,8 +292,8 @@ def _conv_transpose_node(op, x, weight, bias, kernel, stride, padding, output_pa
     k = og * kh * kw
     xg = xp.reshape(x4, (n, groups, cg, h * w))
     wmat = xp.reshape(w4, (groups, cg, k))
-    cols = xp.reshape(xp.permute_dims(wmat, (0, 2, 1)) @ xg, (n, o, kh, kw, h, w))
-    out = be.col2im(cols, (n, o, oh, ow), kernel, stride, padding, dilation)
+    x5 = xp.reshape(x4, (n, groups, cg, h, w))
+    out = be.col2im_matmul(xp.permute_dims(wmat, (0, 2, 1)), x5, (n, o, oh, ow), kernel, stride, padding, dilation)
     if bias is not None:
         out = out + xp.reshape(bias.data, (1, o, 1, 1))
     need_x = x.requires_grad and is_grad_enabled()

@@ -21,7 +21,7 @@ from gdl.nn.functional.loss import (
     _reduce,
     _softplus_sigmoid,
 )
-from gdl.tensor import Tensor, result
+from gdl.tensor import Tensor, is_grad_enabled, result
 
 
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target, margin: float = 0.0, reduction: str = "mean") -> Tensor:
@@ -325,8 +325,10 @@ def multilabel_margin_loss(input: Tensor, target, reduction: str = "mean") -> Te
     """Multi-label hinge loss: ``Σ_{j target, i not} max(0, 1 - (x[j] - x[i])) / C`` per sample.
 
     ``target`` has ``input``'s shape ((C,) or (N, C)) and lists each sample's target classes
-    first, ended by -1 (the rest is ignored): ``[3, 0, -1, 1]`` means classes 3 and 0. Memory
-    is N·C² (every target/non-target pair), as PyTorch's time. No gradient at the kink.
+    first, ended by -1 (the rest is ignored): ``[3, 0, -1, 1]`` means classes 3 and 0 (a class
+    listed twice counts twice). Time is N·L·C for lists of up to L classes, as PyTorch's;
+    memory N·C, plus blocks of at most 2**22 (target, class) pairs at a time; the gradient
+    is summed in the same pass. No gradient at the kink.
 
     >>> import gdl
     >>> x = gdl.tensor([[0.1, 0.2, 0.4, 0.8]])
@@ -345,15 +347,34 @@ def multilabel_margin_loss(input: Tensor, target, reduction: str = "mean") -> Te
     xp = be.xp
     x = xp.reshape(x_t.data, (-1, classes))
     t = xp.reshape(target.data, (-1, classes))
+    rows = x.shape[0]
     listed = xp.cumulative_sum(xp.astype(t < 0, xp.int64), axis=1) == 0  # before the first -1
-    safe = xp.where(listed, t, 0)
-    pick = (safe[:, :, None] == xp.arange(classes, device=be.device)[None, None, :]) & listed[:, :, None]
-    count = xp.sum(xp.astype(pick, x.dtype), axis=1)  # (rows, C): how often each class is listed
-    other = count == 0
-    z = 1.0 - x[:, :, None] + x[:, None, :]  # z[n, j, i] = 1 - x[j] + x[i]
-    pair = (count[:, :, None] / classes) * xp.astype(other[:, None, :] & (z > 0.0), x.dtype)
-    losses = xp.sum(xp.reshape(pair * z, (x.shape[0], -1)), axis=1)
-    rows = losses.shape[0]
+    width = int(xp.max(xp.sum(xp.astype(listed, xp.int64), axis=1))) if rows else 0  # the longest list
+    listed = listed[:, :width]
+    safe = xp.where(listed, t[:, :width], xp.zeros_like(t[:, :width]))
+    x_listed = xp.take_along_axis(x, safe, axis=1)  # (rows, width): the inputs of the listed classes
+    step = max(1, (1 << 22) // (rows * classes or 1))
+    blocks = [(m, min(m + step, width)) for m in range(0, width, step)]
+    class_ids = xp.arange(classes, device=be.device)
+
+    def onehot(m0, m1):  # (rows, m1 - m0, classes): where each listed class is
+        return (safe[:, m0:m1, None] == class_ids) & listed[:, m0:m1, None]
+
+    other = xp.ones((rows, classes), dtype=xp.bool, device=be.device)  # classes not listed
+    for m0, m1 in blocks:
+        other = other & ~xp.any(onehot(m0, m1), axis=1)
+    need_grad = x_t.requires_grad and is_grad_enabled()
+    losses = xp.zeros((rows,), dtype=x.dtype, device=be.device)
+    slope = xp.zeros((rows, classes), dtype=x.dtype, device=be.device)  # d(row's pair sum)/dx
+    for m0, m1 in blocks:
+        z = 1.0 - x_listed[:, m0:m1, None] + x[:, None, :]  # z[n, m, i] = 1 - x[t[n, m]] + x[i]
+        active = listed[:, m0:m1, None] & other[:, None, :] & (z > 0.0)
+        losses = losses + xp.sum(xp.where(active, z, xp.zeros_like(z)), axis=(1, 2))
+        if need_grad:  # dz/dx[i] = 1, dz/dx[t[n, m]] = -1, for the active pairs
+            hits = xp.astype(active, x.dtype)
+            per_listed = xp.sum(hits, axis=2)[:, :, None]
+            slope = slope + xp.sum(hits, axis=1) - xp.sum(xp.where(onehot(m0, m1), per_listed, 0.0), axis=1)
+    losses = losses / classes
     if reduction == "mean":
         out = xp.sum(losses) / rows
     elif reduction == "sum":
@@ -362,10 +383,8 @@ def multilabel_margin_loss(input: Tensor, target, reduction: str = "mean") -> Te
         out = xp.reshape(losses, shape[:-1])
 
     def backward(g):
-        gl = xp.reshape(g, (-1, 1, 1)) if reduction == "none" else (g / rows if reduction == "mean" else g)
-        dz = pair * gl
-        grad = xp.sum(dz, axis=1) - xp.sum(dz, axis=2)
-        return (xp.reshape(grad, shape),)
+        gl = xp.reshape(g, (-1, 1)) if reduction == "none" else (g / rows if reduction == "mean" else g)
+        return (xp.reshape(slope * (gl / classes), shape),)
 
     return result(out, be, (x_t,), backward, "MultiLabelMarginLoss")
 
