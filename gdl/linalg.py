@@ -1,0 +1,1040 @@
+"""Linear algebra as ``torch.linalg``: norms, inverses and solves, determinants, the
+Cholesky, eigen-, singular-value and QR decompositions, and what is built on them.
+
+Every function takes a matrix or a batch of matrices (``(*, m, n)``: leading axes are
+batch axes, broadcast where two operands meet, as in PyTorch) and is differentiable.
+The factorizations compute their forward with the Array API's ``xp.linalg`` and define
+their backward beside it, with PyTorch's formulas, so gradients match
+``torch.linalg``'s; the rest (``matrix_norm``, ``matrix_power``, ``multi_dot``,
+``lstsq``, ``cond``, ...) are built from those and other gdl ops and get their
+backward from them.
+
+Errors are PyTorch's: integer tensors are refused (a ``TypeError`` naming the
+function and the dtype), non-square or too-flat inputs get a ``ValueError``, and a
+singular matrix in :func:`inv` or :func:`solve`, or one that is not positive-definite
+in :func:`cholesky`, raises :class:`LinAlgError`.
+
+>>> import gdl, gdl.linalg
+>>> A = gdl.tensor([[2.0, 0.0], [0.0, 4.0]], requires_grad=True)
+>>> gdl.linalg.det(A)
+tensor(8., backend='numpy', grad_fn=<LinalgDetBackward>)
+>>> gdl.linalg.inv(A)
+tensor([[0.5 , 0.  ],
+        [0.  , 0.25]], backend='numpy', grad_fn=<LinalgInvBackward>)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from gdl import dtypes
+from gdl.functional import elementwise as E
+from gdl.functional import linalg as FL
+from gdl.functional import reduction as R
+from gdl.functional import shape as S
+from gdl.functional._util import check_axis, check_same_backend, unbroadcast
+from gdl.tensor import Node, Tensor, is_grad_enabled, no_grad, result
+
+inf = math.inf
+
+
+class LinAlgError(RuntimeError, ValueError):
+    """A matrix is singular or not positive-definite. A ``RuntimeError`` as
+    ``torch.linalg.LinAlgError`` is, and a ``ValueError`` as NumPy's ``LinAlgError``."""
+
+
+class SlogdetResult(NamedTuple):
+    """``(sign, logabsdet)`` of :func:`slogdet`."""
+
+    sign: Tensor
+    logabsdet: Tensor
+
+
+class EighResult(NamedTuple):
+    """``(eigenvalues, eigenvectors)`` of :func:`eigh`."""
+
+    eigenvalues: Tensor
+    eigenvectors: Tensor
+
+
+class SVDResult(NamedTuple):
+    """``(U, S, Vh)`` of :func:`svd`."""
+
+    U: Tensor
+    S: Tensor
+    Vh: Tensor
+
+
+class QRResult(NamedTuple):
+    """``(Q, R)`` of :func:`qr`."""
+
+    Q: Tensor
+    R: Tensor
+
+
+class LstsqResult(NamedTuple):
+    """``(solution, residuals, rank, singular_values)`` of :func:`lstsq`."""
+
+    solution: Tensor
+    residuals: Tensor
+    rank: Tensor
+    singular_values: Tensor
+
+
+# -- checks and plumbing ---------------------------------------------------------------------
+
+
+def _float(op, x, name="A"):
+    """``x`` if it is a float32 or float64 tensor, else a TypeError naming ``op``."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"linalg.{op}: expected a tensor for {name}, got {type(x).__name__}")
+    if x.data.dtype not in x._backend.float_dtypes:
+        if x.dtype.is_floating_point:
+            raise TypeError(f"linalg.{op}: {x.dtype.name} is not supported, use float32 or float64")
+        raise TypeError(
+            f"linalg.{op}: expected a floating-point tensor, got {x.dtype.name} (PyTorch refuses integer "
+            f"linear algebra too; convert with .float() or .double())"
+        )
+    return x
+
+
+def _matrix(op, A, square=False, name="A"):
+    """``A`` checked: float32/float64, at least 2-D, square if ``square``."""
+    _float(op, A, name)
+    if A.ndim < 2:
+        raise ValueError(f"linalg.{op}: {name} must be a matrix or a batch of matrices (at least 2 "
+                         f"dimensions), got shape {A.shape}")
+    if square and A.shape[-1] != A.shape[-2]:
+        raise ValueError(f"linalg.{op}: {name} must be a square matrix or a batch of them, got shape "
+                         f"{A.shape} ({A.shape[-2]} by {A.shape[-1]} matrices)")
+    return A
+
+
+def _same_dtype(op, A, B):
+    if A.data.dtype != B.data.dtype:
+        raise TypeError(f"linalg.{op}: A and B must have one dtype, got {A.dtype.name} and {B.dtype.name}")
+    if A._backend is not B._backend:
+        check_same_backend(f"linalg.{op}", A, B)
+
+
+def _lapack(op, problem, fn, *args, **kwargs):
+    """``fn(*args)``; a library's ``LinAlgError`` (NumPy's and CuPy's are named so) becomes
+    gdl's :class:`LinAlgError`, naming ``op`` and ``problem``."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        if any(cls.__name__ == "LinAlgError" for cls in type(exc).__mro__):
+            raise LinAlgError(f"linalg.{op}: {problem} ({exc})") from None
+        raise
+
+
+def _all(xp, cond) -> bool:
+    return bool(xp.all(cond))
+
+
+def _check_finite(op, problem, xp, out, *inputs):
+    """Libraries that do not raise for a singular matrix (CuPy) give inf or NaN: raise
+    here too, unless the input already held them."""
+    if not _all(xp, xp.isfinite(out)) and all(_all(xp, xp.isfinite(x)) for x in inputs):
+        raise LinAlgError(f"linalg.{op}: {problem}")
+
+
+def _eye(be, n, dtype):
+    return be.xp.eye(n, dtype=dtype, device=be.device)
+
+
+def _diag_embed(be, v):
+    """The batch of diagonal matrices with the last axis of ``v`` on their diagonals."""
+    return v[..., :, None] * _eye(be, v.shape[-1], v.dtype)
+
+
+def _symmetric(xp, a, upper=False):
+    """The symmetric matrix that the lower (or upper) triangle of ``a`` stands for: what
+    PyTorch's ``eigh``, ``cholesky`` read (the Array API leaves the other triangle
+    unspecified, so gdl does not rely on any library reading one)."""
+    if upper:
+        return xp.triu(a) + xp.triu(a, k=1).mT
+    return xp.tril(a) + xp.tril(a, k=-1).mT
+
+
+class _OutGrads:
+    """The gradients of a several-output op's outputs by position (None where none arrived);
+    the engine adds two of them when several outputs were used."""
+
+    __slots__ = ("grads",)
+
+    def __init__(self, grads):
+        self.grads = grads
+
+    @classmethod
+    def one(cls, i, g, n):
+        grads = [None] * n
+        grads[i] = g
+        return cls(grads)
+
+    def __add__(self, other):
+        return _OutGrads([a if b is None else b if a is None else a + b for a, b in zip(self.grads, other.grads)])
+
+
+def _results(arrays, be, inputs, backward, name):
+    """Tensors of the outputs ``arrays`` of one op, and one node behind them all:
+    ``backward(grads)`` gets one gradient array (or None) per output and returns one per
+    input. A hidden tensor made first collects the outputs' gradients, so its node runs
+    (once) after all of them, as in ``gdl.autograd.Function``."""
+    n = len(arrays)
+    if not (is_grad_enabled() and any(t.requires_grad for t in inputs)):
+        return [Tensor._wrap(a, be) for a in arrays]
+    hub = Tensor._wrap(arrays[0], be)
+    hub.requires_grad = True
+    hub.grad_fn = Node(name, tuple(inputs), lambda collected: backward(collected.grads))
+    return [result(a, be, (hub,), lambda g, i=i: (_OutGrads.one(i, g, n),), name) for i, a in enumerate(arrays)]
+
+
+def _needs_grad(*ts) -> bool:
+    return is_grad_enabled() and any(t.requires_grad for t in ts)
+
+
+def _cast(op, x, dtype):
+    if dtype is None:
+        return x
+    if not dtypes.as_dtype(dtype).is_floating_point:
+        raise TypeError(f"linalg.{op}: dtype must be a floating-point dtype, got {dtype!r}")
+    if not isinstance(x, Tensor):
+        raise TypeError(f"linalg.{op}: expected a tensor, got {type(x).__name__}")
+    return E.astype(x, dtype)
+
+
+def _broadcastable(a, b) -> bool:
+    return all(x == y or 1 in (x, y) for x, y in zip(reversed(a), reversed(b)))
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# -- norms -------------------------------------------------------------------------------------
+
+
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The vector ``ord``-norm of ``x`` over ``dim`` (an int, a tuple, or None for all
+    elements), as ``torch.linalg.vector_norm``: ``ord`` is 2, 1, ``inf`` (largest
+    ``|x|``), ``-inf``, 0 (the count of nonzeros, zero gradient) or any other number
+    (``sum(|x|**ord) ** (1/ord)``). ``dtype`` casts ``x`` first. Where the norm is 0 the
+    gradient is 0 (PyTorch's subgradient), tied largest ``|x|`` share it for ``inf``.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.vector_norm(gdl.tensor([3.0, -4.0]))
+    tensor(5., backend='numpy')
+    """
+    x = _float("vector_norm", _cast("vector_norm", x, dtype), "x")
+    if not _is_number(ord):
+        raise ValueError(f"linalg.vector_norm: ord must be a number or ±inf, got {ord!r}")
+    return FL.norm(x, ord, axis=dim, keepdims=bool(keepdim))
+
+
+def _two_dims(op, dim, ndim):
+    try:
+        d0, d1 = dim
+    except (TypeError, ValueError):
+        raise ValueError(f"linalg.{op}: dim must be a pair of dimensions, got {dim!r}") from None
+    if not all(isinstance(d, int) and not isinstance(d, bool) for d in (d0, d1)):
+        raise TypeError(f"linalg.{op}: dim must be a pair of ints, got {dim!r}")
+    d0, d1 = check_axis(d0, ndim, f"linalg.{op}"), check_axis(d1, ndim, f"linalg.{op}")
+    if d0 == d1:
+        raise ValueError(f"linalg.{op}: dim names one dimension twice: {dim!r}")
+    return d0, d1
+
+
+_MATRIX_ORDS = "'fro', 'nuc', 1, -1, 2, -2, inf or -inf"
+
+
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The matrix norm over the two axes ``dim``, as ``torch.linalg.matrix_norm``:
+    ``'fro'`` (Frobenius), ``'nuc'`` (sum of singular values), 2 / -2 (largest /
+    smallest singular value), 1 / -1 (largest / smallest column sum of ``|A|``), ``inf``
+    / ``-inf`` (row sums). Built from :func:`svdvals`, sums and maxima, whose backwards
+    give its gradient (ties share it, as in PyTorch).
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.matrix_norm(gdl.tensor([[1.0, -2.0], [3.0, 4.0]]), ord=1)
+    tensor(6., backend='numpy')
+    """
+    A = _cast("matrix_norm", A, dtype)
+    _matrix("matrix_norm", A)
+    d0, d1 = _two_dims("matrix_norm", dim, A.ndim)
+    keepdim = bool(keepdim)
+    kept = tuple(1 if i in (d0, d1) else s for i, s in enumerate(A.shape))
+    reduced = tuple(s for i, s in enumerate(A.shape) if i not in (d0, d1))
+    if isinstance(ord, str):
+        if ord == "fro":
+            return FL.norm(A, 2, axis=(d0, d1), keepdims=keepdim)
+        if ord != "nuc":
+            raise ValueError(f"linalg.matrix_norm: ord must be {_MATRIX_ORDS}, got {ord!r}")
+    elif not _is_number(ord) or ord not in (1, -1, 2, -2, inf, -inf):
+        raise ValueError(f"linalg.matrix_norm: ord must be {_MATRIX_ORDS}, got {ord!r}")
+    if ord in ("nuc", 2, -2):
+        moved = A if (d0, d1) == (A.ndim - 2, A.ndim - 1) else S.movedim(A, (d0, d1), (-2, -1))
+        s = svdvals(moved)
+        out = R.sum(s, axis=-1) if ord == "nuc" else R.max(s, axis=-1) if ord == 2 else R.min(s, axis=-1)
+        return S.reshape(out, kept) if keepdim else out
+    summed, picked = (d0, d1) if ord in (1, -1) else (d1, d0)
+    sums = R.sum(E.abs(A), axis=summed, keepdims=True)
+    out = (R.max if ord > 0 else R.min)(sums, axis=picked, keepdims=True)
+    return out if keepdim else S.reshape(out, reduced)
+
+
+def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """A vector or matrix norm, chosen as ``torch.linalg.norm`` chooses: an int ``dim``
+    (or one of one) is :func:`vector_norm`, two is :func:`matrix_norm`; without ``dim``,
+    ``ord=None`` is the 2-norm of all elements, and another ``ord`` needs a 1-D
+    (vector norm) or 2-D (matrix norm) ``A``.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.norm(gdl.tensor([[1.0, 2.0], [2.0, 4.0]]))
+    tensor(5., backend='numpy')
+    """
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        if len(dims) == 1:
+            if isinstance(ord, str):
+                raise ValueError(f"linalg.norm: ord={ord!r} is a matrix norm, but dim names one dimension")
+            return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
+        if len(dims) == 2:
+            return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim, dtype=dtype)
+        raise ValueError(f"linalg.norm: dim must name 1 or 2 dimensions, got {dim!r}")
+    if ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype)
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg.norm: expected a tensor, got {type(A).__name__}")
+    if A.ndim == 1:
+        if isinstance(ord, str):
+            raise ValueError(f"linalg.norm: ord={ord!r} is a matrix norm, but A is 1-D")
+        return vector_norm(A, ord, None, keepdim, dtype=dtype)
+    if A.ndim == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+    raise ValueError(f"linalg.norm: with ord and no dim, A must be 1-D or 2-D, got shape {A.shape} "
+                     f"(pass dim to choose the dimensions)")
+
+
+# -- inverses and solves ------------------------------------------------------------------------
+
+
+def inv(A: Tensor) -> Tensor:
+    """The inverse of a square matrix (or of each in a batch), as ``torch.linalg.inv``;
+    a singular one raises :class:`LinAlgError`. Backward: ``-A⁻ᵀ g A⁻ᵀ``.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.inv(gdl.tensor([[2.0, 1.0], [0.0, 1.0]]))
+    tensor([[ 0.5, -0.5],
+            [ 0. ,  1. ]], backend='numpy')
+    """
+    _matrix("inv", A, square=True)
+    be = A._backend
+    xp = be.xp
+    problem = "the matrix is singular, it has no inverse"
+    out = _lapack("inv", problem, xp.linalg.inv, A.data)
+    _check_finite("inv", problem, xp, out, A.data)
+
+    def backward(g):
+        t = out.mT
+        return (-be.matmul(be.matmul(t, g), t),)
+
+    return result(out, be, (A,), backward, "LinalgInv")
+
+
+def _vector_rhs(A, B) -> bool:
+    """PyTorch's rule: ``B`` is a (batch of) vector(s) if 1-D or of shape ``A.shape[:-1]``."""
+    return B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
+    """The solution ``X`` of ``A X = B`` (``X A = B`` with ``left=False``), as
+    ``torch.linalg.solve``: ``B`` is ``(*, n, k)`` or a batch of vectors ``(*, n)`` (1-D,
+    or of shape ``A.shape[:-1]``); batch axes broadcast. A singular ``A`` raises
+    :class:`LinAlgError`. Backward: ``grad_B = A⁻ᵀ g``, ``grad_A = -grad_B Xᵀ``.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.solve(gdl.tensor([[2.0, 0.0], [0.0, 4.0]]), gdl.tensor([2.0, 2.0]))
+    tensor([1. , 0.5], backend='numpy')
+    """
+    A, B = FL._tensors("linalg.solve", A, B)
+    _matrix("solve", A, square=True)
+    _float("solve", B, "B")
+    _same_dtype("solve", A, B)
+    n = A.shape[-1]
+    if not left:
+        if _vector_rhs(A, B) or B.ndim < 2:
+            raise ValueError(f"linalg.solve: left=False needs B to be a matrix or a batch of them, got shape "
+                             f"{B.shape} (solve X A = B for a vector with left=True and A.mT)")
+        if B.shape[-1] != n:
+            raise ValueError(f"linalg.solve: shapes {A.shape} and {B.shape} do not fit X A = B")
+        return S.transpose(solve(S.transpose(A, -2, -1), S.transpose(B, -2, -1)), -2, -1)
+    be = A._backend
+    xp = be.xp
+    vector = _vector_rhs(A, B)
+    xb = B.data[..., None] if vector else B.data
+    if xb.shape[-2] != n:
+        raise ValueError(f"linalg.solve: shapes {A.shape} and {B.shape} do not fit A X = B (A is {n} by {n}, "
+                         f"B has {xb.shape[-2]} rows)")
+    if not _broadcastable(A.shape[:-2], tuple(xb.shape[:-2])):
+        raise ValueError(f"linalg.solve: cannot broadcast the batch dimensions of {A.shape} and {B.shape}")
+    problem = "A is singular, the system has no unique solution"
+    x = _lapack("solve", problem, _solve, xp, A.data, xb)
+    _check_finite("solve", problem, xp, x, A.data, xb)
+    out = x[..., 0] if vector else x
+    need_a, need_b = A.requires_grad, B.requires_grad
+
+    def backward(g):
+        g2 = g[..., None] if vector else g
+        gb = _solve(xp, A.data.mT, g2)  # (the broadcast batch, n, k)
+        ga = unbroadcast(xp, -be.matmul(gb, x.mT), A.shape) if need_a else None
+        if need_b:
+            gb = unbroadcast(xp, gb, xb.shape)
+            gb = gb[..., 0] if vector else gb
+        return (ga, gb if need_b else None)
+
+    return result(out, be, (A, B), backward, "LinalgSolve")
+
+
+def _solve(xp, a, b):
+    """``xp.linalg.solve`` with the batch axes broadcast first (not every library does it)."""
+    if a.shape[:-2] != b.shape[:-2]:
+        batch = _broadcast_shape(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+        a = xp.broadcast_to(a, batch + tuple(a.shape[-2:]))
+        b = xp.broadcast_to(b, batch + tuple(b.shape[-2:]))
+    return xp.linalg.solve(a, b)
+
+
+def _broadcast_shape(a, b):
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    return tuple(x if y == 1 else y for x, y in zip(a, b))
+
+
+def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
+    """The Moore-Penrose pseudo-inverse, as ``torch.linalg.pinv``, from the SVD (the
+    eigendecomposition of the lower triangle with ``hermitian=True``): singular values
+    at most ``max(atol, rtol * largest)`` count as 0 (defaults: ``atol=0``,
+    ``rtol = eps * max(m, n)``, or 0 when ``atol > 0``). Backward: PyTorch's formula
+    for a matrix of constant rank.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.pinv(gdl.tensor([[1.0, 0.0], [0.0, 0.0]]))
+    tensor([[1., 0.],
+            [0., 0.]], backend='numpy')
+    """
+    _matrix("pinv", A, square=hermitian)
+    be = A._backend
+    xp = be.xp
+    a = A.data
+    m, n = a.shape[-2], a.shape[-1]
+    if hermitian:
+        w, v = xp.linalg.eigh(_symmetric(xp, a))
+        keep = xp.abs(w) > _tolerance(xp, xp.abs(w), a, atol, rtol)
+        winv = xp.where(keep, 1.0 / xp.where(keep, w, xp.ones_like(w)), xp.zeros_like(w))
+        out = be.matmul(v * winv[..., None, :], v.mT)
+    elif min(m, n) == 0:
+        out = xp.zeros(a.shape[:-2] + (n, m), dtype=a.dtype, device=be.device)
+    else:
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        keep = s > _tolerance(xp, s, a, atol, rtol)
+        sinv = xp.where(keep, 1.0 / xp.where(keep, s, xp.ones_like(s)), xp.zeros_like(s))
+        out = be.matmul(vh.mT * sinv[..., None, :], u.mT)
+
+    def backward(g):
+        p, ph, gh = out, out.mT, g.mT
+        mm = be.matmul
+        if m <= n:
+            k = mm(gh, p)
+            kph = mm(k, ph)
+            return (-mm(p, k).mT + kph - mm(mm(a, p), kph) + mm(mm(ph, p), gh - mm(k, a)),)
+        k = mm(p, gh)
+        phk = mm(ph, k)
+        return (-mm(k, p).mT + mm(mm(gh - mm(a, k), p), ph) + phk - mm(mm(phk, p), a),)
+
+    return result(out, be, (A,), backward, "LinalgPinv")
+
+
+def _tolerance(xp, s, a, atol, rtol):
+    """PyTorch's cut-off for ``pinv``/``matrix_rank``: ``max(atol, rtol * max(s))`` per matrix
+    (kept as ``(*, 1)`` against the singular values ``s`` of shape ``(*, k)``)."""
+    m, n = a.shape[-2], a.shape[-1]
+    if isinstance(atol, Tensor):
+        atol = atol.data
+    if isinstance(rtol, Tensor):
+        rtol = rtol.data
+    if rtol is None:
+        positive = atol is not None and (_all(xp, atol > 0) if not _is_number(atol) else atol > 0)
+        rtol = 0.0 if positive else xp.finfo(a.dtype).eps * max(m, n)
+    top = xp.max(s, axis=-1, keepdims=True) if s.shape[-1] else xp.zeros(s.shape[:-1] + (1,), dtype=s.dtype)
+    tol = top * rtol if _is_number(rtol) else top * xp.astype(rtol, s.dtype)[..., None]
+    if atol is not None:
+        floor = xp.full_like(tol, atol) if _is_number(atol) else xp.astype(atol, s.dtype)[..., None]
+        tol = xp.maximum(tol, floor)
+    return tol
+
+
+def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None) -> LstsqResult:
+    """The least-squares solution of ``A X ≈ B`` (the minimum-norm one when ``A`` has more
+    columns than rows), as ``torch.linalg.lstsq``, computed as ``pinv(A) @ B`` with
+    ``rcond`` as pinv's ``rtol``; differentiable for full-rank ``A`` (through
+    :func:`pinv` and ``matmul``). ``B`` may be ``(*, m)`` when ``A`` is ``(*, m, n)``.
+    Like PyTorch's CPU default (``driver='gelsy'``) it returns the rank of ``A`` and
+    empty ``residuals`` and ``singular_values``; ``driver`` is accepted and ignored.
+
+    >>> import gdl, gdl.linalg
+    >>> A = gdl.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> gdl.linalg.lstsq(A, gdl.tensor([1.0, 1.0, 2.0])).solution
+    tensor([1., 1.], backend='numpy')
+    """
+    A, B = FL._tensors("linalg.lstsq", A, B)
+    _matrix("lstsq", A)
+    _float("lstsq", B, "B")
+    _same_dtype("lstsq", A, B)
+    if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
+        raise ValueError(f"linalg.lstsq: driver must be None, 'gels', 'gelsy', 'gelsd' or 'gelss', got {driver!r}")
+    vector = B.ndim == A.ndim - 1
+    rows = B.shape[-1] if vector else (B.shape[-2] if B.ndim >= 2 else None)
+    if rows != A.shape[-2]:
+        raise ValueError(f"linalg.lstsq: A of shape {A.shape} and B of shape {B.shape} do not fit A X = B "
+                         f"(A has {A.shape[-2]} rows)")
+    p = pinv(A, rtol=rcond)
+    x = FL.matmul(p, S.unsqueeze(B, -1)) if vector else FL.matmul(p, B)
+    solution = S.squeeze(x, -1) if vector else x
+    xp = A._backend.xp
+    empty = Tensor._wrap(xp.zeros((0,), dtype=A.data.dtype, device=A._backend.device), A._backend)
+    return LstsqResult(solution, empty, matrix_rank(A, rtol=rcond), empty)
+
+
+# -- determinants -------------------------------------------------------------------------------
+
+
+def det(A: Tensor) -> Tensor:
+    """The determinant of a square matrix (or of each in a batch), as ``torch.linalg.det``.
+    Backward: ``g`` times the cofactor matrix, ``det(A) A⁻ᵀ`` for an invertible ``A`` and
+    from the SVD otherwise (so a singular matrix gets its true, finite gradient).
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.det(gdl.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    tensor(-2., backend='numpy')
+    """
+    _matrix("det", A, square=True)
+    be = A._backend
+    xp = be.xp
+    a = A.data
+    out = xp.linalg.det(a)
+
+    def backward(g):
+        return (g[..., None, None] * _cofactor(be, a, out),)
+
+    return result(out, be, (A,), backward, "LinalgDet")
+
+
+def _cofactor(be, a, d):
+    """The cofactor matrix ``∂det(a)/∂a`` (``det · a⁻ᵀ`` when every ``d = det(a)`` is nonzero).
+
+    Singular matrices: with ``a = U diag(s) Vh``, ``det(a) = det(U) det(Vh) ∏ s``, so its
+    gradient is ``det(U) det(Vh) · U diag(∏_{j≠i} s_j) Vh`` (no division by a zero ``s``)."""
+    xp = be.xp
+    if _all(xp, d != 0):
+        try:
+            return d[..., None, None] * xp.linalg.inv(a).mT
+        except Exception as exc:  # a determinant that underflowed to nonzero: use the SVD
+            if not any(cls.__name__ == "LinAlgError" for cls in type(exc).__mro__):
+                raise
+    u, s, vh = xp.linalg.svd(a)
+    n = s.shape[-1]
+    eye = _eye(be, n, s.dtype)
+    others = xp.prod(s[..., None, :] * (1.0 - eye) + eye, axis=-1)  # ∏_{j≠i} s_j
+    sign = xp.linalg.det(u) * xp.linalg.det(vh)
+    return sign[..., None, None] * be.matmul(u * others[..., None, :], vh)
+
+
+def slogdet(A: Tensor) -> SlogdetResult:
+    """``(sign, logabsdet)``: the sign of the determinant (1, -1, or 0 for a singular
+    matrix) and the log of its absolute value, as ``torch.linalg.slogdet`` (a NamedTuple).
+    ``sign``'s gradient is 0 (it is piecewise constant), ``logabsdet``'s is ``A⁻ᵀ`` (a
+    singular matrix, where it is ``-inf``, raises :class:`LinAlgError` in backward).
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.slogdet(gdl.tensor([[0.0, 2.0], [1.0, 0.0]]))
+    SlogdetResult(sign=tensor(-1., backend='numpy'), logabsdet=tensor(0.6931472, backend='numpy'))
+    """
+    _matrix("slogdet", A, square=True)
+    be = A._backend
+    xp = be.xp
+    sign, logabs = xp.linalg.slogdet(A.data)
+
+    def backward(grads):
+        g = grads[1]
+        if g is None:  # only the sign was used: its gradient is 0
+            return (xp.zeros_like(A.data),)
+        problem = "backward at a singular matrix: logabsdet is -inf there and has no gradient"
+        a_inv = _lapack("slogdet", problem, xp.linalg.inv, A.data)
+        _check_finite("slogdet", problem, xp, a_inv, A.data)
+        return (g[..., None, None] * a_inv.mT,)
+
+    return SlogdetResult(*_results((sign, logabs), be, (A,), backward, "LinalgSlogdet"))
+
+
+# -- decompositions -----------------------------------------------------------------------------
+
+
+def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    """The Cholesky factor ``L`` (lower triangular, ``A = L Lᵀ``) of a symmetric
+    positive-definite matrix, or ``U = Lᵀ`` with ``upper=True``, as
+    ``torch.linalg.cholesky``: only the lower (``upper``: the upper) triangle of ``A`` is
+    read. A matrix that is not positive-definite raises :class:`LinAlgError`. Backward:
+    ``L⁻ᵀ Φ L⁻¹`` with ``Φ`` the symmetric matrix of ``tril(Lᵀ g)`` (diagonal halved),
+    PyTorch's (symmetric) gradient.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.cholesky(gdl.tensor([[4.0, 2.0], [2.0, 2.0]]))
+    tensor([[2., 0.],
+            [1., 1.]], backend='numpy')
+    """
+    _matrix("cholesky", A, square=True)
+    be = A._backend
+    xp = be.xp
+    problem = "the input is not positive-definite, the factorization could not be completed"
+    low = _lapack("cholesky", problem, xp.linalg.cholesky, _symmetric(xp, A.data, upper))
+    if not _all(xp, xp.linalg.diagonal(low) > 0):  # a library that does not raise leaves a pivot <= 0 or NaN
+        raise LinAlgError(f"linalg.cholesky: {problem}")
+    out = low.mT if upper else low
+
+    def backward(g):
+        gl = g.mT if upper else g
+        p = xp.tril(be.matmul(low.mT, gl))
+        phi = 0.5 * (p + xp.tril(p, k=-1).mT)
+        l_inv = xp.linalg.inv(low)
+        return (be.matmul(be.matmul(l_inv.mT, phi), l_inv),)
+
+    return result(out, be, (A,), backward, "LinalgCholesky")
+
+
+def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803 (PyTorch's name)
+    """Eigenvalues (ascending) and orthonormal eigenvectors (columns) of a symmetric
+    matrix, as ``torch.linalg.eigh``; only the lower (``UPLO='U'``: upper) triangle is
+    read. Backward (PyTorch's): ``V (diag(gL) + skew(Vᵀ gV) / E) Vᵀ`` with ``E_ij = λ_j -
+    λ_i``, so repeated eigenvalues give inf/NaN gradients for the eigenvectors, as there.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.eigh(gdl.tensor([[2.0, 0.0], [0.0, 1.0]])).eigenvalues
+    tensor([1., 2.], backend='numpy')
+    """
+    _matrix("eigh", A, square=True)
+    upper = _uplo("eigh", UPLO)
+    be = A._backend
+    xp = be.xp
+    w, v = xp.linalg.eigh(_symmetric(xp, A.data, upper))
+
+    def backward(grads):
+        gw, gv = grads
+        return (_eigh_backward(be, w, v, gw, gv),)
+
+    return EighResult(*_results((w, v), be, (A,), backward, "LinalgEigh"))
+
+
+def _uplo(op, UPLO) -> bool:  # noqa: N803
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"linalg.{op}: UPLO must be 'L' or 'U', got {UPLO!r}")
+    return UPLO == "U"
+
+
+def _eigh_backward(be, w, v, gw, gv):
+    vt = v.mT
+    if gv is None:
+        return be.matmul(v * gw[..., None, :], vt)
+    vgv = be.matmul(vt, gv)
+    vgv = 0.5 * (vgv - vgv.mT)
+    eye = _eye(be, w.shape[-1], w.dtype)
+    e = w[..., None, :] - w[..., :, None] + eye  # E_ij = λ_j - λ_i, ones on the diagonal
+    inner = vgv / e
+    if gw is not None:
+        inner = inner + _diag_embed(be, gw)
+    return be.matmul(be.matmul(v, inner), vt)
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
+    """The eigenvalues (ascending) of a symmetric matrix, as ``torch.linalg.eigvalsh``.
+    Backward: ``V diag(g) Vᵀ`` (the eigenvectors are computed when a gradient is needed).
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.eigvalsh(gdl.tensor([[2.0, 1.0], [1.0, 2.0]]))
+    tensor([1., 3.], backend='numpy')
+    """
+    _matrix("eigvalsh", A, square=True)
+    upper = _uplo("eigvalsh", UPLO)
+    be = A._backend
+    xp = be.xp
+    a = _symmetric(xp, A.data, upper)
+    if not _needs_grad(A):
+        return Tensor._wrap(xp.linalg.eigvalsh(a), be)
+    w, v = xp.linalg.eigh(a)
+    return result(w, be, (A,), lambda g: (_eigh_backward(be, w, v, g, None),), "LinalgEigvalsh")
+
+
+def svd(A: Tensor, full_matrices: bool = True) -> SVDResult:
+    """The singular value decomposition ``A = U diag(S) Vh`` (``S`` descending), as
+    ``torch.linalg.svd``; ``full_matrices=False`` gives the reduced one (``U`` is
+    ``(*, m, k)``, ``Vh`` ``(*, k, n)``, ``k = min(m, n)``). Backward: PyTorch's formula;
+    with ``full_matrices=True`` the gradients of the extra columns of ``U`` and rows of
+    ``Vh`` (an arbitrary basis) are ignored, as PyTorch does. Repeated singular values
+    give inf/NaN gradients for ``U`` and ``Vh``, as there.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.svd(gdl.tensor([[3.0, 0.0], [0.0, -4.0]])).S
+    tensor([4., 3.], backend='numpy')
+    """
+    _matrix("svd", A)
+    be = A._backend
+    xp = be.xp
+    u, s, vh = xp.linalg.svd(A.data, full_matrices=bool(full_matrices))
+    k = s.shape[-1]
+
+    def backward(grads):
+        gu, gs, gvh = grads
+        uk, vhk = u, vh
+        if full_matrices:
+            uk, vhk = u[..., :, :k], vh[..., :k, :]
+            gu = None if gu is None else gu[..., :, :k]
+            gvh = None if gvh is None else gvh[..., :k, :]
+        return (_svd_backward(be, uk, s, vhk, gu, gs, gvh),)
+
+    return SVDResult(*_results((u, s, vh), be, (A,), backward, "LinalgSvd"))
+
+
+def _svd_backward(be, u, s, vh, gu, gs, gvh):
+    """PyTorch's ``svd_backward`` for the reduced SVD (real matrices)."""
+    mm = be.matmul
+    m, n = u.shape[-2], vh.shape[-1]
+    if gu is None and gvh is None:
+        return mm(u * gs[..., None, :], vh)
+    eye = _eye(be, s.shape[-1], s.dtype)
+    s2 = s * s
+    e = s2[..., None, :] - s2[..., :, None] + eye  # E_ij = s_j² - s_i², ones on the diagonal
+    inner = 0.0
+    if gu is not None:
+        uhgu = mm(u.mT, gu)
+        inner = (uhgu - uhgu.mT) * s[..., None, :]
+    if gvh is not None:
+        vhgv = mm(vh, gvh.mT)
+        inner = inner + s[..., :, None] * (vhgv - vhgv.mT)
+    inner = inner / e
+    if gs is not None:
+        inner = inner + _diag_embed(be, gs)
+    if m > n and gu is not None:  # the part of gU outside U's columns
+        ga = mm(u, inner)
+        gus = gu / s[..., None, :]
+        ga = ga + gus - mm(u, mm(u.mT, gus))
+        return mm(ga, vh)
+    if m < n and gvh is not None:  # the part of gVh outside Vh's rows
+        ga = mm(inner, vh)
+        sgvh = gvh / s[..., :, None]
+        ga = ga + sgvh - mm(mm(sgvh, vh.mT), vh)
+        return mm(u, ga)
+    return mm(u, mm(inner, vh))
+
+
+def svdvals(A: Tensor) -> Tensor:
+    """The singular values of ``A`` (descending), as ``torch.linalg.svdvals``. Backward:
+    ``U diag(g) Vh`` (the singular vectors are computed when a gradient is needed).
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.svdvals(gdl.tensor([[0.0, 2.0], [1.0, 0.0]]))
+    tensor([2., 1.], backend='numpy')
+    """
+    _matrix("svdvals", A)
+    be = A._backend
+    xp = be.xp
+    if not _needs_grad(A):
+        return Tensor._wrap(xp.linalg.svdvals(A.data), be)
+    u, s, vh = xp.linalg.svd(A.data, full_matrices=False)
+    return result(s, be, (A,), lambda g: (be.matmul(u * g[..., None, :], vh),), "LinalgSvdvals")
+
+
+def qr(A: Tensor, mode: str = "reduced") -> QRResult:
+    """The QR decomposition ``A = Q R`` (``Q`` with orthonormal columns, ``R`` upper
+    triangular), as ``torch.linalg.qr``: ``mode='reduced'`` (``Q`` is ``(*, m, k)``),
+    ``'complete'`` (``Q`` is ``(*, m, m)``) or ``'r'`` (``R`` only; ``Q`` is empty).
+    Backward: PyTorch's formula; as there, ``mode='r'``, and ``'complete'`` with more rows
+    than columns, raise in backward (``Q`` is missing, or not determined by ``A``).
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.qr(gdl.tensor([[3.0, 1.0], [4.0, 2.0]])).R.abs()
+    tensor([[5. , 2.2],
+            [0. , 0.4]], backend='numpy')
+    """
+    _matrix("qr", A)
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+    be = A._backend
+    xp = be.xp
+    q, r = xp.linalg.qr(A.data, mode="complete" if mode == "complete" else "reduced")
+    m, n = A.shape[-2], A.shape[-1]
+
+    def backward(grads):
+        if mode == "r":
+            raise RuntimeError("linalg.qr: the derivative depends on Q, which is not computed with mode='r'; "
+                               "use mode='reduced' to differentiate through qr")
+        if mode == "complete" and m > n:
+            raise RuntimeError("linalg.qr: not differentiable with mode='complete' and more rows than columns "
+                               "(the extra columns of Q are not determined by A); use mode='reduced'")
+        return (_qr_backward(be, q, r, *grads),)
+
+    if mode == "r":
+        empty = xp.zeros((0,), dtype=q.dtype, device=be.device)
+        return QRResult(Tensor._wrap(empty, be), _results((r,), be, (A,), lambda gs: backward((None, gs[0])),
+                                                          "LinalgQr")[0])
+    return QRResult(*_results((q, r), be, (A,), backward, "LinalgQr"))
+
+
+def _qr_backward(be, q, r, gq, gr):
+    """PyTorch's ``linalg_qr_backward`` (real matrices); triangular solves are general ones."""
+    xp = be.xp
+    mm = be.matmul
+    m, n = q.shape[-2], r.shape[-1]
+    if gq is None:
+        M = mm(gr, r.mT)  # noqa: N806
+    else:
+        M = -mm(q.mT, gq) if gr is None else mm(gr, r.mT) - mm(q.mT, gq)  # noqa: N806
+    if m >= n:
+        sym = xp.triu(M) + xp.triu(M, k=1).mT
+        b = mm(q, sym)
+        if gq is not None:
+            b = b + gq
+        return xp.linalg.solve(r, b.mT).mT  # b R⁻ᵀ
+    skew = xp.tril(M.mT - M)
+    b = xp.linalg.solve(r[..., :, :m], mm(q, skew).mT).mT  # (Q skew) R₁⁻ᵀ
+    ga = xp.concat([b, xp.zeros(b.shape[:-1] + (n - m,), dtype=b.dtype, device=be.device)], axis=-1)
+    return ga if gr is None else ga + mm(q, gr)
+
+
+# -- built from the above -----------------------------------------------------------------------
+
+
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """``A`` multiplied by itself ``n`` times (``n = 0``: the identity; ``n < 0``: powers of
+    :func:`inv` of ``A``), as ``torch.linalg.matrix_power``, by repeated squaring with
+    ``matmul``, whose backward gives the gradient.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.matrix_power(gdl.tensor([[1.0, 1.0], [0.0, 1.0]]), 3)
+    tensor([[1., 3.],
+            [0., 1.]], backend='numpy')
+    """
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"linalg.matrix_power: n must be an int, got {n!r}")
+    _matrix("matrix_power", A, square=True)
+    be = A._backend
+    xp = be.xp
+    if n == 0:
+        eye = xp.broadcast_to(_eye(be, A.shape[-1], A.data.dtype), A.shape)
+        return result(xp.asarray(eye, copy=True), be, (A,), lambda g: (xp.zeros_like(g),), "LinalgMatrixPower")
+    if n < 0:
+        A, n = inv(A), -n
+    out, base = None, A
+    while True:
+        if n & 1:
+            out = base if out is None else FL.matmul(out, base)
+        n >>= 1
+        if not n:
+            break
+        base = FL.matmul(base, base)
+    return E.clone(out) if out is A else out
+
+
+def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
+    """The number of singular values above ``max(atol, rtol * largest)`` (int64, one per
+    matrix; no gradient), as ``torch.linalg.matrix_rank``; defaults as :func:`pinv`.
+    ``hermitian=True`` uses the eigenvalues of the lower triangle.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.matrix_rank(gdl.tensor([[1.0, 2.0], [2.0, 4.0]]))
+    tensor(1, backend='numpy')
+    """
+    _matrix("matrix_rank", A, square=hermitian)
+    be = A._backend
+    xp = be.xp
+    a = A.data
+    if hermitian:
+        s = xp.abs(xp.linalg.eigvalsh(_symmetric(xp, a)))
+    elif min(a.shape[-2:]) == 0:
+        return Tensor._wrap(xp.zeros(a.shape[:-2], dtype=xp.int64, device=be.device), be)
+    else:
+        s = xp.linalg.svdvals(a)
+    above = s > _tolerance(xp, s, a, atol, rtol)
+    return Tensor._wrap(xp.sum(xp.astype(above, xp.int64), axis=-1), be)
+
+
+def multi_dot(tensors) -> Tensor:
+    """The product of two or more matrices in the cheapest order, as
+    ``torch.linalg.multi_dot``: the first may be 1-D (a row), the last 1-D (a column),
+    the others must be 2-D. Backward: ``matmul``'s.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.multi_dot([gdl.ones(2), gdl.ones(2, 3), gdl.ones(3)])
+    tensor(6., backend='numpy')
+    """
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise ValueError(f"linalg.multi_dot: expected at least 2 tensors, got {len(tensors)}")
+    tensors = FL._tensors("linalg.multi_dot", *tensors)
+    for i, t in enumerate(tensors):
+        allowed = (1, 2) if i in (0, len(tensors) - 1) else (2,)
+        if t.ndim not in allowed:
+            raise ValueError(f"linalg.multi_dot: tensor {i} must be {' or '.join(f'{d}-D' for d in allowed)}, "
+                             f"got shape {t.shape}")
+        _float("multi_dot", t, f"tensor {i}")
+    first_vec, last_vec = tensors[0].ndim == 1, tensors[-1].ndim == 1
+    if first_vec:
+        tensors[0] = S.unsqueeze(tensors[0], 0)
+    if last_vec:
+        tensors[-1] = S.unsqueeze(tensors[-1], -1)
+    for i in range(len(tensors) - 1):
+        if tensors[i].shape[1] != tensors[i + 1].shape[0]:
+            raise ValueError(f"linalg.multi_dot: tensors {i} and {i + 1} do not fit: shapes "
+                             f"{tensors[i].shape} and {tensors[i + 1].shape}")
+        if tensors[i].data.dtype != tensors[i + 1].data.dtype:
+            raise TypeError(f"linalg.multi_dot: all tensors must have one dtype, got "
+                            f"{tensors[i].dtype.name} and {tensors[i + 1].dtype.name}")
+    split = _chain_order([t.shape[0] for t in tensors] + [tensors[-1].shape[1]])
+
+    def product(i, j):
+        if i == j:
+            return tensors[i]
+        k = split[i][j]
+        return FL.matmul(product(i, k), product(k + 1, j))
+
+    out = product(0, len(tensors) - 1)
+    if first_vec and last_vec:
+        return S.reshape(out, ())
+    if first_vec:
+        return S.squeeze(out, 0)
+    return S.squeeze(out, -1) if last_vec else out
+
+
+def _chain_order(dims):
+    """The matrix-chain split points: ``split[i][j]`` is where the cheapest product of
+    matrices ``i..j`` (matrix ``t`` is ``dims[t] × dims[t+1]``) splits."""
+    n = len(dims) - 1
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = math.inf
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+    return split
+
+
+def cond(A: Tensor, p=None) -> Tensor:
+    """The condition number ``norm(A, p) * norm(inv(A), p)``, as ``torch.linalg.cond``:
+    ``p=None`` or 2 is the ratio of the largest to the smallest singular value (any
+    shape), -2 its inverse; ``'fro'``, ``'nuc'``, 1, -1, ``inf``, ``-inf`` use
+    :func:`matrix_norm` and :func:`inv` (square matrices; a singular one gives ``inf``,
+    without gradient). Backward: through :func:`svdvals` (or the norms and ``inv``).
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.cond(gdl.tensor([[4.0, 0.0], [0.0, 0.5]]))
+    tensor(8., backend='numpy')
+    """
+    if p is None or (_is_number(p) and p in (2, -2)):
+        _matrix("cond", A)
+        s = svdvals(A)
+        hi, lo = s[..., 0], s[..., -1]
+        return hi / lo if p != -2 else lo / hi
+    if p not in ("fro", "nuc") and not (_is_number(p) and p in (1, -1, inf, -inf)):
+        raise ValueError(f"linalg.cond: p must be None, 'fro', 'nuc', 1, -1, 2, -2, inf or -inf, got {p!r}")
+    _matrix("cond", A, square=True)
+    try:
+        return matrix_norm(A, p) * matrix_norm(inv(A), p)
+    except LinAlgError:  # some matrix of the batch is singular: inf for those, no gradient
+        pass
+    be = A._backend
+    with no_grad():
+        flat = S.reshape(A, (-1,) + A.shape[-2:])
+        values = []
+        for i in range(flat.shape[0]):
+            try:
+                values.append(float((matrix_norm(flat[i], p) * matrix_norm(inv(flat[i]), p)).item()))
+            except LinAlgError:
+                values.append(inf)
+    out = be.xp.asarray(values, dtype=A.data.dtype, device=be.device)
+    return Tensor._wrap(be.xp.reshape(out, A.shape[:-2]), be)
+
+
+# -- the ops gdl already has, under torch.linalg's (and the Array API's) names ------------------
+
+
+matmul = FL.matmul
+cross = FL.cross
+outer = FL.outer
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """The diagonals of the last two axes (``dim1``, ``dim2``), as ``torch.linalg.diagonal``:
+    ``gdl.diagonal`` with the batch-friendly default axes.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.diagonal(gdl.eye(2).reshape(1, 2, 2))
+    tensor([[1., 1.]], backend='numpy')
+    """
+    return FL.diagonal(A, offset, dim1, dim2)
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """The dot products of the vectors along ``dim`` (other axes broadcast), as
+    ``torch.linalg.vecdot`` for real tensors: ``sum(x * y, dim)``.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.vecdot(gdl.tensor([[1.0, 2.0], [3.0, 4.0]]), gdl.tensor([1.0, 1.0]))
+    tensor([3., 7.], backend='numpy')
+    """
+    return R.sum(E.mul(x, y), axis=dim)
+
+
+__all__ = [
+    "EighResult",
+    "LinAlgError",
+    "LstsqResult",
+    "QRResult",
+    "SVDResult",
+    "SlogdetResult",
+    "cholesky",
+    "cond",
+    "cross",
+    "det",
+    "diagonal",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "lstsq",
+    "matmul",
+    "matrix_norm",
+    "matrix_power",
+    "matrix_rank",
+    "multi_dot",
+    "norm",
+    "outer",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "svd",
+    "svdvals",
+    "vecdot",
+    "vector_norm",
+]
+
+# Tensor methods (PyTorch's names) for gdl.functional._methods to attach; ``norm`` is there already.
+TENSOR_METHODS: dict = {
+    "det": det,
+    "inverse": inv,
+    "slogdet": slogdet,
+    "matrix_power": matrix_power,
+}
