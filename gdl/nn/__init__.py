@@ -7,6 +7,7 @@ from gdl.nn import (
     activation,
     attention,
     conv,
+    extra_layers,
     functional,
     init,
     layers,
@@ -21,6 +22,7 @@ from gdl.nn import (
 from gdl.nn.activation import *  # noqa: F403
 from gdl.nn.attention import *  # noqa: F403
 from gdl.nn.conv import *  # noqa: F403
+from gdl.nn.extra_layers import *  # noqa: F403
 from gdl.nn.layers import *  # noqa: F403
 from gdl.nn.loss import *  # noqa: F403
 from gdl.nn.module import Module, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
@@ -32,7 +34,9 @@ from gdl.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from gdl.nn.transformer import *  # noqa: F403
 from gdl.nn.upsampling import *  # noqa: F403
 
-_LAYER_MODULES = (activation, attention, conv, layers, loss, normalization, padding, pooling, transformer, upsampling)
+_LAYER_MODULES = (
+    activation, attention, conv, extra_layers, layers, loss, normalization, padding, pooling, transformer, upsampling,
+)
 
 __all__ = sorted(
     {name for m in _LAYER_MODULES for name in m.__all__}

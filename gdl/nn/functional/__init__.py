@@ -9,6 +9,7 @@ from gdl.nn.functional import (
     attention,
     conv,
     distance,
+    extra_layers,
     layers,
     loss,
     margin_loss,
@@ -21,6 +22,7 @@ from gdl.nn.functional.activation import *  # noqa: F403
 from gdl.nn.functional.attention import *  # noqa: F403
 from gdl.nn.functional.conv import *  # noqa: F403
 from gdl.nn.functional.distance import *  # noqa: F403
+from gdl.nn.functional.extra_layers import *  # noqa: F403
 from gdl.nn.functional.layers import *  # noqa: F403
 from gdl.nn.functional.loss import *  # noqa: F403
 from gdl.nn.functional.margin_loss import *  # noqa: F403
@@ -31,7 +33,7 @@ from gdl.nn.functional.recurrent import gru_cell, lstm_cell, rnn_cell
 from gdl.nn.functional.upsampling import *  # noqa: F403
 
 _MODULES = (
-    activation, attention, conv, distance, layers, loss, margin_loss, normalization, padding, pooling, upsampling,
+    activation, attention, conv, distance, extra_layers, layers, loss, margin_loss, normalization, padding, pooling, upsampling,
 )
 
 __all__ = sorted(
