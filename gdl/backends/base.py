@@ -104,6 +104,12 @@ class Backend:
         dtype = dtype or xp.float32
         return xp.astype(self.uniform(shape, dtype=xp.float32) < p, dtype)
 
+    def poisson(self, rates):
+        """Poisson draws (int64), one for each element of the real array ``rates`` (each
+        rate finite and >= 0; the caller checks). No portable version: the standard has no
+        random numbers, and an exact sampler built from uniforms needs a loop per element."""
+        raise NotImplementedError(f"poisson: the {self.name!r} backend has no Poisson sampler")
+
     # -- gather / scatter ----------------------------------------------------
     def scatter_add(self, target_shape, index, values):
         """Rows of ``values`` added into zeros of ``target_shape`` at ``index``.

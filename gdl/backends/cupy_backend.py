@@ -77,6 +77,9 @@ class CupyBackend(Backend):
     def bernoulli(self, p, shape, dtype=None):
         return (self._rng.random(shape, dtype=cupy.float32) < p).astype(dtype or cupy.float32)
 
+    def poisson(self, rates):
+        return self._rng.poisson(rates.astype(cupy.float64, copy=False))  # int64; untested here (no GPU in CI)
+
     def scatter_add(self, target_shape, index, values):
         out = cupy.zeros(target_shape, dtype=values.dtype)
         cupy.add.at(out, index, values)  # accumulates repeated indices (cupyx.scatter_add is deprecated)

@@ -110,6 +110,9 @@ class NumpyBackend(Backend):
         raw = self._rng.bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n]
         return (raw < np.uint32(min(round(p * 2.0**32), 2**32 - 1))).astype(dtype).reshape(shape)
 
+    def poisson(self, rates):
+        return np.asarray(self._rng.poisson(np.asarray(rates, dtype=np.float64)), dtype=np.int64)
+
     # -- gather / scatter ------------------------------------------------------
     def scatter_add(self, target_shape, index, values):
         """Rows added at ``index`` (duplicates accumulate). ``np.add.at`` is slow on rows

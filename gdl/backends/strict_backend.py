@@ -58,3 +58,7 @@ class StrictBackend(Backend):
 
     def permutation(self, n):
         return self._put(self._rng.permutation(n))
+
+    def poisson(self, rates):
+        lam = self.to_host(rates).astype(np.float64)
+        return self._put(np.asarray(self._rng.poisson(lam), dtype=np.int64))

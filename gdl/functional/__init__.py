@@ -3,25 +3,28 @@
 Each op lives beside its backward in one module per kind: ``elementwise``
 (arithmetic), ``pointwise`` (elementwise math), ``reduction``, ``order`` (sorting
 and order statistics), ``scan`` (cumulative ops), ``shape``, ``indexing``,
-``linalg`` and ``inplace`` (in-place methods). Each module lists its public ops in
+``linalg``, ``inplace`` (in-place methods), ``misc`` (searchsorted, unique, bincount,
+cdist, ...) and ``sampling`` (bernoulli, multinomial, normal, poisson). Each module lists its public ops in
 ``__all__`` and the Tensor methods it adds in ``TENSOR_METHODS``.
 ``gdl.sum(x)`` and ``x.sum()`` are the same op.
 """
 
-from gdl.functional import elementwise, indexing, linalg, order, pointwise, reduction, scan, shape
+from gdl.functional import elementwise, indexing, linalg, misc, order, pointwise, reduction, sampling, scan, shape
 from gdl.functional import inplace
 from gdl.functional.elementwise import *  # noqa: F403
 from gdl.functional.indexing import *  # noqa: F403
 from gdl.functional.inplace import *  # noqa: F403
 from gdl.functional.linalg import *  # noqa: F403
+from gdl.functional.misc import *  # noqa: F403
 from gdl.functional.order import *  # noqa: F403
 from gdl.functional.pointwise import *  # noqa: F403
 from gdl.functional.reduction import *  # noqa: F403
+from gdl.functional.sampling import *  # noqa: F403
 from gdl.functional.scan import *  # noqa: F403
 from gdl.functional.shape import *  # noqa: F403
 from gdl.functional import _methods  # noqa: F401  (attaches Tensor methods)
 
-_MODULES = (elementwise, pointwise, reduction, order, scan, shape, indexing, linalg, inplace)
+_MODULES = (elementwise, pointwise, reduction, order, scan, shape, indexing, linalg, inplace, misc, sampling)
 
 cat = concat  # noqa: F405
 

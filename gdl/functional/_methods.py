@@ -8,9 +8,11 @@ from gdl.functional import elementwise as E
 from gdl.functional import indexing as I
 from gdl.functional import inplace as IP
 from gdl.functional import linalg as L
+from gdl.functional import misc as MI
 from gdl.functional import order as O
 from gdl.functional import pointwise as P
 from gdl.functional import reduction as R
+from gdl.functional import sampling as SA
 from gdl.functional import scan as SC
 from gdl.functional import shape as S
 from gdl.functional._util import as_operand, check_same_backend
@@ -61,7 +63,7 @@ _METHODS = {
 }
 
 _ADDED = {}
-for _module in (E, P, R, O, SC, S, I, L, IP):
+for _module in (E, P, R, O, SC, S, I, L, IP, MI, SA):
     for _name, _fn in _module.TENSOR_METHODS.items():
         if _name in _ADDED or _name in _METHODS or _name in _OPERATORS:
             raise RuntimeError(f"Tensor method {_name!r} is defined twice ({_module.__name__})")
