@@ -10,6 +10,7 @@
 
 from gdl.backends import (
     available_backends,
+    device,
     get_backend,
     get_backend_object,
     is_usable,
@@ -66,6 +67,7 @@ from gdl.tensor import (
 )
 from gdl import testing  # noqa: F401
 from gdl import autograd  # noqa: F401
+from gdl import cuda  # noqa: F401  (gdl.cuda.is_available(), as torch.cuda)
 
 bool = bool_  # noqa: A001  (gdl.bool, as torch.bool)
 
@@ -79,3 +81,7 @@ def synchronize(backend=None) -> None:
 from gdl import nn  # noqa: E402
 from gdl import optim  # noqa: E402
 from gdl.io import CheckpointError, load, load_checkpoint, load_metadata, save, save_checkpoint  # noqa: E402
+from gdl import linalg, utils  # noqa: E402,F401  (gdl.linalg and gdl.utils, as torch's)
+from gdl.functional._methods import attach_methods as _attach_methods  # noqa: E402
+
+_attach_methods(linalg)  # x.det(), x.inverse(), x.slogdet(), x.matrix_power(n)

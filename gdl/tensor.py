@@ -22,7 +22,8 @@ import itertools
 from heapq import heappop, heappush
 
 from gdl import dtypes
-from gdl.backends import get_backend_object, host
+from gdl.backends import device as _device
+from gdl.backends import get_backend_object, host, pick_backend
 from gdl.slice_grad import EngineGrad, SliceGrad
 from gdl.sparse_grad import RowSparseGrad
 
@@ -239,8 +240,8 @@ class Tensor:
     __array_priority__ = 1000  # NumPy defers ``ndarray * tensor`` to us
     is_sparse = False  # a dense array (``Embedding(sparse=True)`` grads are RowSparseGrad)
 
-    def __init__(self, data, dtype=None, requires_grad=False, backend=None):
-        t = tensor(data, dtype=dtype, requires_grad=requires_grad, backend=backend)
+    def __init__(self, data, dtype=None, requires_grad=False, backend=None, *, device=None):
+        t = tensor(data, dtype=dtype, requires_grad=requires_grad, backend=backend, device=device)
         self.data, self._backend = t.data, t._backend
         self.requires_grad, self.grad, self.grad_fn, self._retain = t.requires_grad, None, None, False
 
@@ -275,8 +276,16 @@ class Tensor:
         return self._backend.name
 
     @property
-    def device(self):
-        return self._backend.device
+    def device(self) -> _device:
+        """Where the data lives, as PyTorch's ``tensor.device``: ``device(type='cpu')`` on
+        numpy and array_api_strict, ``device(type='cuda', index=0)`` on cupy. (The array
+        library's own device object is ``tensor._backend.device``.)"""
+        return _device._of_backend(self._backend.name)
+
+    @property
+    def is_cuda(self) -> bool:
+        """True on the cupy backend (PyTorch's ``tensor.is_cuda``)."""
+        return self._backend.name == "cupy"
 
     @property
     def size(self) -> int:
@@ -397,11 +406,14 @@ class Tensor:
             raise TypeError("a floating-point tensor cannot be used as an index")
         return int(self.item())
 
-    def to(self, backend=None, dtype=None) -> "Tensor":
+    def to(self, backend=None, dtype=None, non_blocking=False, *, device=None) -> "Tensor":
         """This tensor on ``backend`` and/or as ``dtype`` (differentiable).
 
         ``x.to(gdl.float64)`` (PyTorch's habit: a dtype in the first place) converts the dtype.
+        ``backend`` may be a device, as in PyTorch: ``x.to("cuda")``, ``x.to("cpu")``,
+        ``x.to(device=y.device)``; ``non_blocking`` is accepted and ignored.
         """
+        backend = pick_backend("to", backend, device)
         if dtype is None and (isinstance(backend, dtypes.DType) or backend in dtypes.ALL):
             backend, dtype = None, backend
         out = self
@@ -416,7 +428,15 @@ class Tensor:
         return out
 
     def cpu(self) -> "Tensor":
+        """This tensor on the numpy backend (``to("cpu")``)."""
         return self.to("numpy")
+
+    def cuda(self, device=None, non_blocking=False) -> "Tensor":
+        """This tensor on the cupy backend (``to("cuda")``); ``device`` may be None, 0 or "cuda:0"."""
+        target = _device("cuda" if device is None else device)
+        if target.type != "cuda":
+            raise ValueError(f"cuda(): expected a cuda device, got {str(target)!r}")
+        return self.to(target)
 
     def float(self) -> "Tensor":
         return self.to(dtype=dtypes.get_default_dtype())
@@ -736,15 +756,17 @@ def _default_float(backend):
     return dtypes.backend_dtype(backend, dtypes.get_default_dtype())
 
 
-def tensor(data, dtype=None, requires_grad=False, backend=None) -> Tensor:
+def tensor(data, dtype=None, requires_grad=False, backend=None, *, device=None) -> Tensor:
     """A new tensor holding a copy of ``data``.
 
     ``data`` may be nested Python lists or numbers, a NumPy array, an array of any
     backend, or a Tensor. Without ``dtype``: Python floats become the default float
     dtype (float32), Python ints int64, and arrays keep their own dtype.
-    ``backend`` defaults to the current one (``gdl.get_backend()``).
+    ``backend`` defaults to the current one (``gdl.get_backend()``); ``device=`` is a
+    synonym, as in PyTorch (``"cpu"``, ``"cuda"``, a ``gdl.device``), here and in every
+    creation function.
     """
-    be = get_backend_object(backend)
+    be = _backend_of("tensor", backend, device)
     xp = be.xp
     want = _resolve_dtype(be, dtype)
     if isinstance(data, Tensor):
@@ -771,58 +793,67 @@ def tensor(data, dtype=None, requires_grad=False, backend=None) -> Tensor:
     return Tensor._wrap(arr, be, requires_grad)
 
 
+def _backend_of(op, backend, device, like=None):
+    """The Backend from ``backend=`` or its synonym ``device=`` (else ``like``'s, else the current one)."""
+    spec = pick_backend(op, backend, device)
+    return like._backend if spec is None and like is not None else get_backend_object(spec)
+
+
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     return tuple(int(s) for s in shape)
 
 
-def _filled(fill, shape, dtype, requires_grad, backend):
-    be = get_backend_object(backend)
+def _filled(fill, shape, dtype, requires_grad, be):
     dt = _resolve_dtype(be, dtype) or _default_float(be)
     arr = be.xp.full(_shape_arg(shape), fill, dtype=dt, device=be.device)
     return Tensor._wrap(arr, be, requires_grad)
 
 
-def zeros(*shape, dtype=None, requires_grad=False, backend=None) -> Tensor:
+def zeros(*shape, dtype=None, requires_grad=False, backend=None, device=None) -> Tensor:
     """A tensor of zeros: ``gdl.zeros(2, 3)`` or ``gdl.zeros((2, 3))``."""
-    return _filled(0, shape, dtype, requires_grad, backend)
+    return _filled(0, shape, dtype, requires_grad, _backend_of("zeros", backend, device))
 
 
-def ones(*shape, dtype=None, requires_grad=False, backend=None) -> Tensor:
-    return _filled(1, shape, dtype, requires_grad, backend)
+def ones(*shape, dtype=None, requires_grad=False, backend=None, device=None) -> Tensor:
+    return _filled(1, shape, dtype, requires_grad, _backend_of("ones", backend, device))
 
 
-def full(shape, fill_value, dtype=None, requires_grad=False, backend=None) -> Tensor:
+def full(shape, fill_value, dtype=None, requires_grad=False, backend=None, *, device=None) -> Tensor:
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if dtype is None and isinstance(fill_value, bool):
         dtype = dtypes.bool_
     elif dtype is None and isinstance(fill_value, int):
         dtype = dtypes.int64
-    return _filled(fill_value, shape, dtype, requires_grad, backend)
+    return _filled(fill_value, shape, dtype, requires_grad, _backend_of("full", backend, device))
 
 
-def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
-    return _filled(0, t.shape, dtype or t.dtype, requires_grad, t._backend)
+def zeros_like(t: Tensor, dtype=None, requires_grad=False, *, backend=None, device=None) -> Tensor:
+    """Zeros with ``t``'s shape, dtype and backend (unless ``dtype``, ``backend``/``device``)."""
+    return _filled(0, t.shape, dtype or t.dtype, requires_grad, _backend_of("zeros_like", backend, device, t))
 
 
-def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
-    return _filled(1, t.shape, dtype or t.dtype, requires_grad, t._backend)
+def ones_like(t: Tensor, dtype=None, requires_grad=False, *, backend=None, device=None) -> Tensor:
+    return _filled(1, t.shape, dtype or t.dtype, requires_grad, _backend_of("ones_like", backend, device, t))
 
 
-def full_like(t: Tensor, fill_value, dtype=None, requires_grad=False) -> Tensor:
+def full_like(t: Tensor, fill_value, dtype=None, requires_grad=False, *, backend=None, device=None) -> Tensor:
     """``fill_value`` everywhere, with ``t``'s shape, dtype (unless ``dtype``) and backend."""
-    return _filled(fill_value, t.shape, dtype or t.dtype, requires_grad, t._backend)
+    be = _backend_of("full_like", backend, device, t)
+    return _filled(fill_value, t.shape, dtype or t.dtype, requires_grad, be)
 
 
-def rand_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+def rand_like(t: Tensor, dtype=None, requires_grad=False, *, backend=None, device=None) -> Tensor:
     """Uniform samples on [0, 1) with ``t``'s shape, dtype and backend."""
-    return rand(*t.shape, dtype=_float_like("rand_like", t, dtype), requires_grad=requires_grad, backend=t._backend)
+    be = _backend_of("rand_like", backend, device, t)
+    return rand(*t.shape, dtype=_float_like("rand_like", t, dtype), requires_grad=requires_grad, backend=be)
 
 
-def randn_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+def randn_like(t: Tensor, dtype=None, requires_grad=False, *, backend=None, device=None) -> Tensor:
     """Standard normal samples with ``t``'s shape, dtype and backend."""
-    return randn(*t.shape, dtype=_float_like("randn_like", t, dtype), requires_grad=requires_grad, backend=t._backend)
+    be = _backend_of("randn_like", backend, device, t)
+    return randn(*t.shape, dtype=_float_like("randn_like", t, dtype), requires_grad=requires_grad, backend=be)
 
 
 def _float_like(op, t, dtype):
@@ -849,9 +880,9 @@ def from_numpy(array) -> Tensor:
     return tensor(array)
 
 
-def arange(start, stop=None, step=1, dtype=None, requires_grad=False, backend=None) -> Tensor:
+def arange(start, stop=None, step=1, dtype=None, requires_grad=False, backend=None, *, device=None) -> Tensor:
     """``arange(5)`` = 0..4; ints give int64, floats the default float dtype."""
-    be = get_backend_object(backend)
+    be = _backend_of("arange", backend, device)
     if stop is None:
         start, stop = 0, start
     dt = _resolve_dtype(be, dtype)
@@ -862,13 +893,13 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False, backend=No
     return Tensor._wrap(arr, be, requires_grad)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False, backend=None) -> Tensor:
-    be = get_backend_object(backend)
+def eye(n, m=None, dtype=None, requires_grad=False, backend=None, *, device=None) -> Tensor:
+    be = _backend_of("eye", backend, device)
     dt = _resolve_dtype(be, dtype) or _default_float(be)
     return Tensor._wrap(be.xp.eye(n, m, dtype=dt, device=be.device), be, requires_grad)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False, backend=None) -> Tensor:
+def linspace(start, end, steps, dtype=None, requires_grad=False, backend=None, *, device=None) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included, as
     ``torch.linspace`` (default float dtype; computed in float64, then converted:
     an integer ``dtype`` truncates toward zero, as PyTorch).
@@ -877,13 +908,13 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, backend=None) -
     >>> gdl.linspace(0, 1, 5)
     tensor([0.  , 0.25, 0.5 , 0.75, 1.  ], backend='numpy')
     """
-    be = get_backend_object(backend)
+    be = _backend_of("linspace", backend, device)
     dt = _resolve_dtype(be, dtype) or _default_float(be)
     arr = be.xp.linspace(float(start), float(end), _steps("linspace", steps), dtype=be.xp.float64, device=be.device)
     return Tensor._wrap(arr if arr.dtype == dt else be.xp.astype(arr, dt), be, requires_grad)
 
 
-def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, backend=None) -> Tensor:
+def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, backend=None, *, device=None) -> Tensor:
     """``base ** linspace(start, end, steps)``, as ``torch.logspace`` (computed in float64,
     then converted to ``dtype``, the default float dtype unless given).
 
@@ -891,7 +922,7 @@ def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, back
     >>> gdl.logspace(0, 2, 3)
     tensor([  1.,  10., 100.], backend='numpy')
     """
-    be = get_backend_object(backend)
+    be = _backend_of("logspace", backend, device)
     dt = _resolve_dtype(be, dtype) or _default_float(be)
     xp = be.xp
     exps = xp.linspace(float(start), float(end), _steps("logspace", steps), dtype=xp.float64, device=be.device)
@@ -905,20 +936,20 @@ def _steps(op, steps):
     return steps
 
 
-def empty(*shape, dtype=None, requires_grad=False, backend=None) -> Tensor:
+def empty(*shape, dtype=None, requires_grad=False, backend=None, device=None) -> Tensor:
     """A tensor of ``shape`` for values to be written later, as ``torch.empty``; gdl
     fills it with zeros (the Array API's ``empty`` gives no guarantee either way, so
     gdl does not leave it uninitialised: same result every time)."""
-    return _filled(0, shape, dtype, requires_grad, backend)
+    return _filled(0, shape, dtype, requires_grad, _backend_of("empty", backend, device))
 
 
-def empty_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+def empty_like(t: Tensor, dtype=None, requires_grad=False, *, backend=None, device=None) -> Tensor:
     """A tensor of ``t``'s shape, dtype (unless ``dtype``) and backend, as
     ``torch.empty_like``; filled with zeros in gdl (see :func:`empty`)."""
-    return _filled(0, t.shape, dtype or t.dtype, requires_grad, t._backend)
+    return _filled(0, t.shape, dtype or t.dtype, requires_grad, _backend_of("empty_like", backend, device, t))
 
 
-def tril_indices(row, col, offset=0, dtype=None, backend=None) -> Tensor:
+def tril_indices(row, col, offset=0, dtype=None, backend=None, *, device=None) -> Tensor:
     """The ``(2, N)`` row and column indices of the lower triangle of a ``row`` × ``col``
     matrix (on and below diagonal ``offset``), in row-major order, as ``torch.tril_indices``.
 
@@ -927,17 +958,16 @@ def tril_indices(row, col, offset=0, dtype=None, backend=None) -> Tensor:
     tensor([[0, 1, 1, 2, 2, 2],
             [0, 0, 1, 0, 1, 2]], backend='numpy')
     """
-    return _triangle_indices(row, col, offset, dtype, backend, lower=True)
+    return _triangle_indices(row, col, offset, dtype, _backend_of("tril_indices", backend, device), lower=True)
 
 
-def triu_indices(row, col, offset=0, dtype=None, backend=None) -> Tensor:
+def triu_indices(row, col, offset=0, dtype=None, backend=None, *, device=None) -> Tensor:
     """The ``(2, N)`` indices of the upper triangle (on and above diagonal ``offset``), as
     ``torch.triu_indices``."""
-    return _triangle_indices(row, col, offset, dtype, backend, lower=False)
+    return _triangle_indices(row, col, offset, dtype, _backend_of("triu_indices", backend, device), lower=False)
 
 
-def _triangle_indices(row, col, offset, dtype, backend, lower):
-    be = get_backend_object(backend)
+def _triangle_indices(row, col, offset, dtype, be, lower):
     xp = be.xp
     i = xp.arange(int(row), dtype=xp.int64, device=be.device)[:, None]
     j = xp.arange(int(col), dtype=xp.int64, device=be.device)[None, :]
@@ -948,21 +978,21 @@ def _triangle_indices(row, col, offset, dtype, backend, lower):
     return Tensor._wrap(arr if arr.dtype == dt else xp.astype(arr, dt), be)
 
 
-def rand(*shape, dtype=None, requires_grad=False, backend=None) -> Tensor:
+def rand(*shape, dtype=None, requires_grad=False, backend=None, device=None) -> Tensor:
     """Uniform samples on [0, 1) from the backend's seeded generator."""
-    be = get_backend_object(backend)
+    be = _backend_of("rand", backend, device)
     dt = _resolve_dtype(be, dtype) or _default_float(be)
     return Tensor._wrap(be.uniform(_shape_arg(shape), dtype=dt), be, requires_grad)
 
 
-def randn(*shape, dtype=None, requires_grad=False, backend=None) -> Tensor:
+def randn(*shape, dtype=None, requires_grad=False, backend=None, device=None) -> Tensor:
     """Standard normal samples from the backend's seeded generator."""
-    be = get_backend_object(backend)
+    be = _backend_of("randn", backend, device)
     dt = _resolve_dtype(be, dtype) or _default_float(be)
     return Tensor._wrap(be.normal(_shape_arg(shape), dtype=dt), be, requires_grad)
 
 
-def randint(low, high=None, size=None, *, dtype=None, backend=None) -> Tensor:
+def randint(low, high=None, size=None, *, dtype=None, backend=None, device=None) -> Tensor:
     """Integers drawn uniformly from ``[low, high)``, as ``torch.randint``: ``randint(high,
     size)`` starts at 0. ``dtype`` defaults to int64 (a float dtype holds the same integers).
 
@@ -976,15 +1006,15 @@ def randint(low, high=None, size=None, *, dtype=None, backend=None) -> Tensor:
         raise TypeError(f"randint: size must be a tuple of ints, got {size!r}")
     if int(low) >= int(high):
         raise ValueError(f"randint: expected low < high, got low={low}, high={high}")
-    be = get_backend_object(backend)
+    be = _backend_of("randint", backend, device)
     out = be.integers(int(low), int(high), tuple(size))
     dt = _resolve_dtype(be, dtype)
     return Tensor._wrap(out if dt is None or out.dtype == dt else be.xp.astype(out, dt), be)
 
 
-def randperm(n, *, dtype=None, backend=None) -> Tensor:
+def randperm(n, *, dtype=None, backend=None, device=None) -> Tensor:
     """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` says otherwise)."""
-    be = get_backend_object(backend)
+    be = _backend_of("randperm", backend, device)
     out = be.permutation(n)
     dt = _resolve_dtype(be, dtype)
     return Tensor._wrap(out if dt is None or out.dtype == dt else be.xp.astype(out, dt), be)
@@ -992,4 +1022,4 @@ def randperm(n, *, dtype=None, backend=None) -> Tensor:
 
 def empty_like_shape(shape, dtype=None, backend=None) -> Tensor:
     """Zeros of ``shape`` (used as storage before an initialiser fills it)."""
-    return _filled(0, tuple(shape), dtype, False, backend)
+    return _filled(0, tuple(shape), dtype, False, get_backend_object(backend))

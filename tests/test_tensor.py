@@ -196,7 +196,8 @@ def test_attributes(backend):
     assert t.shape == (2, 3, 4) and isinstance(t.shape, tuple)
     assert t.ndim == 3 and t.size == 24 and t.numel() == 24 and len(t) == 2
     assert t.backend == backend
-    assert t.device == gdl.get_backend_object(backend).device
+    assert t._backend.device is gdl.get_backend_object(backend).device
+    assert t.device == gdl.device("cuda:0" if backend == "cupy" else "cpu")
     assert t.requires_grad is False and t.grad is None and t.grad_fn is None and t.is_leaf
     x = gdl.tensor([1.0, 2.0], requires_grad=True)
     y = x * 2.0

@@ -37,6 +37,25 @@ class CupyBackend(Backend):
     def synchronize(self):
         cupy.cuda.get_current_stream().synchronize()
 
+    # -- gdl.cuda's queries (untested without a GPU) --
+    def device_count(self) -> int:
+        return cupy.cuda.runtime.getDeviceCount()
+
+    def device_name(self) -> str:
+        name = cupy.cuda.runtime.getDeviceProperties(self.device.id)["name"]
+        return name.decode() if isinstance(name, bytes) else name
+
+    def memory_allocated(self) -> int:
+        """Bytes of CuPy's default pool in use by arrays."""
+        return cupy.get_default_memory_pool().used_bytes()
+
+    def memory_reserved(self) -> int:
+        """Bytes CuPy's default pool holds (in use plus cached)."""
+        return cupy.get_default_memory_pool().total_bytes()
+
+    def empty_cache(self) -> None:
+        cupy.get_default_memory_pool().free_all_blocks()
+
     def seed(self, seed):
         self._seed = seed
         self._rng = cupy.random.default_rng(seed)

@@ -63,14 +63,21 @@ _METHODS = {
 }
 
 _ADDED = {}
-for _module in (E, P, R, O, SC, S, I, L, IP, MI, SA):
-    for _name, _fn in _module.TENSOR_METHODS.items():
-        if _name in _ADDED or _name in _METHODS or _name in _OPERATORS:
-            raise RuntimeError(f"Tensor method {_name!r} is defined twice ({_module.__name__})")
-        _ADDED[_name] = _fn
 
-for _name, _fn in {**_OPERATORS, **_METHODS, **_ADDED}.items():
+
+def attach_methods(module) -> None:
+    """Make ``module.TENSOR_METHODS`` Tensor methods (a name defined twice is an error)."""
+    for name, fn in module.TENSOR_METHODS.items():
+        if name in _ADDED or name in _METHODS or name in _OPERATORS:
+            raise RuntimeError(f"Tensor method {name!r} is defined twice ({module.__name__})")
+        _ADDED[name] = fn
+        setattr(Tensor, name, fn)
+
+
+for _name, _fn in {**_OPERATORS, **_METHODS}.items():
     setattr(Tensor, _name, _fn)
+for _module in (E, P, R, O, SC, S, I, L, IP, MI, SA):
+    attach_methods(_module)
 
 Tensor.__hash__ = object.__hash__
 Tensor.T = property(lambda self: S.permute(self, tuple(reversed(range(self.ndim)))))

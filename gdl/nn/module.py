@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
-from gdl.backends import get_backend_object
+from gdl.backends import get_backend_object, pick_backend
 from gdl.nn.parameter import Parameter
 from gdl.tensor import Tensor, no_grad
 
@@ -386,8 +386,16 @@ class Module:
         return self
 
     # -- backends -------------------------------------------------------------------------------------
-    def to(self, backend=None, dtype=None):
-        """Move (and/or cast) every parameter and buffer in place; returns ``self``."""
+    def to(self, backend=None, dtype=None, non_blocking=False, *, device=None):
+        """Move (and/or cast) every parameter and buffer in place; returns ``self``.
+
+        ``backend`` may be a device, as in PyTorch (``model.to("cuda")``, ``model.to("cpu")``,
+        ``device=``), or a dtype (``model.to(gdl.float64)``); ``non_blocking`` is ignored."""
+        from gdl import dtypes
+
+        backend = pick_backend("Module.to", backend, device)
+        if dtype is None and (isinstance(backend, dtypes.DType) or backend in dtypes.ALL):
+            backend, dtype = None, backend
         target = get_backend_object(backend) if backend is not None else None
         for m in self.modules():
             for store in (m._parameters, m._buffers):
@@ -399,6 +407,15 @@ class Module:
     def cpu(self):
         """Move every parameter and buffer to the NumPy backend, in place (``to("numpy")``)."""
         return self.to("numpy")
+
+    def cuda(self, device=None):
+        """Move every parameter and buffer to the CuPy backend, in place (``to("cuda")``)."""
+        from gdl.backends import device as _device
+
+        target = _device("cuda" if device is None else device)
+        if target.type != "cuda":
+            raise ValueError(f"Module.cuda(): expected a cuda device, got {str(target)!r}")
+        return self.to(target)
 
     def float(self):
         """Cast floating-point parameters and buffers to the default float dtype (float32
