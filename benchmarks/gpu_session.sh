@@ -23,9 +23,11 @@ echo "== tests on CuPy =="
 # The hypothesis cross-check files against PyTorch for nn, optim and data are left out: they check
 # backend-independent code (run on NumPy and array_api_strict in CI), and each new CuPy kernel they
 # would compile costs device time. The op cross-checks stay: dtypes and edge values can differ on CuPy.
-# Two stages, each with its own timeout and log, so that a slow second stage cannot hide the first:
-# 1. the suite as it stood before session 5; 2. the ops and layers added in session 5.
-# Budget: the whole script must stay under the device tool's 600 s per call.
+# Three stages, each with its own timeout and log, so that a slow later stage cannot hide an earlier one:
+# 1. the suite as it stood before session 5; 2. the ops and layers added in session 5; 3. session 6's
+# (device names "cuda"/"cpu", slice gradients, fused norms, DataLoader workers started after CUDA is up, ...).
+# Budget: the whole script must stay under the device tool's 600 s per call
+# (180 + 120 + 70 s of tests, 120 s of benchmarks, 40 s of phases, 30 s for the CLI = 560 s).
 NEW_TESTS="tests/test_ops_pointwise.py tests/test_ops_scan_reduce.py tests/test_ops_shape_index.py
   tests/test_ops_linalg.py tests/test_ops_bughunt.py tests/test_nn_activations_padding.py tests/test_nn_norm_pool.py
   tests/test_optim_extra.py tests/test_nn_attention.py tests/test_nn_convtranspose_upsampling.py
@@ -33,6 +35,11 @@ NEW_TESTS="tests/test_ops_pointwise.py tests/test_ops_scan_reduce.py tests/test_
   tests/test_data_samplers.py tests/test_nn_bughunt.py tests/test_misc_bughunt.py
   tests/test_torch_crosscheck_pointwise.py tests/test_torch_crosscheck_scan_reduce.py
   tests/test_torch_crosscheck_shape_index.py tests/test_torch_crosscheck_linalg.py"
+S6_TESTS="tests/test_devices.py tests/test_slice_grad_linear.py tests/test_norm_fused_nodes.py
+  tests/test_bughunt_session6.py tests/test_speed_outliers.py tests/test_reduction_dtypes_var_node.py
+  tests/test_optim_maximize.py tests/test_random_creation.py tests/test_utils_checkpoint.py tests/test_linalg.py
+  tests/test_ops_sampling_misc.py tests/test_nn_extra_layers.py tests/test_optim_lbfgs_sparse_swa.py
+  tests/test_data_workers.py"
 LEFT_OUT="tests/test_data_integration.py tests/test_torch_crosscheck.py tests/test_torch_parity_extras.py
   tests/test_torch_crosscheck_activations_padding.py tests/test_torch_crosscheck_norm_pool.py
   tests/test_torch_crosscheck_optim_extra.py tests/test_torch_crosscheck_attention.py
@@ -42,19 +49,26 @@ LEFT_OUT="tests/test_data_integration.py tests/test_torch_crosscheck.py tests/te
   tests/test_torch_crosscheck_data_samplers.py tests/test_torch_crosscheck_nn_bughunt.py
   tests/test_torch_crosscheck_misc_bughunt.py"
 IGNORE=""
-for f in $NEW_TESTS $LEFT_OUT; do IGNORE="$IGNORE --ignore=$f"; done
+for f in $NEW_TESTS $S6_TESTS $LEFT_OUT; do IGNORE="$IGNORE --ignore=$f"; done
 PRESENT=""
 for f in $NEW_TESTS; do [ -e "$f" ] && PRESENT="$PRESENT $f"; done
-GDL_BACKEND=cupy GDL_TEST_BACKENDS=cupy GDL_EXAMPLES_BACKEND=cupy timeout "${T_TESTS:-200}" \
+PRESENT_S6=""
+for f in $S6_TESTS; do [ -e "$f" ] && PRESENT_S6="$PRESENT_S6 $f"; done
+GDL_BACKEND=cupy GDL_TEST_BACKENDS=cupy GDL_EXAMPLES_BACKEND=cupy timeout "${T_TESTS:-180}" \
   python3 -m pytest -m "not slow" -q -p no:cacheprovider -n "${XDIST:-8}" --durations=10 $IGNORE tests \
   >"$OUT/tests_cupy.log" 2>&1
 echo "pytest exit: $?" | tee -a "$OUT/tests_cupy.log"
 tail -n 30 "$OUT/tests_cupy.log"
-GDL_BACKEND=cupy GDL_TEST_BACKENDS=cupy timeout "${T_TESTS_NEW:-150}" \
+GDL_BACKEND=cupy GDL_TEST_BACKENDS=cupy timeout "${T_TESTS_NEW:-120}" \
   python3 -m pytest -m "not slow" -q -p no:cacheprovider -n "${XDIST:-8}" --durations=10 $PRESENT \
   >"$OUT/tests_cupy_new.log" 2>&1
 echo "pytest (session-5 ops) exit: $?" | tee -a "$OUT/tests_cupy_new.log"
 tail -n 30 "$OUT/tests_cupy_new.log"
+GDL_BACKEND=cupy GDL_TEST_BACKENDS=cupy timeout "${T_TESTS_S6:-70}" \
+  python3 -m pytest -m "not slow" -q -p no:cacheprovider -n "${XDIST:-8}" --durations=10 $PRESENT_S6 \
+  >"$OUT/tests_cupy_s6.log" 2>&1
+echo "pytest (session-6 additions) exit: $?" | tee -a "$OUT/tests_cupy_s6.log"
+tail -n 30 "$OUT/tests_cupy_s6.log"
 
 echo "== benchmarks on the GPU =="
 timeout "${T_BENCH:-120}" python3 -m benchmarks.run --device gpu --overhead --repeats "${REPEATS:-5}" \
@@ -69,7 +83,7 @@ echo "phases exit: $?" | tee -a "$OUT/phases_gpu.log"
 tail -n 12 "$OUT/phases_gpu.log"
 
 echo "== gdl train mnist on CuPy (the main job) =="
-( time timeout "${T_CLI:-40}" python3 -m gdl train mnist --backend cupy --quiet ) >"$OUT/cli_cupy.log" 2>&1
+( time timeout "${T_CLI:-30}" python3 -m gdl train mnist --backend cupy --quiet ) >"$OUT/cli_cupy.log" 2>&1
 tail -n 12 "$OUT/cli_cupy.log"
 
 if [ -n "${EXAMPLES:-}" ]; then
