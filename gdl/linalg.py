@@ -29,6 +29,7 @@ import math
 from typing import NamedTuple
 
 from gdl import dtypes
+from gdl.autograd import _OutputGrads
 from gdl.functional import elementwise as E
 from gdl.functional import linalg as FL
 from gdl.functional import reduction as R
@@ -158,25 +159,6 @@ def _symmetric(xp, a, upper=False):
     return xp.tril(a) + xp.tril(a, k=-1).mT
 
 
-class _OutGrads:
-    """The gradients of a several-output op's outputs by position (None where none arrived);
-    the engine adds two of them when several outputs were used."""
-
-    __slots__ = ("grads",)
-
-    def __init__(self, grads):
-        self.grads = grads
-
-    @classmethod
-    def one(cls, i, g, n):
-        grads = [None] * n
-        grads[i] = g
-        return cls(grads)
-
-    def __add__(self, other):
-        return _OutGrads([a if b is None else b if a is None else a + b for a, b in zip(self.grads, other.grads)])
-
-
 def _results(arrays, be, inputs, backward, name):
     """Tensors of the outputs ``arrays`` of one op, and one node behind them all:
     ``backward(grads)`` gets one gradient array (or None) per output and returns one per
@@ -188,7 +170,7 @@ def _results(arrays, be, inputs, backward, name):
     hub = Tensor._wrap(arrays[0], be)
     hub.requires_grad = True
     hub.grad_fn = Node(name, tuple(inputs), lambda collected: backward(collected.grads))
-    return [result(a, be, (hub,), lambda g, i=i: (_OutGrads.one(i, g, n),), name) for i, a in enumerate(arrays)]
+    return [result(a, be, (hub,), lambda g, i=i: (_OutputGrads.one(i, g, n),), name) for i, a in enumerate(arrays)]
 
 
 def _needs_grad(*ts) -> bool:
