@@ -38,7 +38,7 @@ NEW_TESTS="tests/test_ops_pointwise.py tests/test_ops_scan_reduce.py tests/test_
 S6_TESTS="tests/test_devices.py tests/test_slice_grad_linear.py tests/test_norm_fused_nodes.py
   tests/test_bughunt_session6.py tests/test_speed_outliers.py tests/test_reduction_dtypes_var_node.py
   tests/test_optim_maximize.py tests/test_random_creation.py tests/test_utils_checkpoint.py tests/test_linalg.py
-  tests/test_ops_sampling_misc.py tests/test_nn_extra_layers.py tests/test_optim_lbfgs_sparse_swa.py
+  tests/test_ops_sampling_misc.py tests/test_nn_more_layers.py tests/test_optim_lbfgs_sparse_swa.py
   tests/test_data_workers.py"
 LEFT_OUT="tests/test_data_integration.py tests/test_torch_crosscheck.py tests/test_torch_parity_extras.py
   tests/test_torch_crosscheck_activations_padding.py tests/test_torch_crosscheck_norm_pool.py

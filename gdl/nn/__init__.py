@@ -7,7 +7,6 @@ from gdl.nn import (
     activation,
     attention,
     conv,
-    extra_layers,
     functional,
     init,
     layers,
@@ -22,7 +21,6 @@ from gdl.nn import (
 from gdl.nn.activation import *  # noqa: F403
 from gdl.nn.attention import *  # noqa: F403
 from gdl.nn.conv import *  # noqa: F403
-from gdl.nn.extra_layers import *  # noqa: F403
 from gdl.nn.layers import *  # noqa: F403
 from gdl.nn.loss import *  # noqa: F403
 from gdl.nn.module import Module, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
@@ -35,7 +33,7 @@ from gdl.nn.transformer import *  # noqa: F403
 from gdl.nn.upsampling import *  # noqa: F403
 
 _LAYER_MODULES = (
-    activation, attention, conv, extra_layers, layers, loss, normalization, padding, pooling, transformer, upsampling,
+    activation, attention, conv, layers, loss, normalization, padding, pooling, transformer, upsampling,
 )
 
 __all__ = sorted(

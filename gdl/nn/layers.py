@@ -1,4 +1,5 @@
-"""Layers: Linear, Embedding, Dropout, Flatten, Unflatten, Identity and normalisation."""
+"""Layers: Linear, Bilinear, Embedding, EmbeddingBag, Dropout, Flatten, Unflatten, Identity and
+normalisation."""
 
 from __future__ import annotations
 
@@ -44,6 +45,49 @@ class Linear(Module):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Bilinear(Module):
+    """``y = x1ᵀ · weight · x2 + bias`` for each output feature (:func:`~gdl.nn.functional.bilinear`).
+
+    ``weight`` is ``(out_features, in1_features, in2_features)`` and ``bias``
+    ``(out_features,)``, both from U(-1/√in1, 1/√in1) as PyTorch's.
+
+    >>> import gdl
+    >>> layer = gdl.nn.Bilinear(3, 4, 5)
+    >>> layer.weight.shape, layer.bias.shape
+    ((5, 3, 4), (5,))
+    >>> layer(gdl.zeros(2, 3), gdl.zeros(2, 4)).shape
+    (2, 5)
+    """
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True, dtype=None,
+                 backend=None):
+        super().__init__()
+        for name, v in (("in1_features", in1_features), ("in2_features", in2_features),
+                        ("out_features", out_features)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"Bilinear: {name} must be a non-negative int, got {v!r}")
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        self.weight = Parameter(empty_like_shape((out_features, in1_features, in2_features), dtype, backend))
+        if bias:
+            self.bias = Parameter(empty_like_shape((out_features,), dtype, backend))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.in1_features) if self.in1_features > 0 else 0.0
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
 class Embedding(Module):
@@ -96,6 +140,85 @@ class Embedding(Module):
         s += f", norm_type={self.norm_type}" if self.norm_type != 2 else ""
         s += ", scale_grad_by_freq=True" if self.scale_grad_by_freq else ""
         return s + (", sparse=True" if self.sparse else "")
+
+
+class EmbeddingBag(Module):
+    """The sum, mean or max of the embeddings of each bag of indices, without the
+    per-index embeddings in between (:func:`~gdl.nn.functional.embedding_bag`).
+
+    ``weight`` ``(num_embeddings, embedding_dim)`` from N(0, 1), the ``padding_idx`` row
+    zero, as PyTorch's. ``forward(input, offsets=None, per_sample_weights=None)``: a 2-D
+    ``input`` is one bag per row; a 1-D one is cut into bags at ``offsets``.
+
+    >>> import gdl
+    >>> bag = gdl.nn.EmbeddingBag(10, 3, mode="sum")
+    >>> bag(gdl.tensor([1, 2, 4, 5, 4]), gdl.tensor([0, 2])).shape
+    (2, 3)
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: float | None = None,
+                 norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                 _weight=None, include_last_offset: bool = False, padding_idx: int | None = None, dtype=None,
+                 backend=None):
+        super().__init__()
+        if mode not in ("sum", "mean", "max"):
+            raise ValueError(f"EmbeddingBag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+        if padding_idx is not None:
+            if isinstance(padding_idx, bool) or not isinstance(padding_idx, int) or not (
+                    -num_embeddings <= padding_idx < num_embeddings):
+                raise ValueError(f"EmbeddingBag: padding_idx must be in [-{num_embeddings}, {num_embeddings}), "
+                                 f"got {padding_idx!r}")
+            padding_idx %= num_embeddings
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.mode, self.sparse = bool(scale_grad_by_freq), mode, bool(sparse)
+        self.include_last_offset, self.padding_idx = bool(include_last_offset), padding_idx
+        if _weight is None:
+            self.weight = Parameter(empty_like_shape((num_embeddings, embedding_dim), dtype, backend))
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(f"EmbeddingBag: _weight of shape {tuple(_weight.shape)} does not match "
+                                 f"({num_embeddings}, {embedding_dim})")
+            self.weight = Parameter(_weight)
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            be = self.weight._backend
+            xp = be.xp
+            keep = xp.arange(self.num_embeddings, device=be.device)[:, None] != self.padding_idx
+            self.weight.data = xp.where(keep, self.weight.data, xp.zeros_like(self.weight.data))
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, max_norm: float | None = None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
+                        sparse: bool = False, include_last_offset: bool = False,
+                        padding_idx: int | None = None) -> "EmbeddingBag":
+        """An EmbeddingBag holding (a copy of) the 2-D ``embeddings``; ``freeze=True`` leaves
+        its weight out of training (``requires_grad=False``), as PyTorch's."""
+        if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
+            raise ValueError("EmbeddingBag.from_pretrained: embeddings must be a 2-D Tensor, got "
+                             f"{getattr(embeddings, 'shape', type(embeddings).__name__)}")
+        rows, dim = embeddings.shape
+        bag = cls(rows, dim, max_norm, norm_type, scale_grad_by_freq, mode, sparse, embeddings.detach().clone(),
+                  include_last_offset, padding_idx)
+        bag.weight.requires_grad = not freeze
+        return bag
+
+    def forward(self, input, offsets=None, per_sample_weights=None) -> Tensor:
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type, self.scale_grad_by_freq,
+                               self.mode, self.sparse, per_sample_weights, self.include_last_offset,
+                               self.padding_idx)
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        s += f", max_norm={self.max_norm}" if self.max_norm is not None else ""
+        s += f", norm_type={self.norm_type}" if self.norm_type != 2 else ""
+        s += ", scale_grad_by_freq=True" if self.scale_grad_by_freq else ""
+        s += f", mode={self.mode!r}"
+        s += f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
+        return s
 
 
 class Dropout(Module):
@@ -273,7 +396,9 @@ class BatchNorm2d(_BatchNorm):
 
 __all__ = [
     "Linear",
+    "Bilinear",
     "Embedding",
+    "EmbeddingBag",
     "Dropout",
     "Flatten",
     "Unflatten",

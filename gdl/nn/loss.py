@@ -348,6 +348,27 @@ class MultiLabelMarginLoss(_Loss):
         return F.multilabel_margin_loss(input, target, self.reduction)
 
 
+class CTCLoss(_Loss):
+    """Connectionist Temporal Classification loss (:func:`~gdl.nn.functional.ctc_loss`):
+    ``forward(log_probs, targets, input_lengths, target_lengths)``."""
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
+        super().__init__(reduction)
+        if isinstance(blank, bool) or not isinstance(blank, int) or blank < 0:
+            raise ValueError(f"CTCLoss: blank must be a non-negative int, got {blank!r}")
+        self.blank, self.zero_infinity = blank, bool(zero_infinity)
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
+                          self.zero_infinity)
+
+    def extra_repr(self) -> str:
+        parts = [f"blank={self.blank}"] if self.blank else []
+        parts += [super().extra_repr()] if self.reduction != "mean" else []
+        parts += ["zero_infinity=True"] if self.zero_infinity else []
+        return ", ".join(parts)
+
+
 __all__ = [
     "MSELoss",
     "CrossEntropyLoss",
@@ -369,4 +390,5 @@ __all__ = [
     "GaussianNLLLoss",
     "MultiMarginLoss",
     "MultiLabelMarginLoss",
+    "CTCLoss",
 ]

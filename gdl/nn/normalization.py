@@ -1,4 +1,5 @@
-"""Normalization layers beyond batch and layer norm: GroupNorm, RMSNorm, InstanceNorm1d/2d.
+"""Normalization layers beyond batch and layer norm: GroupNorm, RMSNorm, InstanceNorm1d/2d
+and LocalResponseNorm.
 
 Parameter and buffer names, shapes, initial values and defaults are PyTorch's, so
 state dicts load either way.
@@ -155,9 +156,27 @@ class InstanceNorm2d(_InstanceNorm):
     _batched_dims = 4
 
 
+class LocalResponseNorm(Module):
+    """Normalisation across neighbouring channels (AlexNet), as PyTorch's
+    (:func:`~gdl.nn.functional.local_response_norm`)."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
+        super().__init__()
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"LocalResponseNorm: size must be a positive int, got {size!r}")
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
 __all__ = [
     "GroupNorm",
     "RMSNorm",
     "InstanceNorm1d",
     "InstanceNorm2d",
+    "LocalResponseNorm",
 ]

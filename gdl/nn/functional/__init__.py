@@ -8,21 +8,24 @@ from gdl.nn.functional import (
     activation,
     attention,
     conv,
+    ctc,
     distance,
-    extra_layers,
+    embedding_bags,
     layers,
     loss,
     margin_loss,
     normalization,
     padding,
     pooling,
+    sampling_grid,
     upsampling,
 )
 from gdl.nn.functional.activation import *  # noqa: F403
 from gdl.nn.functional.attention import *  # noqa: F403
 from gdl.nn.functional.conv import *  # noqa: F403
+from gdl.nn.functional.ctc import *  # noqa: F403
 from gdl.nn.functional.distance import *  # noqa: F403
-from gdl.nn.functional.extra_layers import *  # noqa: F403
+from gdl.nn.functional.embedding_bags import *  # noqa: F403
 from gdl.nn.functional.layers import *  # noqa: F403
 from gdl.nn.functional.loss import *  # noqa: F403
 from gdl.nn.functional.margin_loss import *  # noqa: F403
@@ -30,10 +33,12 @@ from gdl.nn.functional.normalization import *  # noqa: F403
 from gdl.nn.functional.padding import *  # noqa: F403
 from gdl.nn.functional.pooling import *  # noqa: F403
 from gdl.nn.functional.recurrent import gru_cell, lstm_cell, rnn_cell
+from gdl.nn.functional.sampling_grid import *  # noqa: F403
 from gdl.nn.functional.upsampling import *  # noqa: F403
 
 _MODULES = (
-    activation, attention, conv, distance, extra_layers, layers, loss, margin_loss, normalization, padding, pooling, upsampling,
+    activation, attention, conv, ctc, distance, embedding_bags, layers, loss, margin_loss, normalization, padding,
+    pooling, sampling_grid, upsampling,
 )
 
 __all__ = sorted(

@@ -4,6 +4,7 @@ Each function computes its forward once from the raw array, keeps what its backw
 needs, and defines that backward right beside it. ``inplace=`` is accepted where
 PyTorch has it, but gdl never writes into its input: the result is always a new
 tensor. Integer (and bool) inputs give the default float dtype (``gdl.get_default_dtype()``).
+``gumbel_softmax`` draws its noise from the backend's seeded generator (``gdl.manual_seed``).
 
 >>> import gdl
 >>> import gdl.nn.functional as F
@@ -22,8 +23,10 @@ import math
 import warnings
 
 from gdl import dtypes
+from gdl import functional as ops
 from gdl.functional._util import check_axis, check_same_backend
 from gdl.functional.elementwise import _as_float
+from gdl.nn.functional._arguments import _check_tensor, _real
 from gdl.tensor import Tensor, result
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -389,11 +392,59 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return result(out, x._backend, (x, weight), backward, "Prelu")
 
 
+def _gumbel_noise(be, shape, dtype):
+    """Standard Gumbel samples ``-log(E)``, ``E ~ Exp(1)``, from the backend's seeded generator
+    (``E = -log(1 - U)``, kept above the smallest normal number so the noise stays finite)."""
+    xp = be.xp
+    u = be.uniform(tuple(shape), dtype=dtype)
+    e = -xp.log1p(-u)
+    e = xp.maximum(e, xp.full((), xp.finfo(dtype).smallest_normal, dtype=dtype, device=be.device))
+    return -xp.log(e)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1) -> Tensor:
+    """A sample of the Gumbel-softmax distribution: ``softmax((logits + G)/tau, dim)`` with
+    ``G`` standard Gumbel noise drawn from the backend's generator (``gdl.manual_seed`` makes
+    it repeat), as ``torch.nn.functional.gumbel_softmax``. ``hard=True`` returns the one-hot
+    of each sample's arg-max whose gradient is the soft sample's (straight-through:
+    ``y_hard - y_soft.detach() + y_soft``). ``eps`` is unused (deprecated in PyTorch too).
+
+    >>> import gdl
+    >>> import gdl.nn.functional as F
+    >>> y = F.gumbel_softmax(gdl.zeros(2, 5), hard=True)
+    >>> y.sum(dim=-1)
+    tensor([1., 1.], backend='numpy')
+    """
+    op = "gumbel_softmax"
+    _check_tensor(op, "logits", logits)
+    tau = _real(op, "tau", tau)
+    if tau <= 0:
+        raise ValueError(f"{op}: tau must be > 0, got {tau}")
+    if logits.ndim == 0:
+        raise ValueError(f"{op}: expected logits with at least one dimension, got a 0-d tensor")
+    if isinstance(dim, bool) or not isinstance(dim, int) or not -logits.ndim <= dim < logits.ndim:
+        raise ValueError(f"{op}: dim {dim!r} is out of range for logits of shape {logits.shape}")
+    be = logits._backend
+    xp = be.xp
+    noise = Tensor._wrap(_gumbel_noise(be, logits.shape, logits.data.dtype), be)
+    y_soft = ops.softmax((logits + noise) / tau, dim=dim)
+    if not hard:
+        return y_soft
+    axis = dim % logits.ndim
+    first = xp.argmax(y_soft.data, axis=axis, keepdims=True)
+    shape = [1] * logits.ndim
+    shape[axis] = logits.shape[axis]
+    positions = xp.reshape(xp.arange(logits.shape[axis], dtype=first.dtype, device=be.device), tuple(shape))
+    y_hard = Tensor._wrap(xp.astype(positions == first, y_soft.data.dtype), be)
+    return y_hard - y_soft.detach() + y_soft
+
+
 __all__ = [
     "celu",
     "elu",
     "gelu",
     "glu",
+    "gumbel_softmax",
     "hardshrink",
     "hardsigmoid",
     "hardswish",

@@ -1,10 +1,11 @@
-"""Functional forms of the layers: linear, dropout, embedding and normalisation."""
+"""Functional forms of the layers: linear, bilinear, dropout, embedding and normalisation."""
 
 from __future__ import annotations
 
 import math
 
 from gdl.functional._util import check_same_backend
+from gdl.nn.functional._arguments import _check_tensor, _same_backend, _same_dtype
 from gdl.nn.functional.normalization import _check_float, _check_param, _norm_node
 from gdl.sparse_grad import RowSparseGrad
 from gdl.tensor import Tensor, no_grad, result
@@ -47,6 +48,71 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return result(out, be, inputs, backward, "Linear")
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y[..., o] = Σ_ij input1[..., i] · weight[o, i, j] · input2[..., j] + bias[o]``, as
+    ``torch.nn.functional.bilinear``: ``weight`` is ``(out, in1, in2)``, the inputs
+    ``(..., in1)`` and ``(..., in2)`` with the same leading dimensions. One graph node:
+    forward ``z = x1 · W`` (read as ``(B, out, in2)``), then ``y = Σ_j z · x2``; backward
+    ``dx2 = gᵀz``, ``dx1 = W · (g ⊗ x2)``, ``dW = x1ᵀ (g ⊗ x2)``, ``db = Σ g``.
+
+    >>> import gdl
+    >>> import gdl.nn.functional as F
+    >>> w = gdl.tensor([[[1.0, 0.0], [0.0, 2.0]]])        # one output: x1₀x2₀ + 2·x1₁x2₁
+    >>> F.bilinear(gdl.tensor([[1.0, 2.0]]), gdl.tensor([[3.0, 4.0]]), w)
+    tensor([[19.]], backend='numpy')
+    """
+    op = "bilinear"
+    for name, t in (("input1", input1), ("input2", input2), ("weight", weight)):
+        _check_tensor(op, name, t)
+    if bias is not None:
+        _check_tensor(op, "bias", bias)
+    _same_backend(op, ("input1", input1), ("input2", input2), ("weight", weight), ("bias", bias))
+    _same_dtype(op, ("input1", input1), ("input2", input2), ("weight", weight), ("bias", bias))
+    if weight.ndim != 3:
+        raise ValueError(f"{op}: expected a 3-D weight (out_features, in1_features, in2_features), "
+                         f"got shape {weight.shape}")
+    n_out, n1, n2 = weight.shape
+    for name, t, n in (("input1", input1, n1), ("input2", input2, n2)):
+        if t.ndim == 0 or t.shape[-1] != n:
+            raise ValueError(f"{op}: {name} of shape {t.shape} does not match weight of shape {weight.shape} "
+                             f"(expected the last dimension to be {n})")
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise ValueError(f"{op}: input1 and input2 must have the same leading (batch) dimensions, got shapes "
+                         f"{input1.shape} and {input2.shape}")
+    if bias is not None and bias.shape != (n_out,):
+        raise ValueError(f"{op}: expected a bias of shape ({n_out},), got {bias.shape}")
+    be = weight._backend
+    xp = be.xp
+    lead = tuple(input1.shape[:-1])
+    b = math.prod(lead)
+    x1 = xp.reshape(input1.data, (b, n1))
+    x2 = xp.reshape(input2.data, (b, n2))
+    wp = xp.reshape(xp.permute_dims(weight.data, (1, 0, 2)), (n1, n_out * n2))  # (in1, out·in2)
+    z = xp.reshape(x1 @ wp, (b, n_out, n2))
+    out = (z @ x2[:, :, None])[:, :, 0]
+    if bias is not None:
+        out = out + bias.data
+    need1, need2, needw = input1.requires_grad, input2.requires_grad, weight.requires_grad
+
+    def backward(g):
+        g2 = xp.reshape(g, (b, n_out))
+        gx1 = gx2 = gw = None
+        if need2:
+            gx2 = xp.reshape((g2[:, None, :] @ z)[:, 0, :], input2.shape)
+        if need1 or needw:
+            gz = xp.reshape(g2[:, :, None] * x2[:, None, :], (b, n_out * n2))
+            if need1:
+                gx1 = xp.reshape(gz @ wp.mT, input1.shape)
+            if needw:
+                gw = xp.permute_dims(xp.reshape(x1.mT @ gz, (n1, n_out, n2)), (1, 0, 2))
+        if bias is None:
+            return gx1, gx2, gw
+        return gx1, gx2, gw, xp.sum(g2, axis=0)
+
+    inputs = (input1, input2, weight) if bias is None else (input1, input2, weight, bias)
+    return result(xp.reshape(out, lead + (n_out,)), be, inputs, backward, "Bilinear")
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -233,6 +299,7 @@ def batch_norm(
 
 __all__ = [
     "linear",
+    "bilinear",
     "dropout",
     "embedding",
     "layer_norm",

@@ -1,5 +1,6 @@
 """Group, instance and RMS normalisation, each one graph node with a fused backward
-(layer and batch norm, in ``layers.py``, use the same node).
+(layer and batch norm, in ``layers.py``, use the same node), and local response
+normalisation (AlexNet's, across neighbouring channels; its own graph node).
 
 All of them normalise ``x`` over some group of elements and then apply a per-channel
 (or per-feature) affine map. The shared node :func:`_norm_node` views the input as
@@ -26,6 +27,7 @@ from __future__ import annotations
 import math
 
 from gdl.functional._util import check_same_backend
+from gdl.nn.functional._arguments import _check_tensor, _real
 from gdl.tensor import Tensor, no_grad, result
 
 
@@ -288,8 +290,62 @@ def instance_norm(x: Tensor, running_mean: Tensor | None = None, running_var: Te
     return _norm_node("InstanceNorm", x, view, (2,), wview, weight, bias, eps)
 
 
+def _window_sum(xp, a, before: int, after: int, be):
+    """``out[:, c] = Σ a[:, c - before .. c + after]`` along axis 1 (zeros outside)."""
+    n, c, r = a.shape
+    parts = []
+    if before:
+        parts.append(xp.zeros((n, before, r), dtype=a.dtype, device=be.device))
+    parts.append(a)
+    if after:
+        parts.append(xp.zeros((n, after, r), dtype=a.dtype, device=be.device))
+    padded = xp.concat(parts, axis=1) if len(parts) > 1 else a
+    out = padded[:, 0:c, :]
+    for j in range(1, before + after + 1):
+        out = out + padded[:, j:j + c, :]
+    return out
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """Normalise each channel by its neighbours (AlexNet), as ``torch.nn.functional.local_response_norm``:
+    ``y_c = x_c / (k + alpha/size · Σ_{c'} x_{c'}²)^beta`` over channels ``c - size//2 ..
+    c + (size-1)//2`` (zeros past the ends). Input ``(N, C, *)`` with at least 3 dimensions.
+    One graph node; backward ``g·d^(-beta) - (2·alpha·beta/size)·x·Σ_window(g·y/d)``.
+
+    >>> import gdl
+    >>> import gdl.nn.functional as F
+    >>> F.local_response_norm(gdl.ones(1, 2, 1), 1, alpha=1.0, beta=1.0, k=1.0)
+    tensor([[[0.5],
+             [0.5]]], backend='numpy')
+    """
+    op = "local_response_norm"
+    _check_tensor(op, "input", input)
+    if input.ndim < 3:
+        raise ValueError(f"{op}: expected an input of 3 or more dimensions (N, C, *), got shape {input.shape}")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"{op}: size must be a positive int, got {size!r}")
+    alpha, beta, k = (_real(op, name, v) for name, v in (("alpha", alpha), ("beta", beta), ("k", k)))
+    be = input._backend
+    xp = be.xp
+    n, c = input.shape[:2]
+    x3 = xp.reshape(input.data, (n, c, math.prod(input.shape[2:])))
+    before, after = size // 2, (size - 1) // 2
+    d = k + (alpha / size) * _window_sum(xp, x3 * x3, before, after, be)
+    scale = d ** (-beta)
+    y = x3 * scale
+
+    def backward(g):
+        g3 = xp.reshape(g, x3.shape)
+        q = g3 * y / d
+        gx = g3 * scale - (2.0 * alpha * beta / size) * x3 * _window_sum(xp, q, after, before, be)
+        return (xp.reshape(gx, input.shape),)
+
+    return result(xp.reshape(y, input.shape), be, (input,), backward, "LocalResponseNorm")
+
+
 __all__ = [
     "group_norm",
     "rms_norm",
     "instance_norm",
+    "local_response_norm",
 ]

@@ -1,4 +1,6 @@
-"""Adaptive pooling: a fixed output size, whatever the input size (one graph node each).
+"""Adaptive pooling (a fixed output size, whatever the input size; one graph node each),
+max-unpooling and power-average pooling. The window pools (``max_pool2d``, ``avg_pool2d``,
+...) live in :mod:`gdl.nn.functional.conv`.
 
 Output cell ``i`` of an axis of length ``L`` pooled to ``out`` covers input positions
 ``floor(i·L/out)`` up to (not including) ``ceil((i+1)·L/out)``: PyTorch's windows, which
@@ -16,6 +18,11 @@ with them do the same faster:
   change a maximum) and its first arg-max (ties: the first element in row-major window
   order), and sends the gradient back through the adjoints of the two gathers.
 
+:func:`max_unpool1d`/:func:`max_unpool2d` are the partial inverse of max-pooling, from the
+indices that ``max_pool1d/2d(..., return_indices=True)`` give (one graph node each);
+:func:`lp_pool1d`/:func:`lp_pool2d` compute ``(Σ_window xᵖ)^(1/p)``, composed of
+differentiable gdl ops.
+
 >>> import gdl
 >>> import gdl.nn.functional as F
 >>> x = gdl.arange(5, dtype=gdl.float32).reshape(1, 1, 5)
@@ -23,10 +30,21 @@ with them do the same faster:
 tensor([[[0.5, 2. , 3.5]]], backend='numpy')
 >>> F.adaptive_max_pool1d(x, 2, return_indices=True)[1]
 tensor([[[2, 4]]], backend='numpy')
+>>> x = gdl.tensor([[1.0, 2.0, 3.0, 4.0]]).reshape(1, 1, 4)
+>>> F.lp_pool1d(x, 1, 2)                  # p = 1: window sums
+tensor([[[3., 7.]]], backend='numpy')
+>>> out, idx = F.max_pool1d(x, 2, return_indices=True)
+>>> F.max_unpool1d(out, idx, 2)
+tensor([[[0., 2., 0., 4.]]], backend='numpy')
 """
 
 from __future__ import annotations
 
+import math
+
+from gdl import functional as ops
+from gdl.nn.functional._arguments import _check_tensor, _index_array, _real, _zero
+from gdl.nn.functional.conv import _pair, _single, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from gdl.nn.functional.upsampling import _take_adjoint
 from gdl.tensor import Tensor, is_grad_enabled, result
 
@@ -264,9 +282,131 @@ def adaptive_max_pool1d(x: Tensor, output_size, return_indices: bool = False):
     return _adaptive_max("adaptive_max_pool1d", x, output_size, False, return_indices)
 
 
+def _unpool_size(op, spatial, kernel, stride, padding, output_size):
+    default = [(s - 1) * st - 2 * p + k for s, k, st, p in zip(spatial, kernel, stride, padding)]
+    nd = len(kernel)
+    if output_size is None:
+        sizes = default
+    else:
+        if isinstance(output_size, int) and not isinstance(output_size, bool):
+            output_size = (output_size,)
+        try:
+            sizes = [int(v) for v in output_size]
+        except TypeError:
+            raise TypeError(f"{op}: output_size must be a sequence of ints, got {output_size!r}") from None
+        if len(sizes) == nd + 2:
+            sizes = sizes[2:]
+        if len(sizes) != nd:
+            raise ValueError(f"{op}: output_size must hold {nd} or {nd + 2} sizes, got {output_size!r}")
+        for d, (v, dflt, st) in enumerate(zip(sizes, default, stride)):
+            if not dflt - st < v < dflt + st:
+                raise ValueError(f"{op}: invalid output_size {tuple(output_size)}: dimension {d} must be strictly "
+                                 f"between {dflt - st} and {dflt + st}")
+    if min(sizes) <= 0:
+        raise ValueError(f"{op}: the output sizes {tuple(sizes)} must be positive")
+    return sizes
+
+
+def _max_unpool(op, input, indices, kernel_size, stride, padding, output_size, two_d):
+    _check_tensor(op, "input", input)
+    conv = _pair if two_d else _single
+    kernel = conv(op, "kernel_size", kernel_size, 1)
+    stride = kernel if stride is None else conv(op, "stride", stride, 1)
+    padding = conv(op, "padding", padding, 0)
+    if not two_d:
+        kernel, stride, padding = (kernel,), (stride,), (padding,)
+    nd = len(kernel)
+    if input.ndim not in (nd + 1, nd + 2):
+        layout = "(N, C, H, W) or (C, H, W)" if two_d else "(N, C, L) or (C, L)"
+        raise ValueError(f"{op}: expected input of shape {layout}, got {input.shape}")
+    be = input._backend
+    xp = be.xp
+    idx = _index_array(op, "indices", indices, be)
+    if tuple(idx.shape) != input.shape:
+        raise ValueError(f"{op}: indices of shape {tuple(idx.shape)} must have the input's shape {input.shape}")
+    spatial = input.shape[-nd:]
+    sizes = _unpool_size(op, spatial, kernel, stride, padding, output_size)
+    lead = tuple(input.shape[:-nd])
+    b, p, q = math.prod(lead), math.prod(spatial), math.prod(sizes)
+    idx2 = xp.reshape(idx, (b, p))
+    if idx2.size and (int(xp.min(idx2)) < 0 or int(xp.max(idx2)) >= q):
+        raise ValueError(f"{op}: indices must be in [0, {q}) for an output of spatial size {tuple(sizes)}, got "
+                         f"values in [{int(xp.min(idx2))}, {int(xp.max(idx2))}]")
+    keys = xp.reshape(xp.arange(b, dtype=xp.int64, device=be.device)[:, None] * q + idx2, (-1,))
+    writer = be.last_writers(b * q, keys)  # which input element lands on each output position (last wins)
+    has = writer >= 0
+    src = xp.reshape(input.data, (-1,))
+    out = xp.where(has, xp.take(src, xp.where(has, writer, xp.zeros_like(writer))), _zero(xp, src.dtype, be))
+
+    def backward(g):
+        return (xp.reshape(xp.take_along_axis(xp.reshape(g, (b, q)), idx2, axis=1), input.shape),)
+
+    return result(xp.reshape(out, lead + tuple(sizes)), be, (input,), backward, "MaxUnpool")
+
+
+def max_unpool2d(input: Tensor, indices, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+    """The partial inverse of :func:`gdl.nn.functional.max_pool2d`: zeros of the pooled-from
+    size with each value of ``input`` ``(N, C, H, W)`` (or ``(C, H, W)``) put back at its
+    index (``max_pool2d(..., return_indices=True)``'s, flat in each channel's ``H × W``), as
+    ``torch.nn.functional.max_unpool2d``. The size is ``(H - 1)·stride - 2·padding + kernel``
+    unless ``output_size`` (``(H, W)`` or ``(N, C, H, W)``, within a stride of it) says
+    otherwise. Where two values share an index the later one wins; the gradient of each value
+    is the output gradient at its index.
+    """
+    return _max_unpool("max_unpool2d", input, indices, kernel_size, stride, padding, output_size, True)
+
+
+def max_unpool1d(input: Tensor, indices, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+    """:func:`max_unpool2d` for ``(N, C, L)`` (or ``(C, L)``) input and ``max_pool1d``'s indices."""
+    return _max_unpool("max_unpool1d", input, indices, kernel_size, stride, padding, output_size, False)
+
+
+def _lp_pool(op, input, norm_type, kernel_size, stride, ceil_mode, two_d):
+    _check_tensor(op, "input", input)
+    p = _real(op, "norm_type", norm_type)
+    if p == 0:
+        raise ValueError(f"{op}: norm_type must be non-zero, got {norm_type!r}")
+    nd = 2 if two_d else 1
+    if input.ndim not in (nd + 1, nd + 2):
+        layout = "(N, C, H, W) or (C, H, W)" if two_d else "(N, C, L) or (C, L)"
+        raise ValueError(f"{op}: expected input of shape {layout}, got {input.shape}")
+    kernel = _pair(op, "kernel_size", kernel_size, 1) if two_d else _single(op, "kernel_size", kernel_size, 1)
+    unbatched = input.ndim == nd + 1
+    x = ops.unsqueeze(input, 0) if unbatched else input
+    max_pool, avg_pool = (max_pool2d, avg_pool2d) if two_d else (max_pool1d, avg_pool1d)
+    if p == math.inf:
+        out = max_pool(ops.abs(x), kernel_size, stride, 0, 1, ceil_mode)
+    elif p == -math.inf:
+        out = -max_pool(-ops.abs(x), kernel_size, stride, 0, 1, ceil_mode)
+    else:
+        window = float(math.prod(kernel) if two_d else kernel)
+        out = avg_pool(x ** p, kernel_size, stride, 0, ceil_mode)
+        out = (ops.sign(out) * ops.relu(ops.abs(out)) * window) ** (1.0 / p)
+    return ops.squeeze(out, 0) if unbatched else out
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling ``(Σ_window xᵖ)^(1/p)`` over ``kernel_size`` windows of
+    ``(N, C, H, W)`` (or ``(C, H, W)``) input, as ``torch.nn.functional.lp_pool2d``: an
+    average pool of ``xᵖ`` times the window size, to the power ``1/p`` (``p = 1`` sums,
+    ``p = ∞`` is max-pooling of ``|x|``). Stride defaults to the kernel, no padding. Composed
+    of differentiable gdl ops.
+    """
+    return _lp_pool("lp_pool2d", input, norm_type, kernel_size, stride, ceil_mode, True)
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False) -> Tensor:
+    """:func:`lp_pool2d` for ``(N, C, L)`` (or ``(C, L)``) input."""
+    return _lp_pool("lp_pool1d", input, norm_type, kernel_size, stride, ceil_mode, False)
+
+
 __all__ = [
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "lp_pool1d",
+    "lp_pool2d",
 ]

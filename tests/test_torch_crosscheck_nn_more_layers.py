@@ -1,4 +1,5 @@
-"""The extra layers (gdl.nn.extra_layers, gdl.nn.functional.extra_layers) against PyTorch 2.13
+"""The less common layers (Bilinear, EmbeddingBag, CTCLoss, LocalResponseNorm, MaxUnpool1d/2d,
+LPPool1d/2d and F.gumbel_softmax, affine_grid, grid_sample) against PyTorch 2.13
 (float64): values and the gradient of every differentiable input, module reprs, and torch
 state_dicts loaded into the gdl modules."""
 
@@ -16,8 +17,9 @@ from hypothesis import strategies as st  # noqa: E402
 from torch_support import SETTINGS, close, g64, t64  # noqa: E402
 
 import gdl  # noqa: E402
-from gdl.nn import extra_layers as XL  # noqa: E402
-from gdl.nn.functional import extra_layers as XF  # noqa: E402
+import gdl.nn.functional as F  # noqa: E402
+from gdl import nn  # noqa: E402
+from gdl.nn.functional.activation import _gumbel_noise  # noqa: E402
 
 TF = torch.nn.functional
 TOL = dict(rtol=1e-9, atol=1e-11)
@@ -50,7 +52,7 @@ def test_bilinear(lead, n1, n2, out, bias, seed):
               rng.standard_normal((out, n1, n2))] + ([rng.standard_normal(out)] if bias else [])
     ours = [g64(a, grad=True) for a in arrays]
     theirs = [t64(a, grad=True) for a in arrays]
-    got, ref = XF.bilinear(*ours), TF.bilinear(*theirs)
+    got, ref = F.bilinear(*ours), TF.bilinear(*theirs)
     close(got, ref, "value")
     if got.numel():
         _grads(ours, theirs, got, ref, seed)
@@ -59,7 +61,7 @@ def test_bilinear(lead, n1, n2, out, bias, seed):
 def test_bilinear_module_state_dict_and_init():
     torch.manual_seed(0)
     theirs = torch.nn.Bilinear(3, 4, 5).double()
-    ours = XL.Bilinear(3, 4, 5, dtype=gdl.float64)
+    ours = nn.Bilinear(3, 4, 5, dtype=gdl.float64)
     assert repr(ours) == repr(theirs)
     assert {k: v.shape for k, v in ours.state_dict().items()} == {
         k: tuple(v.shape) for k, v in theirs.state_dict().items()}
@@ -69,7 +71,7 @@ def test_bilinear_module_state_dict_and_init():
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     x1, x2 = np.random.default_rng(1).standard_normal((2, 7, 3)), np.random.default_rng(2).standard_normal((2, 7, 4))
     close(ours(g64(x1), g64(x2)), theirs(t64(x1), t64(x2)), "module")
-    no_bias = XL.Bilinear(3, 4, 5, bias=False)
+    no_bias = nn.Bilinear(3, 4, 5, bias=False)
     assert repr(no_bias) == repr(torch.nn.Bilinear(3, 4, 5, bias=False))
     assert list(no_bias.state_dict()) == ["weight"]
 
@@ -110,7 +112,7 @@ def test_embedding_bag(mode, two_d, last, padding_idx, psw, seed):
         kw_o, kw_t = dict(per_sample_weights=ours[1]), dict(per_sample_weights=theirs[1])
     else:
         kw_o = kw_t = {}
-    got = XF.embedding_bag(i_ours, w_ours, o_ours, **kw, **kw_o)
+    got = F.embedding_bag(i_ours, w_ours, o_ours, **kw, **kw_o)
     ref = TF.embedding_bag(i_theirs, w_theirs, o_theirs, **kw, **kw_t)
     close(got, ref, "value")
     _grads(ours, theirs, got, ref, seed, names=["weight", "per_sample_weights"])
@@ -125,7 +127,7 @@ def test_embedding_bag_scale_grad_by_freq():
     idx, offsets = [1, 2, 0, 3, 3, 5, 4], [0, 2, 3, 5]
     for mode in ("sum", "mean"):
         ours = g64(table, grad=True)
-        out = XF.embedding_bag(gdl.tensor(idx), ours, gdl.tensor(offsets), mode=mode, scale_grad_by_freq=True)
+        out = F.embedding_bag(gdl.tensor(idx), ours, gdl.tensor(offsets), mode=mode, scale_grad_by_freq=True)
         theirs = t64(table, grad=True)
         rows = TF.embedding(torch.tensor(idx), theirs, scale_grad_by_freq=True)
         bags = [(0, 2), (2, 3), (3, 5), (5, 7)]
@@ -137,7 +139,7 @@ def test_embedding_bag_max_norm():
     table = np.random.default_rng(3).standard_normal((6, 3)) * 2
     ours, theirs = g64(table), t64(table)
     idx, offsets = [0, 1, 1, 4], [0, 3]
-    got = XF.embedding_bag(gdl.tensor(idx), ours, gdl.tensor(offsets), max_norm=1.0, mode="sum")
+    got = F.embedding_bag(gdl.tensor(idx), ours, gdl.tensor(offsets), max_norm=1.0, mode="sum")
     ref = TF.embedding_bag(torch.tensor(idx), theirs, torch.tensor(offsets), max_norm=1.0, mode="sum")
     close(got, ref, "value")
     close(ours, theirs, "renormalised table")
@@ -147,16 +149,16 @@ def test_embedding_bag_module_state_dict_and_repr():
     for kw in (dict(), dict(mode="sum", padding_idx=0, max_norm=1.0), dict(mode="max", norm_type=1.0,
                                                                           scale_grad_by_freq=False)):
         theirs = torch.nn.EmbeddingBag(10, 3, **kw).double()
-        ours = XL.EmbeddingBag(10, 3, **kw, dtype=gdl.float64)
+        ours = nn.EmbeddingBag(10, 3, **kw, dtype=gdl.float64)
         assert repr(ours) == repr(theirs)
         ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
         i_o, i_t = _ints([[1, 2, 0], [9, 9, 4]])
         close(ours(i_o), theirs(i_t), f"module {kw}")
     theirs = torch.nn.EmbeddingBag(10, 3, padding_idx=4)
-    ours = XL.EmbeddingBag(10, 3, padding_idx=4)
+    ours = nn.EmbeddingBag(10, 3, padding_idx=4)
     assert np.all(ours.weight.numpy()[4] == 0) and torch.all(theirs.weight[4] == 0)
     pre = np.random.default_rng(0).standard_normal((5, 2))
-    ours = XL.EmbeddingBag.from_pretrained(g64(pre), mode="sum")
+    ours = nn.EmbeddingBag.from_pretrained(g64(pre), mode="sum")
     theirs = torch.nn.EmbeddingBag.from_pretrained(t64(pre), mode="sum")
     assert ours.weight.requires_grad is False and repr(ours) == repr(theirs)
     i_o, i_t = _ints([0, 3, 4, 1])
@@ -191,8 +193,8 @@ def test_ctc_loss(t, n, c, s, blank, reduction, concat, zero_infinity, seed):
         targets = np.concatenate([targets[i, :tl[i]] for i in range(n)]).astype(np.int64)
     x_ours, x_theirs = g64(logits, grad=True), t64(logits, grad=True)
     kw = dict(blank=blank, reduction=reduction, zero_infinity=zero_infinity)
-    got = XF.ctc_loss(gdl.nn.functional.log_softmax(x_ours, 2), gdl.tensor(targets), gdl.tensor(il),
-                      gdl.tensor(tl), **kw)
+    got = F.ctc_loss(gdl.nn.functional.log_softmax(x_ours, 2), gdl.tensor(targets), gdl.tensor(il),
+                     gdl.tensor(tl), **kw)
     ref = TF.ctc_loss(x_theirs.log_softmax(2), torch.tensor(targets), torch.tensor(il), torch.tensor(tl), **kw)
     close(got, ref, "value")
     if np.all(np.isfinite(ref.detach().numpy())):
@@ -209,7 +211,7 @@ def test_ctc_loss_log_probs_gradient_relation():
     targets = np.where(targets == 0, 1, targets)
     lp = torch.tensor(logits).log_softmax(2).numpy()
     ours, theirs = g64(lp, grad=True), t64(lp, grad=True)
-    XF.ctc_loss(ours, gdl.tensor(targets), il.tolist(), tl.tolist(), reduction="sum").backward()
+    F.ctc_loss(ours, gdl.tensor(targets), il.tolist(), tl.tolist(), reduction="sum").backward()
     TF.ctc_loss(theirs, torch.tensor(targets), torch.tensor(il), torch.tensor(tl), reduction="sum").backward()
     inside = np.arange(6)[:, None, None] < il[None, :, None]
     expected = theirs.grad.numpy() - np.where(inside, np.exp(lp), 0.0)
@@ -221,10 +223,10 @@ def test_ctc_loss_unbatched_and_module():
     logits, targets, _, _ = _ctc_case(rng, 6, 1, 4, 3)
     lp = torch.tensor(logits[:, 0]).log_softmax(1).numpy()
     for reduction in ("none", "sum", "mean"):
-        got = XF.ctc_loss(g64(lp), gdl.tensor(targets[0] % 3 + 1), (6,), (3,), reduction=reduction)
+        got = F.ctc_loss(g64(lp), gdl.tensor(targets[0] % 3 + 1), (6,), (3,), reduction=reduction)
         ref = TF.ctc_loss(t64(lp), torch.tensor(targets[0] % 3 + 1), (6,), (3,), reduction=reduction)
         close(got, ref, reduction)
-    loss = XL.CTCLoss(blank=3, reduction="sum", zero_infinity=True)
+    loss = nn.CTCLoss(blank=3, reduction="sum", zero_infinity=True)
     tloss = torch.nn.CTCLoss(blank=3, reduction="sum", zero_infinity=True)
     lp3 = torch.tensor(logits).log_softmax(2).numpy()
     close(loss(g64(lp3), gdl.tensor([[0, 1, 1]]), [6], [3]), tloss(t64(lp3), torch.tensor([[0, 1, 1]]), [6], [3]),
@@ -241,10 +243,10 @@ def test_gumbel_softmax_given_the_same_noise(hard, dim):
     logits = np.random.default_rng(0).standard_normal((4, 5))
     gdl.manual_seed(3)
     ours = g64(logits, grad=True)
-    got = XF.gumbel_softmax(ours, tau=0.7, hard=hard, dim=dim)
+    got = F.gumbel_softmax(ours, tau=0.7, hard=hard, dim=dim)
     gdl.manual_seed(3)
     be = gdl.get_backend_object(None)
-    noise = be.to_host(XF._gumbel_noise(be, (4, 5), be.xp.float64))
+    noise = be.to_host(_gumbel_noise(be, (4, 5), be.xp.float64))
     theirs = t64(logits, grad=True)
     soft = ((theirs + torch.tensor(noise)) / 0.7).softmax(dim)
     if hard:
@@ -261,7 +263,7 @@ def test_gumbel_softmax_distribution_matches_torch():
     logits = np.array([0.5, -1.0, 1.5, 0.0])
     gdl.manual_seed(0)
     torch.manual_seed(0)
-    ours = XF.gumbel_softmax(g64(np.tile(logits, (20000, 1))), hard=True).numpy().mean(0)
+    ours = F.gumbel_softmax(g64(np.tile(logits, (20000, 1))), hard=True).numpy().mean(0)
     theirs = TF.gumbel_softmax(t64(np.tile(logits, (20000, 1))), hard=True).numpy().mean(0)
     expected = np.exp(logits) / np.exp(logits).sum()
     np.testing.assert_allclose(ours, expected, atol=0.015)
@@ -278,16 +280,16 @@ def test_gumbel_softmax_distribution_matches_torch():
 def test_local_response_norm(shape, size, alpha, beta, k, seed):
     x = np.random.default_rng(seed).standard_normal(shape) * 2
     ours, theirs = g64(x, grad=True), t64(x, grad=True)
-    got = XF.local_response_norm(ours, size, alpha, beta, k)
+    got = F.local_response_norm(ours, size, alpha, beta, k)
     ref = TF.local_response_norm(theirs, size, alpha, beta, k)
     close(got, ref, "value")
     _grads([ours], [theirs], got, ref, seed)
-    close(XL.LocalResponseNorm(size, alpha, beta, k)(g64(x)),
+    close(nn.LocalResponseNorm(size, alpha, beta, k)(g64(x)),
           torch.nn.LocalResponseNorm(size, alpha, beta, k)(t64(x)), "module")
 
 
 def test_local_response_norm_repr():
-    assert repr(XL.LocalResponseNorm(3)) == repr(torch.nn.LocalResponseNorm(3))
+    assert repr(nn.LocalResponseNorm(3)) == repr(torch.nn.LocalResponseNorm(3))
 
 
 # -- affine_grid and grid_sample ---------------------------------------------------------------------------------
@@ -299,7 +301,7 @@ def test_affine_grid(align_corners):
     theta = np.random.default_rng(0).standard_normal((2, 2, 3))
     for size in ((2, 3, 4, 5), (2, 1, 1, 3), (2, 1, 3, 1)):
         ours, theirs = g64(theta, grad=True), t64(theta, grad=True)
-        got = XF.affine_grid(ours, size, align_corners=align_corners)
+        got = F.affine_grid(ours, size, align_corners=align_corners)
         ref = TF.affine_grid(theirs, list(size), align_corners=align_corners)
         close(got, ref, f"value {size}")
         _grads([ours], [theirs], got, ref, names=["theta"])
@@ -317,7 +319,7 @@ def test_grid_sample(mode, padding_mode, align_corners):
         ours = [g64(x, grad=True), g64(grid, grad=True)]
         theirs = [t64(x, grad=True), t64(grid, grad=True)]
         kw = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
-        got, ref = XF.grid_sample(*ours, **kw), TF.grid_sample(*theirs, **kw)
+        got, ref = F.grid_sample(*ours, **kw), TF.grid_sample(*theirs, **kw)
         close(got, ref, f"value {in_shape}")
         _grads(ours, theirs, got, ref, names=["input", "grid"])
 
@@ -328,7 +330,7 @@ def test_spatial_transformer_end_to_end():
     x, theta = rng.standard_normal((2, 3, 5, 6)), rng.standard_normal((2, 2, 3)) * 0.5
     ours = [g64(x, grad=True), g64(theta, grad=True)]
     theirs = [t64(x, grad=True), t64(theta, grad=True)]
-    got = XF.grid_sample(ours[0], XF.affine_grid(ours[1], (2, 3, 4, 4), align_corners=False), align_corners=False)
+    got = F.grid_sample(ours[0], F.affine_grid(ours[1], (2, 3, 4, 4), align_corners=False), align_corners=False)
     ref = TF.grid_sample(theirs[0], TF.affine_grid(theirs[1], [2, 3, 4, 4], align_corners=False),
                          align_corners=False)
     close(got, ref, "value")
@@ -367,7 +369,7 @@ def test_max_unpool(two_d, kernel, stride, padding, batched, bigger, seed):
         return  # the indices do not fit the default size (torch would reject them too)
     ours, theirs = g64(vals, grad=True), t64(vals, grad=True)
     unpool_t = TF.max_unpool2d if two_d else TF.max_unpool1d
-    unpool_g = XF.max_unpool2d if two_d else XF.max_unpool1d
+    unpool_g = F.max_unpool2d if two_d else F.max_unpool1d
     got = unpool_g(ours, gdl.tensor(idx), kernel, stride, padding, output_size)
     ref = unpool_t(theirs, torch.tensor(idx), kernel, stride, padding, output_size)
     close(got, ref, "value")
@@ -377,14 +379,14 @@ def test_max_unpool(two_d, kernel, stride, padding, batched, bigger, seed):
 def test_max_unpool_modules_and_repr():
     x = np.random.default_rng(0).standard_normal((1, 2, 4, 4))
     pooled, idx = TF.max_pool2d(t64(x), 2, return_indices=True)
-    ours, theirs = XL.MaxUnpool2d(2), torch.nn.MaxUnpool2d(2)
+    ours, theirs = nn.MaxUnpool2d(2), torch.nn.MaxUnpool2d(2)
     assert repr(ours) == repr(theirs)
     close(ours(g64(pooled.numpy()), gdl.tensor(idx.numpy())), theirs(pooled, idx), "2d")
     close(ours(g64(pooled.numpy()), gdl.tensor(idx.numpy()), output_size=(1, 2, 5, 5)),
           theirs(pooled, idx, output_size=[1, 2, 5, 5]), "2d output_size")
     x1 = x.reshape(1, 2, 16)
     pooled, idx = TF.max_pool1d(t64(x1), 3, 2, 1, return_indices=True)
-    ours, theirs = XL.MaxUnpool1d(3, 2, 1), torch.nn.MaxUnpool1d(3, 2, 1)
+    ours, theirs = nn.MaxUnpool1d(3, 2, 1), torch.nn.MaxUnpool1d(3, 2, 1)
     assert repr(ours) == repr(theirs)
     close(ours(g64(pooled.numpy()), gdl.tensor(idx.numpy())), theirs(pooled, idx), "1d")
 
@@ -404,12 +406,12 @@ def test_lp_pool(two_d, p, kernel, stride, ceil_mode, batched, seed):
     x = rng.uniform(0.2, 2.0, shape) * (1 if p == 3.5 else rng.choice([-1.0, 1.0], shape))
     x = x if batched else x[0]
     ours, theirs = g64(x, grad=True), t64(x, grad=True)
-    g_fn, t_fn = (XF.lp_pool2d, TF.lp_pool2d) if two_d else (XF.lp_pool1d, TF.lp_pool1d)
+    g_fn, t_fn = (F.lp_pool2d, TF.lp_pool2d) if two_d else (F.lp_pool1d, TF.lp_pool1d)
     got, ref = g_fn(ours, p, kernel, stride, ceil_mode), t_fn(theirs, p, kernel, stride, ceil_mode)
     close(got, ref, "value")
     if np.all(np.abs(ref.detach().numpy()) > 1e-6):  # (the p-th root has no derivative at 0)
         _grads([ours], [theirs], got, ref, seed)
-    g_mod = (XL.LPPool2d if two_d else XL.LPPool1d)(p, kernel, stride, ceil_mode)
+    g_mod = (nn.LPPool2d if two_d else nn.LPPool1d)(p, kernel, stride, ceil_mode)
     t_mod = (torch.nn.LPPool2d if two_d else torch.nn.LPPool1d)(p, kernel, stride, ceil_mode)
     assert repr(g_mod) == repr(t_mod)
     close(g_mod(g64(x)), t_mod(t64(x)), "module")
