@@ -107,8 +107,12 @@ def save(obj, path, metadata: dict[str, str] | None = None) -> None:
     _atomic_write(path, lambda f: _write_all(f, header, entries))
 
 
-def load(path, backend=None):
+def load(path, backend=None, *, map_location=None, weights_only=True):
     """Load what :func:`save` wrote (or any safetensors file) onto ``backend``.
+
+    PyTorch's keywords work: ``map_location`` names the backend or device
+    (``"cpu"``, ``"cuda"``), as ``backend=`` does; ``weights_only`` is accepted and
+    ignored: gdl's files hold tensors and plain values only, never pickled code.
 
     Returns a ``dict[str, Tensor]`` for a plain safetensors file (keys in file
     order: by dtype, then name, as safetensors writes them), or the saved
@@ -122,7 +126,11 @@ def load(path, backend=None):
     >>> model.load_state_dict(gdl.io.load("model.safetensors"))          # doctest: +SKIP
     >>> sd = gdl.io.load("trained_on_gpu.safetensors", backend="numpy")   # doctest: +SKIP
     """
-    return _load_file(path, backend)[0]
+    from gdl.backends import pick_backend
+
+    if callable(map_location) or isinstance(map_location, dict):
+        raise TypeError("load: map_location must be a device or backend name (gdl does not remap storages)")
+    return _load_file(path, pick_backend("load", backend, map_location))[0]
 
 
 def load_metadata(path) -> dict[str, str]:

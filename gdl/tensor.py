@@ -31,6 +31,7 @@ from gdl.sparse_grad import RowSparseGrad
 
 _grad_enabled = [True]
 _inference = [False]
+_captures: list = []  # the capture dicts of the backward passes under way (gdl.autograd.grad)
 
 
 class _GradMode:
@@ -159,6 +160,13 @@ class inference_mode(_GradMode):
 
 def is_grad_enabled() -> bool:
     return _grad_enabled[0]
+
+
+def current_capture():
+    """The capture dict (``{id(tensor): gradient or None}``) of the innermost backward
+    pass under way that returns gradients instead of accumulating them
+    (:func:`gdl.autograd.grad`, ``backward(inputs=...)``), or None."""
+    return _captures[-1] if _captures else None
 
 
 def is_inference_mode_enabled() -> bool:
@@ -406,16 +414,13 @@ class Tensor:
             raise TypeError("a floating-point tensor cannot be used as an index")
         return int(self.item())
 
-    def to(self, backend=None, dtype=None, non_blocking=False, *, device=None) -> "Tensor":
-        """This tensor on ``backend`` and/or as ``dtype`` (differentiable).
-
-        ``x.to(gdl.float64)`` (PyTorch's habit: a dtype in the first place) converts the dtype.
-        ``backend`` may be a device, as in PyTorch: ``x.to("cuda")``, ``x.to("cpu")``,
-        ``x.to(device=y.device)``; ``non_blocking`` is accepted and ignored.
-        """
-        backend = pick_backend("to", backend, device)
-        if dtype is None and (isinstance(backend, dtypes.DType) or backend in dtypes.ALL):
-            backend, dtype = None, backend
+    def to(self, backend=None, dtype=None, non_blocking=False, copy=False, *, device=None,
+           memory_format=None) -> "Tensor":
+        """This tensor on ``backend`` and/or as ``dtype`` (differentiable), in PyTorch's three
+        forms: ``x.to(device, dtype)`` (``"cuda"``, ``"cpu"``, a backend name), ``x.to(dtype)``
+        and ``x.to(other)`` (``other``'s backend and dtype). ``copy=True`` always returns a new
+        tensor; ``non_blocking`` and ``memory_format`` are accepted and ignored."""
+        backend, dtype, copy = to_arguments("to", backend, dtype, non_blocking, copy, device)
         out = self
         if backend is not None:
             from gdl.functional.shape import to_backend
@@ -425,6 +430,10 @@ class Tensor:
             from gdl.functional.elementwise import astype
 
             out = astype(out, dtype)
+        if copy and out is self:
+            from gdl.functional.elementwise import clone
+
+            out = clone(out)
         return out
 
     def cpu(self) -> "Tensor":
@@ -579,6 +588,8 @@ def backprop(roots, retain_graph=False, capture=None):
                 heappush(heap, (-t.grad_fn.seq, t))
     needed = None if capture is None else _leading_to(heap, capture)
     mode, _grad_enabled[0] = _grad_enabled[0], False
+    if capture is not None:
+        _captures.append(capture)
     try:
         while heap:
             t = heappop(heap)[1]
@@ -630,10 +641,12 @@ def backprop(roots, retain_graph=False, capture=None):
                 g = _on_gradient(leaf, g, False, handed)
             if capture is None:
                 _accumulate(leaf, g, handed)
-            elif id(leaf) in capture:
-                capture[id(leaf)] = g
+            elif id(leaf) in capture:  # (a checkpoint's recomputation may have put a part there)
+                capture[id(leaf)] = g if capture[id(leaf)] is None else capture[id(leaf)] + g
     finally:
         _grad_enabled[0] = mode
+        if capture is not None:
+            _captures.pop()
 
 
 _NOT_ARRAY = (EngineGrad, RowSparseGrad)
@@ -746,6 +759,26 @@ def _accumulate(t, g, handed=None):
 
 
 # -- creation ------------------------------------------------------------------------------
+
+
+def to_arguments(op, backend, dtype, non_blocking, copy, device):
+    """``(backend, dtype, copy)`` from the arguments of ``Tensor.to``/``Module.to`` in any
+    of PyTorch's forms: ``(device, dtype, non_blocking, copy)``, ``(dtype, non_blocking,
+    copy)`` or ``(other_tensor, non_blocking, copy)``."""
+    backend = pick_backend(op, backend, device)
+    if isinstance(backend, Tensor):  # to(other): its backend and dtype
+        if isinstance(dtype, bool):  # positional (other, non_blocking, copy)
+            copy = non_blocking if isinstance(non_blocking, bool) else copy
+            dtype = None
+        backend, dtype = backend._backend, backend.dtype if dtype is None else dtype
+    elif dtype is None or isinstance(dtype, bool):
+        if isinstance(backend, dtypes.DType) or (isinstance(backend, str) and backend in dtypes.ALL):
+            if isinstance(dtype, bool):  # positional (dtype, non_blocking, copy)
+                copy = non_blocking if isinstance(non_blocking, bool) else copy
+            backend, dtype = None, backend
+        elif isinstance(dtype, bool):
+            raise TypeError(f"{op}: the second argument is the dtype, got {dtype!r}")
+    return backend, dtype, bool(copy)
 
 
 def _resolve_dtype(backend, dtype):

@@ -134,3 +134,19 @@ def test_torch_names_for_the_utilities():
 
     assert data.DataLoader is gdl.data.DataLoader and data.TensorDataset is gdl.data.TensorDataset
     assert gdl.utils.checkpoint.checkpoint is checkpoint
+
+
+def test_autograd_grad_sees_parameters_inside_a_checkpoint(backend):
+    gdl.manual_seed(4)
+    lin = nn.Linear(3, 3)
+    x = gdl.randn(2, 3, requires_grad=True)
+
+    def loss_of(y):
+        return (y * y).sum() + (lin.weight * 2.0).sum()  # the weight is also used outside
+
+    y = checkpoint(lin, x, use_reentrant=False)
+    gw, gx = gdl.autograd.grad(loss_of(y), (lin.weight, x))
+    assert lin.weight.grad is None and x.grad is None  # nothing accumulated
+    ew, ex = gdl.autograd.grad(loss_of(lin(x)), (lin.weight, x))
+    np.testing.assert_allclose(gw.numpy(), ew.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(gx.numpy(), ex.numpy(), rtol=1e-6, atol=1e-6)

@@ -19,6 +19,8 @@ PyTorch, so ``named_parameters()`` and ``state_dict()`` keys match PyTorch's.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
@@ -31,6 +33,25 @@ class Module:
     """Base class of all layers and models: subclass it and define ``forward``."""
 
     training: bool
+
+    def __init_subclass__(cls, **kwargs):
+        """A layer whose constructor takes ``backend=`` also takes PyTorch's ``device=``
+        (``nn.Linear(3, 4, device="cuda", dtype=gdl.float64)``), resolved here once."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        params = inspect.signature(init).parameters
+        if "backend" not in params or "device" in params:
+            return
+
+        @functools.wraps(init)
+        def __init__(self, *args, device=None, **kw):
+            if device is not None:
+                kw["backend"] = pick_backend(cls.__name__, kw.get("backend"), device)
+            init(self, *args, **kw)
+
+        cls.__init__ = __init__
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -389,13 +410,19 @@ class Module:
     def to(self, backend=None, dtype=None, non_blocking=False, *, device=None):
         """Move (and/or cast) every parameter and buffer in place; returns ``self``.
 
-        ``backend`` may be a device, as in PyTorch (``model.to("cuda")``, ``model.to("cpu")``,
-        ``device=``), or a dtype (``model.to(gdl.float64)``); ``non_blocking`` is ignored."""
+        PyTorch's forms: ``model.to("cuda")`` / ``model.to("cpu")`` (or a backend name,
+        or ``device=``), ``model.to(gdl.float64)``, ``model.to(device, dtype)`` and
+        ``model.to(tensor)`` (its backend and dtype). Only floating dtypes: integer
+        parameters would lose their values. ``non_blocking`` is ignored."""
         from gdl import dtypes
+        from gdl.tensor import to_arguments
 
-        backend = pick_backend("Module.to", backend, device)
-        if dtype is None and (isinstance(backend, dtypes.DType) or backend in dtypes.ALL):
-            backend, dtype = None, backend
+        backend, dtype, _ = to_arguments("Module.to", backend, dtype, non_blocking, False, device)
+        if dtype is not None and not dtypes.as_dtype(dtype).is_floating_point:
+            raise TypeError(
+                f"Module.to only accepts floating-point dtypes, got {dtypes.as_dtype(dtype).name} "
+                f"(it would truncate every weight)"
+            )
         target = get_backend_object(backend) if backend is not None else None
         for m in self.modules():
             for store in (m._parameters, m._buffers):

@@ -23,8 +23,11 @@ runs ``fn`` again on detached copies of the inputs, and back-propagates the outp
 gradients through that fresh graph: parameters used inside ``fn`` receive their
 ``.grad`` there, and the inputs' gradients go on through the node.
 
-Gradients reach ``.grad`` (``loss.backward()``); :func:`gdl.autograd.grad` cannot see
-through a checkpoint to the parameters inside it (as with PyTorch's reentrant variant).
+Tensors may be passed positionally, by keyword, or inside lists, tuples and dicts:
+each one is an input of the node. Under :func:`gdl.autograd.grad` (or
+``backward(inputs=...)``) the recomputation's backward captures gradients as the
+outer pass does: a parameter inside the function gets no ``.grad``, and one asked
+for gets its gradient returned, as with PyTorch's non-reentrant variant.
 ``use_reentrant`` is accepted for PyTorch's sake; both values behave as described.
 """
 
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 from gdl.autograd import Function, FunctionCtx, _record
 from gdl.backends import get_backend_object
-from gdl.tensor import Tensor, backprop, enable_grad, is_grad_enabled
+from gdl.tensor import Tensor, backprop, current_capture, enable_grad, is_grad_enabled
 
 __all__ = ["checkpoint", "checkpoint_sequential"]
 
@@ -42,15 +45,15 @@ class CheckpointFunction(Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        inputs = tuple(
-            a.detach().requires_grad_(a.requires_grad) if isinstance(a, Tensor) else a for a in ctx.args
-        )
+        inputs = [t.detach().requires_grad_(t.requires_grad) for t in ctx.tensors]
+        copies = {id(t): c for t, c in zip(ctx.tensors, inputs)}
+        args, kwargs = _map_tensors(lambda t: copies[id(t)], (ctx.args, ctx.kwargs))
         now = [(be, be.get_rng_state()) for be, _ in ctx.rng_states]
         for be, state in ctx.rng_states:
             be.set_rng_state(state)
         try:
             with enable_grad():
-                out = ctx.function(*inputs, **ctx.kwargs)
+                out = ctx.function(*args, **kwargs)
         finally:
             for be, state in now:
                 be.set_rng_state(state)
@@ -60,9 +63,44 @@ class CheckpointFunction(Function):
             for o, g in zip(outs, grads)
             if isinstance(o, Tensor) and o.requires_grad and g is not None
         ]
+        outer = current_capture()
+        if outer is None:  # loss.backward(): parameters inside accumulate .grad here
+            if pairs:
+                backprop(pairs)
+            return tuple(c.grad if c.requires_grad else None for c in inputs)
+        # gdl.autograd.grad: capture the inputs' gradients, and hand the outer pass those of
+        # the tensors it asked for; nothing accumulates into .grad
+        inner = dict.fromkeys(outer)
+        inner.update((id(c), None) for c in inputs if c.requires_grad)
         if pairs:
-            backprop(pairs)
-        return tuple(a.grad if isinstance(a, Tensor) and a.requires_grad else None for a in inputs)
+            backprop(pairs, capture=inner)
+        mine = {id(c) for c in inputs}
+        for key, g in inner.items():
+            if key in outer and key not in mine and g is not None:
+                outer[key] = g if outer[key] is None else outer[key] + g
+        return tuple(_wrap_grad(inner.get(id(c)), c) for c in inputs)
+
+
+def _wrap_grad(g, like):
+    return None if g is None else Tensor._wrap(g, like._backend)
+
+
+def _map_tensors(fn, tree):
+    """``tree`` (nested tuples, lists and dicts) with each Tensor ``t`` replaced by ``fn(t)``."""
+    if isinstance(tree, Tensor):
+        return fn(tree)
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(_map_tensors(fn, v) for v in tree)
+    if isinstance(tree, dict):
+        return {k: _map_tensors(fn, v) for k, v in tree.items()}
+    return tree
+
+
+def _tensors_in(tree) -> list:
+    """The distinct Tensors in ``tree`` (nested tuples, lists and dicts), in order."""
+    found = {}
+    _map_tensors(lambda t: found.setdefault(id(t), t), tree)
+    return list(found.values())
 
 
 def checkpoint(function, *args, use_reentrant: bool | None = None, preserve_rng_state: bool = True, **kwargs):
@@ -79,10 +117,11 @@ def checkpoint(function, *args, use_reentrant: bool | None = None, preserve_rng_
         raise TypeError(f"checkpoint: expected a callable (a module or a function), got {type(function).__name__}")
     if not is_grad_enabled():
         return function(*args, **kwargs)
+    tensors = _tensors_in((args, kwargs))
     rng_states = []
     if preserve_rng_state:
         backends = {id(get_backend_object()): get_backend_object()}
-        backends.update({id(a._backend): a._backend for a in args if isinstance(a, Tensor)})
+        backends.update({id(t._backend): t._backend for t in tensors})
         rng_states = [(be, be.get_rng_state()) for be in backends.values()]
     out = function(*args, **kwargs)
     is_tuple = isinstance(out, tuple)
@@ -93,12 +132,13 @@ def checkpoint(function, *args, use_reentrant: bool | None = None, preserve_rng_
         return out  # nothing to differentiate: no node, and nothing kept
     ctx = FunctionCtx()
     ctx.function, ctx.args, ctx.kwargs, ctx.rng_states = function, args, kwargs, rng_states
-    ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+    ctx.tensors = tensors  # the node's inputs: every tensor passed, however nested
+    ctx.needs_input_grad = tuple(t.requires_grad for t in tensors)
     kept = tuple(o.detach() if isinstance(o, Tensor) else o for o in outs)  # the graph inside is dropped
     for o, k in zip(outs, kept):
         if isinstance(o, Tensor) and not o.requires_grad:
             ctx.mark_non_differentiable(k)
-    return _record(CheckpointFunction, ctx, args, kept, is_tuple)
+    return _record(CheckpointFunction, ctx, tuple(tensors), kept, is_tuple)
 
 
 def checkpoint_sequential(functions, segments: int, input, use_reentrant: bool | None = None, **kwargs):
