@@ -15,7 +15,11 @@ tensor(5., backend='numpy')
 tensor(4., backend='numpy')
 
 ``from gdl.nn.utils.rnn import pad_sequence`` works as PyTorch's import does (the
-module is :mod:`gdl.nn.rnn_utils`).
+module is :mod:`gdl.nn.rnn_utils`); so do ``gdl.nn.utils.parametrize``
+(:mod:`gdl.nn.parametrize`) and ``gdl.nn.utils.parametrizations``
+(:mod:`gdl.nn.parametrizations`), also as ``import gdl.nn.utils.parametrize as P``.
+The hook-based :func:`weight_norm` and :func:`spectral_norm` (deprecated in PyTorch,
+common in audio code) are here too.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from gdl.nn import rnn_utils as rnn
 from gdl.tensor import Tensor, tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
-           "parameters_to_vector", "vector_to_parameters", "rnn"]
+           "parameters_to_vector", "vector_to_parameters", "rnn", "parametrize", "parametrizations",
+           "weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm"]
 
 sys.modules.setdefault(__name__ + ".rnn", rnn)  # ``import gdl.nn.utils.rnn`` as ``torch.nn.utils.rnn``
 
@@ -326,3 +331,65 @@ def vector_to_parameters(vec, parameters) -> None:
         piece = xp.reshape(vec.data[start:start + n], p.shape)
         p.data = xp.astype(piece, p.data.dtype) if piece.dtype != p.data.dtype else be.copy(piece)
         start += n
+
+
+# -- parametrizations and the hook-based weight/spectral norms (torch.nn.utils.*) ----------------
+from gdl.nn import parametrizations, parametrize  # noqa: E402  (they import gdl.nn.module, not this file)
+
+sys.modules.setdefault(__name__ + ".parametrize", parametrize)  # ``import gdl.nn.utils.parametrize as P``
+sys.modules.setdefault(__name__ + ".parametrizations", parametrizations)
+
+
+def weight_norm(module, name: str = "weight", dim: int | None = 0):
+    """Hook-based weight normalisation ``w = g · v / ‖v‖`` (PyTorch's deprecated
+    ``torch.nn.utils.weight_norm``; prefer :func:`gdl.nn.utils.parametrizations.weight_norm`).
+
+    Replaces the parameter ``<name>`` by the parameters ``<name>_g`` (the norm over every
+    dimension but ``dim``; ``dim=None``: the whole tensor) and ``<name>_v``, and adds a
+    forward pre-hook that recomputes ``module.<name>`` (a plain attribute) before each
+    call. Warns with ``FutureWarning`` as PyTorch's. Returns ``module``.
+
+    >>> import warnings, gdl
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     m = gdl.nn.utils.weight_norm(gdl.nn.Linear(3, 2))
+    >>> list(m.state_dict()), m.weight_g.shape
+    (['bias', 'weight_g', 'weight_v'], (2, 1))
+    """
+    parametrizations.WeightNorm.apply(module, name, dim)
+    return module
+
+
+def remove_weight_norm(module, name: str = "weight"):
+    """Undo :func:`weight_norm`: ``<name>`` becomes a parameter again, holding the current
+    normalised weight. ``ValueError`` if there is no such hook. Returns ``module``."""
+    return parametrizations._remove_pre_hook(module, parametrizations.WeightNorm, name, "weight_norm")
+
+
+def spectral_norm(module, name: str = "weight", n_power_iterations: int = 1, eps: float = 1e-12,
+                  dim: int | None = None):
+    """Hook-based spectral normalisation (PyTorch's ``torch.nn.utils.spectral_norm``;
+    prefer :func:`gdl.nn.utils.parametrizations.spectral_norm`).
+
+    The parameter ``<name>`` becomes ``<name>_orig``, with the buffers ``<name>_u`` and
+    ``<name>_v`` (random unit vectors, not iterated at registration, as PyTorch's); a
+    forward pre-hook sets ``module.<name> = <name>_orig / σ`` before each call, running
+    ``n_power_iterations`` steps of the power method first in training mode. ``dim``
+    defaults to 0 (1 for the ConvTranspose layers). Returns ``module``.
+
+    >>> import gdl
+    >>> m = gdl.nn.utils.spectral_norm(gdl.nn.Linear(3, 2))
+    >>> list(m.state_dict())
+    ['bias', 'weight_orig', 'weight_u', 'weight_v']
+    """
+    if dim is None:
+        dim = 1 if parametrizations._is_conv_transpose(module) else 0
+    parametrizations.SpectralNorm.apply(module, name, n_power_iterations, dim, eps)
+    return module
+
+
+def remove_spectral_norm(module, name: str = "weight"):
+    """Undo :func:`spectral_norm`: ``<name>`` becomes a parameter again, holding the current
+    normalised weight (no power iteration). ``ValueError`` if there is no such hook.
+    Returns ``module``."""
+    return parametrizations._remove_pre_hook(module, parametrizations.SpectralNorm, name, "spectral_norm")
