@@ -198,21 +198,38 @@ def _is_number(v) -> bool:
 # -- norms -------------------------------------------------------------------------------------
 
 
+def _norm_input(op, x, name):
+    """``(x, half)`` for a norm: a float32/float64 ``x`` as it is; a float16 one (which the
+    factorizations refuse, but PyTorch's norms take) as float32, so that sums of squares
+    do not overflow, with ``half`` True to bring the result back to float16."""
+    if isinstance(x, Tensor) and x.dtype == dtypes.float16:
+        return E.astype(x, dtypes.float32), True
+    return _float(op, x, name), False
+
+
+def _narrowed(out, half):
+    return E.astype(out, dtypes.float16) if half else out
+
+
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """The vector ``ord``-norm of ``x`` over ``dim`` (an int, a tuple, or None for all
     elements), as ``torch.linalg.vector_norm``: ``ord`` is 2, 1, ``inf`` (largest
     ``|x|``), ``-inf``, 0 (the count of nonzeros, zero gradient) or any other number
-    (``sum(|x|**ord) ** (1/ord)``). ``dtype`` casts ``x`` first. Where the norm is 0 the
-    gradient is 0 (PyTorch's subgradient), tied largest ``|x|`` share it for ``inf``.
+    (``sum(|x|**ord) ** (1/ord)``). ``dim=()`` (or ``[]``) is every dimension, as None.
+    ``dtype`` casts ``x`` first. float16 is computed in float32 and returned in float16
+    (as PyTorch accumulates it). Where the norm is 0 the gradient is 0 (PyTorch's
+    subgradient), tied largest ``|x|`` share it for ``inf``.
 
     >>> import gdl, gdl.linalg
     >>> gdl.linalg.vector_norm(gdl.tensor([3.0, -4.0]))
     tensor(5., backend='numpy')
     """
-    x = _float("vector_norm", _cast("vector_norm", x, dtype), "x")
+    x, half = _norm_input("vector_norm", _cast("vector_norm", x, dtype), "x")
     if not _is_number(ord):
         raise ValueError(f"linalg.vector_norm: ord must be a number or ±inf, got {ord!r}")
-    return FL.norm(x, ord, axis=dim, keepdims=bool(keepdim))
+    if dim is not None and not isinstance(dim, int) and len(tuple(dim)) == 0:
+        dim = None  # dim=() or [] is every dimension, as in PyTorch (not none of them)
+    return _narrowed(FL.norm(x, ord, axis=dim, keepdims=bool(keepdim)), half)
 
 
 def _two_dims(op, dim, ndim):
@@ -236,34 +253,61 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     ``'fro'`` (Frobenius), ``'nuc'`` (sum of singular values), 2 / -2 (largest /
     smallest singular value), 1 / -1 (largest / smallest column sum of ``|A|``), ``inf``
     / ``-inf`` (row sums). Built from :func:`svdvals`, sums and maxima, whose backwards
-    give its gradient (ties share it, as in PyTorch).
+    give its gradient (ties share it, as in PyTorch). Matrices with no elements have norm
+    0 (a ``ValueError`` for the orders PyTorch refuses there: -1, -2, -inf where the
+    minimum is over nothing). float16 is taken (computed in float32, returned in float16)
+    except for ``'nuc'``, 2 and -2, which need singular values (a ``TypeError``, as in
+    PyTorch).
 
     >>> import gdl, gdl.linalg
     >>> gdl.linalg.matrix_norm(gdl.tensor([[1.0, -2.0], [3.0, 4.0]]), ord=1)
     tensor(6., backend='numpy')
     """
-    A = _cast("matrix_norm", A, dtype)
+    A, half = _norm_input("matrix_norm", _cast("matrix_norm", A, dtype), "A")
     _matrix("matrix_norm", A)
     d0, d1 = _two_dims("matrix_norm", dim, A.ndim)
     keepdim = bool(keepdim)
-    kept = tuple(1 if i in (d0, d1) else s for i, s in enumerate(A.shape))
-    reduced = tuple(s for i, s in enumerate(A.shape) if i not in (d0, d1))
     if isinstance(ord, str):
-        if ord == "fro":
-            return FL.norm(A, 2, axis=(d0, d1), keepdims=keepdim)
-        if ord != "nuc":
+        if ord not in ("fro", "nuc"):
             raise ValueError(f"linalg.matrix_norm: ord must be {_MATRIX_ORDS}, got {ord!r}")
     elif not _is_number(ord) or ord not in (1, -1, 2, -2, inf, -inf):
         raise ValueError(f"linalg.matrix_norm: ord must be {_MATRIX_ORDS}, got {ord!r}")
+    if half and ord in ("nuc", 2, -2):
+        raise TypeError(f"linalg.matrix_norm: float16 is not supported for ord={ord!r}, which needs singular "
+                        f"values (as in PyTorch); use float32 or float64")
+    return _narrowed(_matrix_norm(A, ord, d0, d1, keepdim), half)
+
+
+def _matrix_norm(A, ord, d0, d1, keepdim):
+    kept = tuple(1 if i in (d0, d1) else s for i, s in enumerate(A.shape))
+    reduced = tuple(s for i, s in enumerate(A.shape) if i not in (d0, d1))
+    if ord == "fro":
+        return FL.norm(A, 2, axis=(d0, d1), keepdims=keepdim)
     if ord in ("nuc", 2, -2):
+        if ord != "nuc" and min(A.shape[d0], A.shape[d1]) == 0:
+            return _no_elements(A, ord, "singular values", kept if keepdim else reduced)
         moved = A if (d0, d1) == (A.ndim - 2, A.ndim - 1) else S.movedim(A, (d0, d1), (-2, -1))
         s = svdvals(moved)
         out = R.sum(s, axis=-1) if ord == "nuc" else R.max(s, axis=-1) if ord == 2 else R.min(s, axis=-1)
         return S.reshape(out, kept) if keepdim else out
     summed, picked = (d0, d1) if ord in (1, -1) else (d1, d0)
+    if A.shape[picked] == 0:
+        what = "columns" if ord in (1, -1) else "rows"
+        return _no_elements(A, ord, f"{what} (the matrices are {A.shape[d0]} by {A.shape[d1]})",
+                            kept if keepdim else reduced)
     sums = R.sum(E.abs(A), axis=summed, keepdims=True)
     out = (R.max if ord > 0 else R.min)(sums, axis=picked, keepdims=True)
     return out if keepdim else S.reshape(out, reduced)
+
+
+def _no_elements(A, ord, what, shape):
+    """The largest of no values is 0 for a norm (PyTorch's zeros, outside the graph as
+    there); the smallest of none has no value: ``ValueError``, where PyTorch raises too."""
+    if ord < 0:
+        raise ValueError(f"linalg.matrix_norm: ord={ord} is the smallest over the matrices' {what}, and "
+                         f"there are none (shape {A.shape})")
+    be = A._backend
+    return Tensor._wrap(be.xp.zeros(shape, dtype=A.data.dtype, device=be.device), be)
 
 
 def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -919,7 +963,8 @@ def cond(A: Tensor, p=None) -> Tensor:
     ``p=None`` or 2 is the ratio of the largest to the smallest singular value (any
     shape), -2 its inverse; ``'fro'``, ``'nuc'``, 1, -1, ``inf``, ``-inf`` use
     :func:`matrix_norm` and :func:`inv` (square matrices; a singular one gives ``inf``,
-    without gradient). Backward: through :func:`svdvals` (or the norms and ``inv``).
+    without gradient). Matrices with no elements give 0, as in PyTorch. Backward:
+    through :func:`svdvals` (or the norms and ``inv``).
 
     >>> import gdl, gdl.linalg
     >>> gdl.linalg.cond(gdl.tensor([[4.0, 0.0], [0.0, 0.5]]))
@@ -927,11 +972,16 @@ def cond(A: Tensor, p=None) -> Tensor:
     """
     if p is None or (_is_number(p) and p in (2, -2)):
         _matrix("cond", A)
+        if A.numel() == 0:
+            return _no_condition(A)
         s = svdvals(A)
         hi, lo = s[..., 0], s[..., -1]
         return hi / lo if p != -2 else lo / hi
     if p not in ("fro", "nuc") and not (_is_number(p) and p in (1, -1, inf, -inf)):
         raise ValueError(f"linalg.cond: p must be None, 'fro', 'nuc', 1, -1, 2, -2, inf or -inf, got {p!r}")
+    _matrix("cond", A, square=p in ("fro", "nuc"))
+    if A.numel() == 0:
+        return _no_condition(A)
     _matrix("cond", A, square=True)
     try:
         return matrix_norm(A, p) * matrix_norm(inv(A), p)
@@ -948,6 +998,13 @@ def cond(A: Tensor, p=None) -> Tensor:
                 values.append(inf)
     out = be.xp.asarray(values, dtype=A.data.dtype, device=be.device)
     return Tensor._wrap(be.xp.reshape(out, A.shape[:-2]), be)
+
+
+def _no_condition(A):
+    """PyTorch's (and gdl's) condition number of matrices with no elements: 0, no gradient
+    (NumPy leaves it undefined)."""
+    be = A._backend
+    return Tensor._wrap(be.xp.zeros(A.shape[:-2], dtype=A.data.dtype, device=be.device), be)
 
 
 # -- the ops gdl already has, under torch.linalg's (and the Array API's) names ------------------

@@ -136,15 +136,47 @@ def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False, ri
                 f"{op}: a sorted_sequence of shape {seq.shape} needs values with the same leading "
                 f"dimensions {seq.shape[:-1]}, got shape {tuple(v.shape)} (or use a 1-d sequence)"
             )
-        rows = math.prod(s.shape[:-1])
-        s2 = xp.reshape(s, (rows, s.shape[-1]))
-        v2 = xp.reshape(v, (rows, v.shape[-1]))
-        if rows and v.shape[-1]:
+        rows, n, k = math.prod(s.shape[:-1]), s.shape[-1], v.shape[-1]
+        s2 = xp.reshape(s, (rows, n))
+        v2 = xp.reshape(v, (rows, k))
+        if not (rows and k):
+            out = xp.zeros(tuple(v.shape), dtype=xp.int64, device=be.device)
+        elif rows > 1 and (n * k <= _ROW_COMPARE_MAX or n <= 16):
+            out = xp.reshape(_searchsorted_rows(xp, s2, v2, side, be.device), tuple(v.shape))
+        else:
             found = [xp.searchsorted(s2[i, :], v2[i, :], side=side) for i in range(rows)]
             out = xp.reshape(xp.stack(found), tuple(v.shape))
-        else:
-            out = xp.zeros(tuple(v.shape), dtype=xp.int64, device=be.device)
     return Tensor._wrap(_as_index(xp, out, out_int32), be)
+
+
+_ROW_COMPARE_MAX = 1024  # rows of n entries, k values: compared all at once while n * k is at most this
+_COMPARE_BLOCK = 2**22  # the most comparisons held at once
+
+
+def _searchsorted_rows(xp, s, v, side, device):
+    """Row ``i`` of ``v`` searched in row ``i`` of ``s`` (2-D, one dtype) for short rows:
+    every value compared with every entry of its row, a block of rows at a time, and the
+    hits counted; the per-row ``searchsorted`` loop it replaces costs a Python call per
+    row. NumPy's order, which ``searchsorted`` follows: NaN is above every number and
+    equal to NaN."""
+    rows, n = s.shape
+    k = v.shape[1]
+    step = max(1, _COMPARE_BLOCK // max(n * k, 1))
+    floating = dtypes.is_floating(s.dtype)
+    found = []
+    for i in range(0, rows, step):
+        j = min(i + step, rows)
+        a, b = s[i:j, None, :], v[i:j, :, None]
+        if side == "left":
+            hit = a < b
+            if floating:
+                hit = hit | (xp.isnan(b) & ~xp.isnan(a))
+        else:
+            hit = a <= b
+            if floating:
+                hit = hit | xp.isnan(b)
+        found.append(xp.astype(xp.count_nonzero(hit, axis=-1), xp.int64))
+    return found[0] if len(found) == 1 else xp.concat(found, axis=0)
 
 
 def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:
@@ -656,16 +688,35 @@ def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
 # -- distances -----------------------------------------------------------------------------------
 
 
-def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
+_CDIST_MODES = {
+    "use_mm_for_euclid_dist_if_necessary": "if_necessary",
+    None: "if_necessary",  # gdl's former default
+    "use_mm_for_euclid_dist": "mm",
+    "donot_use_mm_for_euclid_dist": "direct",
+}
+_CDIST_BLOCK = 2**22  # the most elements of one block of differences (32 MiB in float64)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode="use_mm_for_euclid_dist_if_necessary") -> Tensor:
     """The ``p``-norm distance between each row of ``x1`` ``(..., P, M)`` and each row of ``x2``
     ``(..., R, M)``, as ``torch.cdist``: shape ``(..., P, R)``, batch dimensions broadcast.
     ``p`` is any number >= 0 or ``inf`` (``p = 0`` counts the differing coordinates).
 
-    Computed from the differences directly (``compute_mode`` is accepted and ignored:
-    PyTorch's matrix-product shortcut for ``p = 2`` loses precision for close points).
+    ``compute_mode`` is PyTorch's: for ``p = 2``, ``'use_mm_for_euclid_dist_if_necessary'``
+    (the default; None too) computes ``sqrt(max(|x|² + |y|² - 2 x·y, 0))`` with a matrix
+    product when ``P > 25`` or ``R > 25``, ``'use_mm_for_euclid_dist'`` always,
+    ``'donot_use_mm_for_euclid_dist'`` never. The product is fast but loses precision for
+    points much closer to each other than to the origin (as PyTorch's: a zero distance
+    may come out as about ``sqrt(eps) * |x|``); gdl first moves both sets by the mean of
+    ``x2``'s rows, which leaves the distances as they are and removes a common offset.
+    Otherwise (and for other ``p``) the differences are taken directly, a block of rows
+    at a time (at most 2²² differences held at once, forward and backward).
+
     Backward as PyTorch's: zero where a distance is 0 (and, for ``p < 1``, where a
     coordinate's difference is 0); for ``p = inf`` every coordinate that attains the
-    maximum gets the gradient.
+    maximum gets the gradient. The matrix-product path has its own backward, with matrix
+    products too: ``G = g / d``, ``grad_x1 = x1 * G.sum(-1) - G @ x2``, ``grad_x2 = x2 *
+    G.sum(-2) - Gᵀ @ x1``. float16 is computed in float32.
 
     >>> import gdl
     >>> from gdl.functional.misc import cdist
@@ -687,49 +738,158 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
         raise ValueError(f"{op}: x1 {a.shape} and x2 {b.shape} must have the same number of columns")
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not p >= 0:
         raise ValueError(f"{op}: p must be a number >= 0, got {p!r}")
+    if not isinstance(compute_mode, (str, type(None))) or compute_mode not in _CDIST_MODES:
+        raise ValueError(
+            f"{op}: {compute_mode!r} is not a valid value for compute_mode (use 'use_mm_for_euclid_dist_if_necessary', "
+            f"'use_mm_for_euclid_dist' or 'donot_use_mm_for_euclid_dist')"
+        )
+    mode = _CDIST_MODES[compute_mode]
     p = float(p)
+    batch = _batch_shape(a.shape[:-2], b.shape[:-2])
+    if batch is None:
+        raise ValueError(f"{op}: the batch dimensions of x1 {a.shape} and x2 {b.shape} do not broadcast")
     be = a._backend
     xp = be.xp
-    try:
-        diff = a.data[..., :, None, :] - b.data[..., None, :, :]  # (..., P, R, M)
-    except (ValueError, TypeError):
-        raise ValueError(f"{op}: the batch dimensions of x1 {a.shape} and x2 {b.shape} do not broadcast") from None
-    ad = xp.abs(diff)
-    if p == 0:
-        dist = xp.sum(xp.astype(diff != 0, diff.dtype), axis=-1)
-    elif p == 1:
-        dist = xp.sum(ad, axis=-1)
-    elif p == 2:
-        dist = xp.sqrt(xp.sum(diff * diff, axis=-1))
-    elif math.isinf(p):
-        dist = xp.max(ad, axis=-1) if diff.shape[-1] else xp.zeros(diff.shape[:-1], dtype=diff.dtype, device=be.device)
-    else:
-        dist = xp.sum(ad**p, axis=-1) ** (1.0 / p)
+    P, R = a.shape[-2], b.shape[-2]
+    use_mm = p == 2 and (mode == "mm" or (mode == "if_necessary" and (P > 25 or R > 25)))
+    src = a.data.dtype
+    u, v = a.data, b.data
+    if src == getattr(xp, "float16", None):  # as PyTorch's half kernels: float32 inside
+        u, v = xp.astype(u, xp.float32), xp.astype(v, xp.float32)
+    dist, grads = (_euclid_mm(be, u, v) if use_mm else _cdist_direct(be, u, v, p, batch))
     sa, sb = a.shape, b.shape
 
     def backward(g):
-        zero = xp.zeros((), dtype=diff.dtype, device=be.device)
-        gd = g[..., None]
-        dd = dist[..., None]
-        if p == 0:
-            per = xp.zeros_like(diff)
-        elif p == 1:
-            per = xp.sign(diff) * gd
-        elif p == 2:
-            safe = xp.where(dd == 0, xp.ones_like(dd), dd)
-            per = xp.where(dd == 0, zero, diff / safe * gd)
-        elif math.isinf(p):
-            per = xp.where(ad == dd, xp.sign(diff) * gd, zero)
-        else:
-            safe = xp.where(dd == 0, xp.ones_like(dd), dd)
-            safe_ad = xp.where(ad == 0, xp.ones_like(ad), ad)
-            per = xp.sign(diff) * safe_ad ** (p - 1) / safe ** (p - 1) * gd
-            per = xp.where((dd == 0) | (ad == 0), zero, per)
-        ga = unbroadcast(xp, xp.sum(per, axis=-2), sa)
-        gb = unbroadcast(xp, -xp.sum(per, axis=-3), sb)
+        ga, gb = grads(g if g.dtype == u.dtype else xp.astype(g, u.dtype))
+        ga, gb = unbroadcast(xp, ga, sa), unbroadcast(xp, gb, sb)
+        if ga.dtype != src:
+            ga, gb = xp.astype(ga, src), xp.astype(gb, src)
         return ga, gb
 
-    return result(dist, be, (a, b), backward, "Cdist")
+    out = dist if dist.dtype == src else xp.astype(dist, src)
+    return result(out, be, (a, b), backward, "Cdist")
+
+
+def _batch_shape(sa, sb):
+    """The broadcast of batch shapes ``sa`` and ``sb``, or None."""
+    out = []
+    for i in range(1, max(len(sa), len(sb)) + 1):
+        x = sa[-i] if i <= len(sa) else 1
+        y = sb[-i] if i <= len(sb) else 1
+        if x != y and 1 not in (x, y):
+            return None
+        out.append(y if x == 1 else x)
+    return tuple(reversed(out))
+
+
+def _euclid_mm(be, x1, x2):
+    """``cdist`` for ``p = 2`` with matrix products: ``(dist, grads)``, ``grads(g)`` the
+    gradients of ``x1`` and ``x2`` (of the broadcast batch shape); nothing of shape
+    ``(P, R, M)`` is made, forward or backward."""
+    xp = be.xp
+    M = x1.shape[-1]
+    rows2 = math.prod(x2.shape[:-1])
+    if M and rows2:  # distances do not move with both sets; the cancellation shrinks with the offset
+        centre = xp.mean(xp.reshape(x2, (rows2, M)), axis=0)
+        x1, x2 = x1 - centre, x2 - centre
+    n1 = xp.sum(x1 * x1, axis=-1)
+    n2 = xp.sum(x2 * x2, axis=-1)
+    x2t = xp.matrix_transpose(x2)
+    d2 = n1[..., :, None] - 2.0 * be.matmul(x1, x2t) + n2[..., None, :]
+    dist = xp.sqrt(xp.clip(d2, min=0.0))
+    del d2
+
+    def grads(g):
+        zero = dist == 0
+        G = xp.where(zero, xp.zeros_like(g), g / xp.where(zero, xp.ones_like(dist), dist))  # noqa: N806
+        ga = x1 * xp.sum(G, axis=-1)[..., None] - be.matmul(G, x2)
+        gb = x2 * xp.sum(G, axis=-2)[..., None] - be.matmul(xp.matrix_transpose(G), x1)
+        return ga, gb
+
+    return dist, grads
+
+
+def _blocks(n, size):
+    return [(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def _cdist_direct(be, x1, x2, p, batch):
+    """``cdist`` from the differences, a block of rows (and, for long rows, of columns)
+    at a time so that at most about ``_CDIST_BLOCK`` differences exist at once:
+    ``(dist, grads)`` as :func:`_euclid_mm`'s."""
+    xp = be.xp
+    P, R, M = x1.shape[-2], x2.shape[-2], x1.shape[-1]
+    dt = x1.dtype
+    nb = math.prod(batch)
+    per_row = nb * R * M
+    if per_row <= _CDIST_BLOCK:
+        rb, cb = max(1, _CDIST_BLOCK // max(per_row, 1)), max(R, 1)
+    else:
+        rb, cb = 1, max(1, _CDIST_BLOCK // max(nb * M, 1))
+    rows, cols = _blocks(P, rb), _blocks(R, cb)
+    full1, full2 = batch + (P, M), batch + (R, M)
+
+    def diff(r, c):
+        return x1[..., r[0] : r[1], None, :] - x2[..., None, c[0] : c[1], :]
+
+    if not (rows and cols):
+        dist = xp.zeros(batch + (P, R), dtype=dt, device=be.device)
+    else:
+        dist = xp.concat(
+            [xp.concat([_distances(xp, diff(r, c), p, be.device) for c in cols], axis=-1) for r in rows], axis=-2
+        )
+
+    def grads(g):
+        if p == 0 or not (rows and cols):
+            return (xp.zeros(full1, dtype=dt, device=be.device), xp.zeros(full2, dtype=dt, device=be.device))
+        ga_rows, gb_cols = [], [None] * len(cols)
+        for r in rows:
+            acc = None
+            for j, c in enumerate(cols):
+                block = (..., slice(*r), slice(*c))
+                per = _cdist_grad(xp, diff(r, c), dist[block], g[block], p, be.device)
+                part, back = xp.sum(per, axis=-2), xp.sum(per, axis=-3)
+                acc = part if acc is None else acc + part
+                gb_cols[j] = back if gb_cols[j] is None else gb_cols[j] + back
+            ga_rows.append(acc)
+        return xp.concat(ga_rows, axis=-2), -xp.concat(gb_cols, axis=-2)
+
+    return dist, grads
+
+
+def _distances(xp, diff, p, device):
+    """The ``p``-norms of ``diff`` over its last axis."""
+    if p == 0:
+        return xp.sum(xp.astype(diff != 0, diff.dtype), axis=-1)
+    if p == 2:
+        return xp.sqrt(xp.sum(diff * diff, axis=-1))
+    ad = xp.abs(diff)
+    if p == 1:
+        return xp.sum(ad, axis=-1)
+    if math.isinf(p):
+        if not diff.shape[-1]:
+            return xp.zeros(diff.shape[:-1], dtype=diff.dtype, device=device)
+        return xp.max(ad, axis=-1)
+    return xp.sum(ad**p, axis=-1) ** (1.0 / p)
+
+
+def _cdist_grad(xp, diff, dist, g, p, device):
+    """PyTorch's gradient of each distance with respect to each difference, times ``g``."""
+    zero = xp.zeros((), dtype=diff.dtype, device=device)
+    gd = g[..., None]
+    dd = dist[..., None]
+    if p == 1:
+        return xp.sign(diff) * gd
+    if p == 2:
+        safe = xp.where(dd == 0, xp.ones_like(dd), dd)
+        return xp.where(dd == 0, zero, diff / safe * gd)
+    ad = xp.abs(diff)
+    if math.isinf(p):
+        return xp.where(ad == dd, xp.sign(diff) * gd, zero)
+    safe = xp.where(dd == 0, xp.ones_like(dd), dd)
+    safe_ad = xp.where(ad == 0, xp.ones_like(ad), ad)
+    per = xp.sign(diff) * safe_ad ** (p - 1) / safe ** (p - 1) * gd
+    return xp.where((dd == 0) | (ad == 0), zero, per)
 
 
 # -- integration -----------------------------------------------------------------------------------
@@ -737,7 +897,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
 
 def trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
     """The trapezoidal rule along ``dim``, as ``torch.trapezoid``: with sample points ``x``
-    (a tensor: 1-d along ``dim``, or broadcasting with ``y``) the sum of
+    (a tensor: 1-d along ``dim``, or broadcasting with ``y``; one of fewer dimensions than
+    ``y`` is padded on the left, so ``dim`` is ``y``'s dimension) the sum of
     ``(x[i+1] - x[i]) * (y[i] + y[i+1]) / 2``; else points spaced ``dx`` apart (1 unless
     given). An integer ``y`` gives the default float; fewer than 2 points give 0.
     Differentiable in ``y`` and ``x`` (built from differentiable ops).
@@ -775,6 +936,8 @@ def trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
         x = S.reshape(x, tuple(n if a == d else 1 for a in range(y.ndim)))
         dx_ = _diff_along(x, d)
     else:
+        if 0 < x.ndim < y.ndim:  # PyTorch pads x on the left to y's rank: dim is y's dimension
+            x = S.reshape(x, (1,) * (y.ndim - x.ndim) + x.shape)
         xd = check_axis(dim, x.ndim, op) if x.ndim else 0
         if x.ndim == 0 or x.shape[xd] != n:
             raise ValueError(f"{op}: x of shape {x.shape} needs one point per sample: {n} along dim {dim} of y {y.shape}")

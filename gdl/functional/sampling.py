@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 
 from gdl import dtypes
-from gdl.backends import get_backend_object
+from gdl.backends import get_backend_object, pick_backend
 from gdl.functional._util import check_same_backend
 from gdl.tensor import Tensor, result
 
@@ -206,14 +206,15 @@ def _without_replacement(be, w, n):
 # -- normal ----------------------------------------------------------------------------------
 
 
-def normal(mean, std=1.0, size=None, *, dtype=None, backend=None) -> Tensor:
+def normal(mean, std=1.0, size=None, *, dtype=None, backend=None, device=None, requires_grad: bool = False) -> Tensor:
     """Normal draws with the given means and standard deviations, as ``torch.normal``:
 
     - ``normal(mean_tensor, std)``, ``normal(mean, std_tensor)``, ``normal(mean_tensor,
       std_tensor)``: one draw per element of the broadcast shape, in the tensor's dtype
       (``mean``'s when both are tensors; it must be floating).
     - ``normal(mean, std, size)`` with two numbers: ``size`` draws in ``dtype`` (the
-      default float unless given), on ``backend`` (the current one unless given).
+      default float unless given), on ``backend`` (or its PyTorch name ``device``; the
+      current one unless given), a leaf that ``requires_grad`` if asked.
 
     ``std < 0`` is a ValueError. The gradient with respect to a tensor ``mean`` or ``std``
     is zero, as PyTorch's (for a gradient, write ``mean + std * gdl.randn(...)``).
@@ -235,14 +236,15 @@ def normal(mean, std=1.0, size=None, *, dtype=None, backend=None) -> Tensor:
             raise TypeError("normal: with a number for both mean and std, give size (e.g. normal(0.0, 1.0, (2, 3)))")
         if std < 0:
             raise ValueError(f"normal: std must be >= 0, got std={std}")
-        be = get_backend_object(backend)
+        be = get_backend_object(pick_backend("normal", backend, device))
         dt = dtypes.backend_dtype(be, dtype or dtypes.get_default_dtype())
         if not dtypes.is_floating(dt):
             raise TypeError(f"normal: dtype must be floating, got {dtypes.as_dtype(dt).name}")
-        return Tensor._wrap(be.normal(_shape_of(size), float(mean), float(std), dtype=dt), be)
-    if size is not None or dtype is not None or backend is not None:
-        raise TypeError("normal: size, dtype and backend go with numbers for mean and std; "
-                        "with a tensor the result takes its shape, dtype and backend")
+        out = be.normal(_shape_of(size), float(mean), float(std), dtype=dt)
+        return Tensor._wrap(out, be, bool(requires_grad))
+    if size is not None or dtype is not None or backend is not None or device is not None or requires_grad:
+        raise TypeError("normal: size, dtype and backend go with numbers for mean and std (device and "
+                        "requires_grad too); with a tensor the result takes its shape, dtype and backend")
     if len(tensors) == 2:
         check_same_backend("normal", mean, std)
     for name, v in (("mean", mean), ("std", std)):
