@@ -68,6 +68,8 @@ from gdl.tensor import (
 from gdl import testing  # noqa: F401
 from gdl import autograd  # noqa: F401
 from gdl import cuda  # noqa: F401  (gdl.cuda.is_available(), as torch.cuda)
+from gdl import amp  # noqa: F401  (gdl.amp.autocast, gdl.amp.GradScaler, as torch.amp)
+from gdl.amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: F401  (as torch's)
 
 bool = bool_  # noqa: A001  (gdl.bool, as torch.bool)
 

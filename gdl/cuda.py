@@ -12,6 +12,7 @@ True
 
 from __future__ import annotations
 
+from gdl.amp import cuda_amp as amp  # noqa: F401  (gdl.cuda.amp.GradScaler/autocast, as torch.cuda.amp)
 from gdl.backends import get_backend_object, is_usable
 
 

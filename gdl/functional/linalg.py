@@ -13,6 +13,8 @@ import string
 from collections import Counter
 
 from gdl import dtypes
+from gdl.amp.autocast_mode import ACTIVE as _AMP
+from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import (
     as_operand,
     check_axis,
@@ -42,6 +44,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         a, b = (as_operand("matmul", a, b), b) if not isinstance(a, Tensor) else (a, as_operand("matmul", b, a))
     elif a._backend is not b._backend:
         check_same_backend("matmul", a, b)
+    if _AMP[0]:
+        a, b = _amp_cast("low", a, b)
     xa, xb = a.data, b.data
     if xa.dtype is not xb.dtype and xa.dtype != xb.dtype:
         xa, xb = _same_kind(a._backend.xp, xa, xb)
@@ -231,6 +235,8 @@ def _broadcasts_to(shape, target) -> bool:
 def _add_product(op, input, m1, m2, beta, alpha, ndims):
     """``beta * input + alpha * (m1 @ m2)`` as one node (addmm, baddbmm, addmv)."""
     input, m1, m2 = _tensors(op, input, m1, m2)
+    if _AMP[0]:
+        input, m1, m2 = _amp_cast("low", input, m1, m2)
     _need_ndim(op, ndims, m1, m2)
     if ndims[0] == 3 and m1.shape[0] != m2.shape[0]:
         raise ValueError(f"{op}: batch sizes differ: shapes {m1.shape} and {m2.shape}")
@@ -497,6 +503,8 @@ def einsum(equation: str, *operands) -> Tensor:
         raise TypeError(f"einsum: the equation must be a string, got {type(equation).__name__}")
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    if _AMP[0]:
+        operands = _amp_cast("low", *operands)
     if not operands:
         raise ValueError("einsum: needs at least one operand")
     operands = _tensors("einsum", *operands)
@@ -689,6 +697,8 @@ def norm(x: Tensor, p=2, axis=None, keepdims: bool = False, *, dim=None, keepdim
     nonzeros, zero gradient) or any other number (``sum(|x|**p) ** (1/p)``). The
     2-norm's gradient ``x / norm`` is taken as 0 where the norm is 0, as PyTorch does.
     """
+    if _AMP[0]:
+        x = _amp_cast("fp32", x)[0]
     from gdl.functional.elementwise import abs, astype, ne
     from gdl.functional.reduction import max, min, sum
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 
 from gdl import dtypes
+from gdl.amp.autocast_mode import ACTIVE as _AMP
+from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import check_same_backend, unbroadcast
 from gdl.functional.elementwise import _as_float, _binary, _float_with_scalar, _inputs, _pack, clip
 from gdl.tensor import Tensor, result
@@ -74,27 +76,37 @@ def cos(input: Tensor) -> Tensor:
 
 def tan(input: Tensor) -> Tensor:
     """Tangent; backward ``g·(1 + tan²(x))``."""
+    if _AMP[0]:
+        input = _amp_cast("fp32", input)[0]
     return _float_unary("tan", "Tan", input, lambda xp, x: xp.tan(x), lambda xp, g, x, y: g * (1.0 + y * y))
 
 
 def sinh(input: Tensor) -> Tensor:
     """Hyperbolic sine; backward ``g·cosh(x)``."""
+    if _AMP[0]:
+        input = _amp_cast("fp32", input)[0]
     return _float_unary("sinh", "Sinh", input, lambda xp, x: xp.sinh(x), lambda xp, g, x, y: g * xp.cosh(x))
 
 
 def cosh(input: Tensor) -> Tensor:
     """Hyperbolic cosine; backward ``g·sinh(x)``."""
+    if _AMP[0]:
+        input = _amp_cast("fp32", input)[0]
     return _float_unary("cosh", "Cosh", input, lambda xp, x: xp.cosh(x), lambda xp, g, x, y: g * xp.sinh(x))
 
 
 def asin(input: Tensor) -> Tensor:
     """Inverse sine (NaN outside [-1, 1]); backward ``g / sqrt(1 - x²)``."""
+    if _AMP[0]:
+        input = _amp_cast("fp32", input)[0]
     return _float_unary("asin", "Asin", input, lambda xp, x: xp.asin(x),
                         lambda xp, g, x, y: g / xp.sqrt(1.0 - x * x))
 
 
 def acos(input: Tensor) -> Tensor:
     """Inverse cosine (NaN outside [-1, 1]); backward ``-g / sqrt(1 - x²)``."""
+    if _AMP[0]:
+        input = _amp_cast("fp32", input)[0]
     return _float_unary("acos", "Acos", input, lambda xp, x: xp.acos(x),
                         lambda xp, g, x, y: -g / xp.sqrt(1.0 - x * x))
 
@@ -244,11 +256,15 @@ def sign(input: Tensor) -> Tensor:
 
 def log1p(input: Tensor) -> Tensor:
     """``log(1 + x)``, accurate for small ``x``; backward ``g / (1 + x)``."""
+    if _AMP[0]:
+        input = _amp_cast("fp32", input)[0]
     return _float_unary("log1p", "Log1p", input, lambda xp, x: xp.log1p(x), lambda xp, g, x, y: g / (1.0 + x))
 
 
 def expm1(input: Tensor) -> Tensor:
     """``exp(x) - 1``, accurate for small ``x``; backward ``g·(out + 1)``."""
+    if _AMP[0]:
+        input = _amp_cast("fp32", input)[0]
     return _float_unary("expm1", "Expm1", input, lambda xp, x: xp.expm1(x), lambda xp, g, x, y: g * (y + 1.0))
 
 
@@ -259,11 +275,15 @@ def log2(input: Tensor) -> Tensor:
     >>> gdl.log2(gdl.tensor([1, 8]))
     tensor([0., 3.], backend='numpy')
     """
+    if _AMP[0]:
+        input = _amp_cast("fp32", input)[0]
     return _float_unary("log2", "Log2", input, lambda xp, x: xp.log2(x), lambda xp, g, x, y: g / (x * _LN2))
 
 
 def log10(input: Tensor) -> Tensor:
     """Base-10 logarithm; backward ``g / (x·ln 10)``."""
+    if _AMP[0]:
+        input = _amp_cast("fp32", input)[0]
     return _float_unary("log10", "Log10", input, lambda xp, x: xp.log10(x), lambda xp, g, x, y: g / (x * _LN10))
 
 
@@ -274,12 +294,16 @@ def exp2(input: Tensor) -> Tensor:
 
 def rsqrt(input: Tensor) -> Tensor:
     """``1 / sqrt(x)``; backward ``-g·out³ / 2``."""
+    if _AMP[0]:
+        input = _amp_cast("fp32", input)[0]
     return _float_unary("rsqrt", "Rsqrt", input, lambda xp, x: 1.0 / xp.sqrt(x),
                         lambda xp, g, x, y: -0.5 * g * y * y * y)
 
 
 def reciprocal(input: Tensor) -> Tensor:
     """``1 / x`` (an integer tensor gives the default float); backward ``-g·out²``."""
+    if _AMP[0]:
+        input = _amp_cast("fp32", input)[0]
     return _float_unary("reciprocal", "Reciprocal", input, lambda xp, x: 1.0 / x, lambda xp, g, x, y: -g * y * y)
 
 

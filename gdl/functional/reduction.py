@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from gdl import dtypes
+from gdl.amp.autocast_mode import ACTIVE as _AMP
+from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import (
     LAST,
     axis_alias,
@@ -32,6 +34,8 @@ class ValuesIndices(NamedTuple):
 
 def sum(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
     """Sum over ``axis`` (all axes when None); ``dim``/``keepdim`` are PyTorch's spellings."""
+    if _AMP[0]:
+        x = _amp_cast("fp32", x)[0]
     if dim is not None:
         axis = dim_alias("sum", axis, dim)
     if keepdim is not None:
@@ -274,6 +278,8 @@ def _extreme(x, axis, keepdims, is_max, op=None):
 
 def logsumexp(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
     """``log(sum(exp(x)))`` over ``axis``, shifted by the maximum for stability."""
+    if _AMP[0]:
+        x = _amp_cast("fp32", x)[0]
     if dim is not None:
         axis = dim_alias("logsumexp", axis, dim)
     if keepdim is not None:
@@ -299,6 +305,8 @@ def logsumexp(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim
 
 def softmax(x: Tensor, axis: int = LAST, *, dim=None) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``axis`` (or ``dim``), max-shifted, so no overflow."""
+    if _AMP[0]:
+        x = _amp_cast("fp32", x)[0]
     if dim is not None:
         axis = dim_alias("softmax", axis, dim, LAST)
     axis = check_axis(axis, x.ndim, "softmax")
@@ -314,6 +322,8 @@ def softmax(x: Tensor, axis: int = LAST, *, dim=None) -> Tensor:
 
 def log_softmax(x: Tensor, axis: int = LAST, *, dim=None) -> Tensor:
     """``x - logsumexp(x)`` along ``axis`` (or ``dim``): log-probabilities without overflow."""
+    if _AMP[0]:
+        x = _amp_cast("fp32", x)[0]
     if dim is not None:
         axis = dim_alias("log_softmax", axis, dim, LAST)
     axis = check_axis(axis, x.ndim, "log_softmax")
@@ -419,6 +429,8 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, k
     >>> gdl.prod(gdl.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=1)
     tensor([ 2., 12.], backend='numpy')
     """
+    if _AMP[0] and dtype is None:
+        x = _amp_cast("fp32", x)[0]
     from gdl.functional.scan import _exclusive_cumprod, _int_to_int64
 
     dim, keepdim = _dims("prod", dim, keepdim, axis, keepdims)

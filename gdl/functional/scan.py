@@ -9,6 +9,8 @@ gradient) run as a log-depth "doubling" scan: ``ceil(log2 n)`` whole-array steps
 from __future__ import annotations
 
 from gdl import dtypes
+from gdl.amp.autocast_mode import ACTIVE as _AMP
+from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import axis_alias, check_axis
 from gdl.functional.reduction import ValuesIndices
 from gdl.tensor import Tensor, result
@@ -154,6 +156,8 @@ def cumsum(x: Tensor, dim=None, *, dtype=None, axis=None) -> Tensor:
     >>> gdl.cumsum(gdl.tensor([1, 2, 3, 4]), dim=0)
     tensor([ 1,  3,  6, 10], backend='numpy')
     """
+    if _AMP[0] and dtype is None:
+        x = _amp_cast("fp32", x)[0]
     a = _scan_axis("cumsum", x, dim, axis)
     x = _int_to_int64(x, dtype)
     if x.ndim == 0:
@@ -175,6 +179,8 @@ def cumprod(x: Tensor, dim=None, *, dtype=None, axis=None) -> Tensor:
     >>> gdl.cumprod(gdl.tensor([1.0, 2.0, 0.0, 4.0]), dim=0)
     tensor([1., 2., 0., 0.], backend='numpy')
     """
+    if _AMP[0] and dtype is None:
+        x = _amp_cast("fp32", x)[0]
     a = _scan_axis("cumprod", x, dim, axis)
     x = _int_to_int64(x, dtype)
     if x.ndim == 0:

@@ -24,6 +24,8 @@ import warnings
 
 from gdl import dtypes
 from gdl import functional as ops
+from gdl.amp.autocast_mode import ACTIVE as _AMP
+from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import check_axis, check_same_backend
 from gdl.functional.elementwise import _as_float
 from gdl.nn.functional._arguments import _check_tensor, _real
@@ -148,6 +150,8 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     Computed as ``max(bx, 0) + log1p(exp(-|bx|))``, so no input overflows; backward
     ``σ(beta·x)`` (1 above the threshold).
     """
+    if _AMP[0]:
+        input = _amp_cast("fp32", input)[0]
     x = _float(input)
     xp = x._backend.xp
     d = x.data
@@ -359,6 +363,8 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     Differentiable in both; the weight's gradient sums ``g·x`` over the non-positive
     entries of every other dimension.
     """
+    if _AMP[0]:
+        input, weight = _amp_cast("low", input, weight)
     x = _float(input)
     if not isinstance(weight, Tensor):
         raise TypeError(f"prelu: weight must be a gdl Tensor, got {type(weight).__name__}")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 
 from gdl import functional as ops
+from gdl.amp.autocast_mode import ACTIVE as _AMP
+from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import unbroadcast
 from gdl.nn.functional.layers import dropout, linear
 from gdl.tensor import Tensor, result
@@ -84,6 +86,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     tensor([[[0., 1.],
              [0., 0.]]], backend='numpy')
     """
+    if _AMP[0]:
+        query, key, value, attn_mask = _amp_cast("low", query, key, value, attn_mask)
     op = _SDPA
     for name, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor):

@@ -34,6 +34,8 @@ dicts move between the two unchanged.
 
 from __future__ import annotations
 
+from gdl.amp.autocast_mode import ACTIVE as _AMP
+from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import check_same_backend
 from gdl.tensor import Tensor, is_grad_enabled, result
 
@@ -180,6 +182,8 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     Output size along each axis: ``(size + 2·pad − dil·(k − 1) − 1) // stride + 1``.
     The book's ch10 conv is ``conv2d(images, kernels)`` with 16 3×3 kernels.
     """
+    if _AMP[0]:
+        x, weight, bias = _amp_cast("low", x, weight, bias)
     op = "conv2d"
     _check_input(op, x, 4, "(N, C, H, W)")
     _check_conv_args(op, x, weight, bias, groups, 2)
@@ -205,6 +209,8 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
 
     Computed as :func:`conv2d` on a height-1 image (one graph node).
     """
+    if _AMP[0]:
+        x, weight, bias = _amp_cast("low", x, weight, bias)
     op = "conv1d"
     _check_input(op, x, 3, "(N, C, L)")
     _check_conv_args(op, x, weight, bias, groups, 1)
@@ -342,6 +348,8 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     >>> F.conv_transpose2d(gdl.randn(1, 4, 5, 5), gdl.randn(4, 3, 3, 3), stride=2, padding=1, output_padding=1).shape
     (1, 3, 10, 10)
     """
+    if _AMP[0]:
+        input, weight, bias = _amp_cast("low", input, weight, bias)
     op = "conv_transpose2d"
     _check_input(op, input, 4, "(N, C, H, W)")
     _check_conv_transpose_args(op, input, weight, bias, groups, 2)
@@ -366,6 +374,8 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     >>> F.conv_transpose1d(gdl.tensor([[[1.0, 2.0]]]), gdl.tensor([[[1.0, 10.0, 100.0]]]), stride=2)
     tensor([[[  1.,  10., 102.,  20., 200.]]], backend='numpy')
     """
+    if _AMP[0]:
+        input, weight, bias = _amp_cast("low", input, weight, bias)
     op = "conv_transpose1d"
     _check_input(op, input, 3, "(N, C, L)")
     _check_conv_transpose_args(op, input, weight, bias, groups, 1)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from gdl.amp.autocast_mode import ACTIVE as _AMP
+from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import check_same_backend
 from gdl.nn.functional._arguments import _check_tensor, _same_backend, _same_dtype
 from gdl.nn.functional.normalization import _check_float, _check_param, _norm_node
@@ -16,6 +18,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     Backward: ``dx = g @ W``, ``dW = gᵀ @ x``, ``db = Σ g`` over the batch dimensions.
     """
+    if _AMP[0]:
+        x, weight, bias = _amp_cast("low", x, weight, bias)
     check_same_backend("linear", x, weight)
     xd, w = x.data, weight.data
     if xd.ndim == 0 or xd.shape[-1] != w.shape[1]:
@@ -63,6 +67,8 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     >>> F.bilinear(gdl.tensor([[1.0, 2.0]]), gdl.tensor([[3.0, 4.0]]), w)
     tensor([[19.]], backend='numpy')
     """
+    if _AMP[0]:
+        input1, input2, weight, bias = _amp_cast("promote", input1, input2, weight, bias)
     op = "bilinear"
     for name, t in (("input1", input1), ("input2", input2), ("weight", weight)):
         _check_tensor(op, name, t)
@@ -236,6 +242,8 @@ def _renorm_rows(weight: Tensor, flat, max_norm: float, norm_type: float) -> Non
 def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Normalise over the last ``len(normalized_shape)`` dimensions, then ``·weight + bias``
     (both of shape ``normalized_shape``). One graph node with an analytic backward."""
+    if _AMP[0]:
+        x, weight, bias = _amp_cast("fp32", x, weight, bias)
     _check_float("layer_norm", x)
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(x.shape[-len(normalized_shape) :]) != normalized_shape:

@@ -6,6 +6,8 @@ import math
 import numbers
 
 from gdl import functional as ops
+from gdl.amp.autocast_mode import ACTIVE as _AMP
+from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional import mean, sum
 from gdl.functional._util import check_same_backend
 from gdl.tensor import Tensor, result
@@ -35,6 +37,8 @@ def _check_same_shape(op: str, input: Tensor, target) -> None:
 
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """Mean (or summed) squared error ``(input - target)²``."""
+    if _AMP[0]:
+        input, target = _amp_cast("fp32", input, target)
     _check_same_shape("mse_loss", input, target)
     d = input - target
     return _reduce(d * d, reduction)
@@ -48,6 +52,8 @@ def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     >>> gdl.nn.functional.l1_loss(gdl.tensor([1.0, -2.0]), gdl.tensor([0.0, 0.0])).item()
     1.5
     """
+    if _AMP[0]:
+        input, target = _amp_cast("fp32", input, target)
     _check_reduction(reduction)
     _check_same_shape("l1_loss", input, target)
     return _reduce(ops.abs(input - target), reduction)
@@ -68,6 +74,8 @@ def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float =
     >>> gdl.nn.functional.smooth_l1_loss(gdl.tensor([0.5, 3.0]), gdl.tensor([0.0, 0.0]), "none").tolist()
     [0.125, 2.5]
     """
+    if _AMP[0]:
+        input, target = _amp_cast("fp32", input, target)
     _check_reduction(reduction)
     _check_width("smooth_l1_loss", "beta", beta, positive=False)
     if beta == 0:
@@ -86,6 +94,8 @@ def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.
     >>> gdl.nn.functional.huber_loss(gdl.tensor([0.5, 3.0]), gdl.tensor([0.0, 0.0]), "none").tolist()
     [0.125, 2.5]
     """
+    if _AMP[0]:
+        input, target = _amp_cast("fp32", input, target)
     _check_reduction(reduction)
     _check_width("huber_loss", "delta", delta, positive=True)
     _check_same_shape("huber_loss", input, target)
@@ -119,6 +129,8 @@ def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = Fa
     >>> round(gdl.nn.functional.kl_div(p.log(), gdl.tensor([1.0, 0.0]), "sum").item(), 4)   # log 2
     0.6931
     """
+    if _AMP[0]:
+        input, target = _amp_cast("fp32", input, target)
     if reduction not in _REDUCTIONS + ("batchmean",):
         raise ValueError(f"kl_div: reduction must be one of {_REDUCTIONS + ('batchmean',)}, got {reduction!r}")
     be = input._backend
@@ -189,6 +201,8 @@ def cross_entropy(
     With ``reduction="mean"`` and class indices, the mean is over non-ignored
     targets (weighted by ``weight`` if given), as in PyTorch.
     """
+    if _AMP[0]:
+        input, target, weight = _amp_cast("fp32", input, target, weight)
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -350,6 +364,8 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduc
     Shapes as :func:`cross_entropy`'s: ``(N, C)`` with target ``(N,)``, ``(C,)`` with a
     0-d target, or ``(N, C, d1, ...)`` with target ``(N, d1, ...)``.
     """
+    if _AMP[0]:
+        input, target, weight = _amp_cast("fp32", input, target, weight)
     _check_reduction(reduction)
     be = input._backend
     xp = be.xp
@@ -397,6 +413,8 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     One graph node, as in PyTorch: backward is ``g·(p - t) / max(p·(1-p), 1e-12)``, so
     probabilities of exactly 0 or 1 (a saturated float32 sigmoid) give finite gradients.
     """
+    if _AMP[0]:
+        input, target, weight = _amp_cast("fp32", input, target, weight)
     if isinstance(target, Tensor) and target.shape != input.shape:
         raise ValueError(f"binary_cross_entropy: input shape {input.shape} and target shape {target.shape} differ")
     be = input._backend
@@ -429,6 +447,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, pos_wei
     """Sigmoid + binary cross-entropy in one stable formula:
     ``max(x, 0) - x·t + log(1 + exp(-|x|))``.
     """
+    if _AMP[0]:
+        input, target, weight, pos_weight = _amp_cast("fp32", input, target, weight, pos_weight)
     if isinstance(target, Tensor) and target.shape != input.shape:
         raise ValueError(
             f"binary_cross_entropy_with_logits: input shape {input.shape} and target shape {target.shape} differ"
@@ -545,6 +565,8 @@ def poisson_nll_loss(
     >>> gdl.nn.functional.poisson_nll_loss(gdl.tensor([0.0, 1.0]), gdl.tensor([1.0, 2.0]), reduction="none")
     tensor([1.      , 0.718282], backend='numpy')
     """
+    if _AMP[0]:
+        input, target = _amp_cast("fp32", input, target)
     op = "poisson_nll_loss"
     _check_reduction_of(op, reduction)
     _check_width(op, "eps", eps, positive=False)

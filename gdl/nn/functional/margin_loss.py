@@ -5,6 +5,8 @@ multi-class margin), as ``torch.nn.functional``; the shared argument checks are 
 from __future__ import annotations
 
 from gdl import functional as ops
+from gdl.amp.autocast_mode import ACTIVE as _AMP
+from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional import sum
 from gdl.functional._util import check_same_backend
 from gdl.nn.functional.loss import (
@@ -37,6 +39,8 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target, margin: float 
     >>> gdl.nn.functional.cosine_embedding_loss(x1, x2, gdl.tensor([1.0, -1.0]), reduction="none")
     tensor([1.        , 0.70710677], backend='numpy')
     """
+    if _AMP[0]:
+        input1, input2, target = _amp_cast("fp32", input1, input2, target)
     op = "cosine_embedding_loss"
     _check_reduction_of(op, reduction)
     _check_margin(op, margin)
@@ -71,6 +75,8 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target, margin: float = 
     >>> gdl.nn.functional.margin_ranking_loss(x1, x2, gdl.tensor([1.0, 1.0]), margin=0.5, reduction="none")
     tensor([1.5, 0. ], backend='numpy')
     """
+    if _AMP[0]:
+        input1, input2, target = _amp_cast("fp32", input1, input2, target)
     op = "margin_ranking_loss"
     _check_reduction_of(op, reduction)
     _check_margin(op, margin)
@@ -97,6 +103,8 @@ def hinge_embedding_loss(input: Tensor, target, margin: float = 1.0, reduction: 
     >>> gdl.nn.functional.hinge_embedding_loss(gdl.tensor([0.3, 0.3, 2.0]), gdl.tensor([1.0, -1.0, -1.0]), reduction="none")
     tensor([0.3, 0.7, 0. ], backend='numpy')
     """
+    if _AMP[0]:
+        input, target = _amp_cast("fp32", input, target)
     op = "hinge_embedding_loss"
     _check_reduction_of(op, reduction)
     _check_margin(op, margin)
@@ -128,6 +136,8 @@ def soft_margin_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     >>> round(gdl.nn.functional.soft_margin_loss(gdl.tensor([0.0]), gdl.tensor([1.0])).item(), 4)  # log 2
     0.6931
     """
+    if _AMP[0]:
+        input, target = _amp_cast("fp32", input, target)
     op = "soft_margin_loss"
     _check_reduction_of(op, reduction)
     x = _check_input(op, "input", input)
@@ -216,6 +226,8 @@ def triplet_margin_loss(
     >>> round(gdl.nn.functional.triplet_margin_loss(a, p, n, eps=0.0).item(), 4)   # 5 - 1 + 1
     5.0
     """
+    if _AMP[0]:
+        anchor, positive, negative = _amp_cast("fp32", anchor, positive, negative)
     op = "triplet_margin_loss"
     _check_reduction_of(op, reduction)
     _check_margin(op, margin, positive=True)
@@ -275,6 +287,8 @@ def multi_margin_loss(
     >>> round(gdl.nn.functional.multi_margin_loss(x, gdl.tensor([3])).item(), 4)   # (0.3+0.4+0.6)/4
     0.325
     """
+    if _AMP[0]:
+        input, target, weight = _amp_cast("fp32", input, target, weight)
     op = "multi_margin_loss"
     _check_reduction_of(op, reduction)
     if isinstance(p, bool) or p not in (1, 2):
@@ -335,6 +349,8 @@ def multilabel_margin_loss(input: Tensor, target, reduction: str = "mean") -> Te
     >>> round(gdl.nn.functional.multilabel_margin_loss(x, gdl.tensor([[3, 0, -1, 1]])).item(), 4)
     0.85
     """
+    if _AMP[0]:
+        input, target = _amp_cast("fp32", input, target)
     op = "multilabel_margin_loss"
     _check_reduction_of(op, reduction)
     x_t = _check_input(op, "input", input)

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import math
 
+from gdl.amp.autocast_mode import ACTIVE as _AMP
+from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import check_same_backend
 from gdl.nn.functional._arguments import _check_tensor, _real
 from gdl.tensor import Tensor, no_grad, result
@@ -201,6 +203,8 @@ def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None, bias: T
 
     As PyTorch's: the statistics never depend on the batch, so train and eval agree.
     """
+    if _AMP[0]:
+        x, weight, bias = _amp_cast("fp32", x, weight, bias)
     op = "group_norm"
     _check_float(op, x)
     if x.ndim < 2:

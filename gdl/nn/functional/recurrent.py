@@ -45,6 +45,8 @@ Each pair is used only when both entries exist. The portable references are
 
 from __future__ import annotations
 
+from gdl.amp.autocast_mode import ACTIVE as _AMP
+from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import check_same_backend
 from gdl.nn.functional.layers import linear
 from gdl.tensor import Tensor, is_grad_enabled, result
@@ -260,6 +262,8 @@ def _gate_node(step, gi, gh, h, c):
 
 
 def _cell(op, mode, x, hx, cx, w_ih, w_hh, b_ih, b_hh):
+    if _AMP[0]:
+        x, hx, cx, w_ih, w_hh, b_ih, b_hh = _amp_cast("low", x, hx, cx, w_ih, w_hh, b_ih, b_hh)
     step = _Step(x._backend, mode)
     if x.ndim != 2:
         raise ValueError(f"{op}: expected a 2-D input (batch, input_size), got shape {x.shape}")
@@ -380,6 +384,9 @@ def recurrent_layer(mode: str, x: Tensor, h0: Tensor | None, c0: Tensor | None, 
     ``(output (T, B, H), h_T (B, H), c_T (B, H) or None)``. Initial states default
     to zeros. One graph node (plus the selections of its packed result).
     """
+    if _AMP[0]:
+        x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh = _amp_cast(
+            "low", x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh)
     op = {"lstm": "LSTM", "gru": "GRU"}.get(mode, "RNN")
     step = _Step(x._backend, mode)
     if x.ndim != 3:
