@@ -17,33 +17,36 @@ def _check_tensor(op: str, name: str, x, floating: bool = True) -> None:
         raise TypeError(f"{op}: expected a floating-point {name}, got {x.dtype.name}")
 
 
+def _mismatch(named, key):
+    """The first of the ``(name, tensor)`` pairs (None tensors skipped) and the first later
+    one whose ``key(tensor)`` differs from it, or None when all agree."""
+    present = [(name, t) for name, t in named if t is not None]
+    for pair in present[1:]:
+        if key(pair[1]) != key(present[0][1]):
+            return present[0], pair
+    return None
+
+
 def _same_backend(op: str, *named) -> None:
     """All the tensors among ``(name, tensor)`` pairs on one backend (None entries skipped)."""
-    first = None
-    for name, t in named:
-        if t is None:
-            continue
-        if first is None:
-            first = (name, t)
-        elif t._backend is not first[1]._backend:
-            raise ValueError(
-                f"{op}: {first[0]} is on backend {first[1].backend!r} but {name} is on {t.backend!r}; "
-                f"move one first, e.g. {name}.to({first[1].backend!r})"
-            )
+    bad = _mismatch(named, lambda t: id(t._backend))
+    if bad:
+        (first, a), (name, b) = bad
+        raise ValueError(
+            f"{op}: {first} is on backend {a.backend!r} but {name} is on {b.backend!r}; "
+            f"move one first, e.g. {name}.to({a.backend!r})"
+        )
 
 
 def _same_dtype(op: str, *named) -> None:
-    first = None
-    for name, t in named:
-        if t is None:
-            continue
-        if first is None:
-            first = (name, t)
-        elif t.dtype != first[1].dtype:
-            raise TypeError(
-                f"{op}: {first[0]} is {first[1].dtype.name} but {name} is {t.dtype.name}; "
-                f"convert one first, e.g. {name}.to({first[1].dtype.name!r})"
-            )
+    """All the tensors among ``(name, tensor)`` pairs of one dtype (None entries skipped)."""
+    bad = _mismatch(named, lambda t: t.dtype)
+    if bad:
+        (first, a), (name, b) = bad
+        raise TypeError(
+            f"{op}: {first} is {a.dtype.name} but {name} is {b.dtype.name}; "
+            f"convert one first, e.g. {name}.to({a.dtype.name!r})"
+        )
 
 
 def _index_array(op: str, name: str, value, be):
