@@ -190,7 +190,8 @@ def _pair_cases(rng):
     }
 
 
-PAIR_NAMES = list(_pair_cases(np.random.default_rng(0)))
+with gdl.use_backend("numpy"):  # only the names are needed here (array_api_strict has no float16)
+    PAIR_NAMES = list(_pair_cases(np.random.default_rng(0)))
 
 
 @pytest.mark.parametrize("name", PAIR_NAMES)
