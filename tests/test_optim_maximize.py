@@ -100,7 +100,7 @@ def test_maximize_with_a_sparse_gradient():
     emb(gdl.tensor([1, 3])).sum().backward()
     opt.step()
     moved = emb.weight.detach().numpy() - start
-    np.testing.assert_allclose(moved[[1, 3]], 0.5)
+    np.testing.assert_allclose(moved[[1, 3]], 0.5, rtol=1e-6)  # float32: w + 0.5 - w rounds
     np.testing.assert_array_equal(moved[[0, 2]], 0.0)
 
 
