@@ -286,8 +286,8 @@ class Tensor:
     @property
     def device(self) -> _device:
         """Where the data lives, as PyTorch's ``tensor.device``: ``device(type='cpu')`` on
-        numpy and array_api_strict, ``device(type='cuda', index=0)`` on cupy. (The array
-        library's own device object is ``tensor._backend.device``.)"""
+        numpy and array_api_strict, ``device(type='cuda', index=0)`` on the CuPy backend
+        (the array library's own device object is ``tensor._backend.device``)."""
         return _device._of_backend(self._backend.name)
 
     @property
