@@ -14,7 +14,9 @@ from gdl.backends import (
     get_backend,
     get_backend_object,
     is_usable,
+    initial_seed,
     manual_seed,
+    seed,
     set_backend,
     use_backend,
 )
@@ -86,4 +88,5 @@ from gdl.io import CheckpointError, load, load_checkpoint, load_metadata, save, 
 from gdl import linalg, utils  # noqa: E402,F401  (gdl.linalg and gdl.utils, as torch's)
 from gdl.functional._methods import attach_methods as _attach_methods  # noqa: E402
 
-_attach_methods(linalg)  # x.det(), x.inverse(), x.slogdet(), x.matrix_power(n)
+_attach_methods(linalg)  # x.det(), x.inverse(), x.slogdet(), x.logdet(), x.matrix_power(n)
+det, inverse, slogdet, logdet = linalg.det, linalg.inv, linalg.slogdet, linalg.logdet  # torch's top-level names

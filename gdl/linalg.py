@@ -604,6 +604,23 @@ def slogdet(A: Tensor) -> SlogdetResult:
     return SlogdetResult(*_results((sign, logabs), be, (A,), backward, "LinalgSlogdet"))
 
 
+def logdet(A: Tensor) -> Tensor:
+    """``log(det(A))``, as ``torch.logdet``: NaN where the determinant is negative, ``-inf``
+    where it is 0; the gradient is ``A⁻ᵀ`` where the determinant is positive.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.logdet(gdl.tensor([[2.0, 0.0], [0.0, 3.0]]))   # log 6
+    tensor(1.7917595, backend='numpy')
+    """
+    from gdl.functional.elementwise import where
+    from gdl.tensor import full_like
+
+    sign, logabs = slogdet(A)
+    sign = sign.detach()
+    other = where(sign == 0, full_like(logabs, float("-inf")), full_like(logabs, float("nan")))
+    return where(sign > 0, logabs, other)
+
+
 # -- decompositions -----------------------------------------------------------------------------
 
 
@@ -1063,6 +1080,7 @@ __all__ = [
     "pinv",
     "qr",
     "slogdet",
+    "logdet",
     "solve",
     "svd",
     "svdvals",
@@ -1075,5 +1093,6 @@ TENSOR_METHODS: dict = {
     "det": det,
     "inverse": inv,
     "slogdet": slogdet,
+    "logdet": logdet,
     "matrix_power": matrix_power,
 }

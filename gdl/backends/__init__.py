@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import secrets
 
 from gdl.backends.base import Backend
 
@@ -236,8 +237,27 @@ _pending_seed = None
 
 
 def _seed_new(backend: Backend) -> None:
-    if _pending_seed is not None:
-        backend.seed(_pending_seed)
+    """Seed a new backend with the last ``manual_seed``, or with one random seed drawn
+    at the first backend's creation (so that :func:`initial_seed` can tell it)."""
+    global _pending_seed
+    if _pending_seed is None:
+        _pending_seed = secrets.randbits(63)
+    backend.seed(_pending_seed)
+
+
+def initial_seed() -> int:
+    """The seed of gdl's generators, as ``torch.initial_seed``: the last
+    :func:`manual_seed`, or the random one drawn when the first backend was made (the
+    PyTorch docs' DataLoader ``seed_worker`` recipe reads it)."""
+    get_backend_object()  # the first backend draws the seed
+    return _pending_seed
+
+
+def seed() -> int:
+    """Seed every generator with a fresh random seed and return it, as ``torch.seed``."""
+    new = secrets.randbits(63)
+    manual_seed(new)
+    return new
 
 
 def find_backend_of(array) -> Backend | None:
