@@ -201,7 +201,7 @@ def test_multi_dot_and_aliases(backend):
     close(LA.vecdot(t64(rnd(2, 3), False), t64(a, False)), rnd(2, 3) @ a)
     close(LA.diagonal(t64(rnd(2, 3, 3), False)), np.diagonal(rnd(2, 3, 3), axis1=-2, axis2=-1))
     assert LA.cross is gdl.cross and LA.matmul is gdl.matmul and LA.outer is gdl.outer
-    assert set(LA.TENSOR_METHODS) == {"det", "inverse", "slogdet", "matrix_power"}
+    assert set(LA.TENSOR_METHODS) == {"det", "inverse", "slogdet", "logdet", "matrix_power"}
 
 
 # -- gradients (float64 finite differences) ----------------------------------------------------
