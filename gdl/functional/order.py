@@ -148,20 +148,12 @@ def median(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=No
     >>> gdl.median(gdl.tensor([[4.0, 1.0, 3.0], [0.0, 5.0, 6.0]]), dim=1)
     ValuesIndices(values=tensor([3., 5.], backend='numpy'), indices=tensor([2, 1], backend='numpy'))
     """
-    dim, keepdim = _dims("median", dim, keepdim, axis, keepdims)
-    if dim is None:
-        if keepdim:
-            raise TypeError("median: keepdim needs a dim (median(x) reduces every axis to a 0-d tensor)")
-        return _median_all(x, "median", nan_aware=False)
-    a = _one_dim("median", dim, x.ndim)
-    xp = x._backend.xp
-
-    def position(ordered):
+    def position(xp, ordered, a):
         n = ordered.shape[a]
         count = _nan_count(xp, ordered, a)
         return xp.where(count < n, count, xp.full_like(count, (n - 1) // 2))  # a NaN: the first one
 
-    return _pick_sorted("median", x, a, keepdim, position)
+    return _median("median", x, dim, keepdim, axis, keepdims, position)
 
 
 def nanmedian(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
@@ -172,19 +164,24 @@ def nanmedian(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims
     >>> gdl.nanmedian(gdl.tensor([float("nan"), 3.0, 1.0, 2.0]))
     tensor(2., backend='numpy')
     """
-    dim, keepdim = _dims("nanmedian", dim, keepdim, axis, keepdims)
-    if dim is None:
-        if keepdim:
-            raise TypeError("nanmedian: keepdim needs a dim (nanmedian(x) reduces every axis to a 0-d tensor)")
-        return _median_all(x, "nanmedian", nan_aware=True)
-    a = _one_dim("nanmedian", dim, x.ndim)
-    xp = x._backend.xp
-
-    def position(ordered):
+    def position(xp, ordered, a):
         count = _nan_count(xp, ordered, a)
         return xp.where(count > 0, (count - 1) // 2, xp.zeros_like(count))
 
-    return _pick_sorted("nanmedian", x, a, keepdim, position)
+    return _median("nanmedian", x, dim, keepdim, axis, keepdims, position)
+
+
+def _median(op, x, dim, keepdim, axis, keepdims, position):
+    """median/nanmedian: over everything, or ``(values, indices)`` along ``dim`` at the sorted
+    ``position(xp, ordered, a)`` of each slice."""
+    dim, keepdim = _dims(op, dim, keepdim, axis, keepdims)
+    if dim is None:
+        if keepdim:
+            raise TypeError(f"{op}: keepdim needs a dim ({op}(x) reduces every axis to a 0-d tensor)")
+        return _median_all(x, op, nan_aware=op == "nanmedian")
+    a = _one_dim(op, dim, x.ndim)
+    xp = x._backend.xp
+    return _pick_sorted(op, x, a, keepdim, lambda ordered: position(xp, ordered, a))
 
 
 def _one_dim(op, dim, ndim):
