@@ -61,6 +61,14 @@ def time_phases(impl, steps: int, warmup: int = 3) -> dict:
             samples[name].append((time.perf_counter() - start) * 1e3)
     medians = {name: statistics.median(v) for name, v in samples.items()}
     medians["sum"] = sum(medians.values())
+    # The same steps without a sync between phases (the device may run behind the host):
+    # against "sum", this shows what the synchronisation itself costs or hides.
+    start = time.perf_counter()
+    for _ in range(steps):
+        for call in calls.values():
+            call()
+    impl.sync()
+    medians["free_step"] = (time.perf_counter() - start) * 1e3 / steps
     return medians
 
 
@@ -78,7 +86,7 @@ def main(argv=None):
     run.set_threads(args.threads)
 
     results = {}
-    header = f"{'workload':10} {'impl':6} " + " ".join(f"{p:>9}" for p in (*PHASES, "sum")) + "   (ms)"
+    header = f"{'workload':10} {'impl':6} " + " ".join(f"{p:>9}" for p in (*PHASES, "sum", "free_step")) + "   (ms)"
     print(header)
     for workload in args.workloads:
         for impl_name in args.impls:
@@ -89,7 +97,7 @@ def main(argv=None):
                 continue
             ms = time_phases(impl, args.steps)
             results.setdefault(workload, {})[impl_name] = ms
-            print(f"{workload:10} {impl_name:6} " + " ".join(f"{ms[p]:9.3f}" for p in (*PHASES, "sum")))
+            print(f"{workload:10} {impl_name:6} " + " ".join(f"{ms[p]:9.3f}" for p in (*PHASES, "sum", "free_step")))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": args.device, "steps": args.steps, "ms": results}, f, indent=1)

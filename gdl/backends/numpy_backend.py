@@ -49,6 +49,7 @@ class NumpyBackend(Backend):
             "relu": relu,
             "relu_backward": relu_backward,
         }
+        self.drop_fused_turned_off()
 
     def is_array(self, obj) -> bool:
         return isinstance(obj, np.ndarray)

@@ -550,6 +550,30 @@ def hypot(input, other) -> Tensor:
     return _binary_result("Hypot", out, be, ta, tb, xa, xb, lambda g: g * xa / out, lambda g: g * xb / out)
 
 
+def _at_infinite_divisor(xp, a, b, out, special):
+    """``out``, but ``special(same_sign)`` where ``b`` is infinite and ``a`` finite: the Array API's
+    special cases for remainder and floor_divide, which CuPy's ``a - b·floor(a / b)`` turns into NaN."""
+    if not dtypes.is_floating(out.dtype):
+        return out
+    edge = xp.isinf(b) & xp.isfinite(a)
+    return xp.where(edge, special((a < 0) == (b < 0)), out)
+
+
+def _remainder(xp, a, b):
+    """Python's ``a % b`` (sign of ``b``); ``a`` itself for finite ``a`` of ``b``'s sign and
+    infinite ``b``, ``b`` for the other sign (zero keeps ``b``'s sign)."""
+    return _at_infinite_divisor(
+        xp, a, b, xp.remainder(a, b),
+        lambda same: xp.where(a == 0, xp.copysign(xp.zeros_like(a), b), xp.where(same, a, b)))
+
+
+def _floor_divide(xp, a, b):
+    """Python's ``a // b``: 0 or -1 for finite ``a`` over infinite ``b``."""
+    return _at_infinite_divisor(
+        xp, a, b, xp.floor_divide(a, b),
+        lambda same: xp.where((a == 0) | same, a / b, xp.full_like(a / b, -1.0)))
+
+
 def fmod(input, other) -> Tensor:
     """The remainder of ``a / b`` with the sign of ``a`` (C's ``fmod``); ``remainder`` takes
     the sign of ``b``. Integers stay integers (a zero divisor raises ZeroDivisionError).
@@ -564,7 +588,7 @@ def fmod(input, other) -> Tensor:
     _no_zero_divisor("fmod", xp, xb)
     if dtypes.is_floating(xa.dtype):
         # fmod(a, b) = copysign(remainder(|a|, |b|), a): exact, as remainder of positive numbers is fmod
-        out = _run("fmod", lambda a, b: xp.copysign(xp.remainder(xp.abs(a), xp.abs(b)), a), xa, xb)
+        out = _run("fmod", lambda a, b: xp.copysign(_remainder(xp, xp.abs(a), xp.abs(b)), a), xa, xb)
     else:
         out = _run("fmod", lambda a, b: xp.sign(a) * xp.remainder(xp.abs(a), xp.abs(b)), xa, xb)
     return _binary_result("Fmod", out, be, ta, tb, xa, xb, lambda g: g, lambda g: -g * xp.trunc(xa / xb))
@@ -584,9 +608,9 @@ def remainder(input, other) -> Tensor:
     ta, tb, xa, xb, be = _operands("remainder", input, other, floating=False)
     xp = be.xp
     _no_zero_divisor("remainder", xp, xb)
-    out = _run("remainder", xp.remainder, xa, xb)
+    out = _run("remainder", lambda a, b: _remainder(xp, a, b), xa, xb)
     return _binary_result("Remainder", out, be, ta, tb, xa, xb,
-                          lambda g: g, lambda g: -g * xp.floor_divide(xa, xb))
+                          lambda g: g, lambda g: -g * _floor_divide(xp, xa, xb))
 
 
 def floor_divide(input, other) -> Tensor:
@@ -601,7 +625,7 @@ def floor_divide(input, other) -> Tensor:
     ta, tb, xa, xb, be = _operands("floor_divide", input, other, floating=False)
     xp = be.xp
     _no_zero_divisor("floor_divide", xp, xb)
-    return Tensor._wrap(_run("floor_divide", xp.floor_divide, xa, xb), be)
+    return Tensor._wrap(_run("floor_divide", lambda a, b: _floor_divide(xp, a, b), xa, xb), be)
 
 
 def xlogy(input, other) -> Tensor:

@@ -39,7 +39,10 @@ A fused kernel must match its portable function in tests.
 Plain SGD (no momentum, no weight decay) is the exception, kept as lean as
 possible: its kernel ``"sgd_step"`` is called once per parameter as
 ``kernel(param_array, grad_array, lr)`` and updates ``param_array`` in place
-(see :class:`gdl.optim.SGD`). Because a kernel may update arrays in place,
+(see :class:`gdl.optim.SGD`); a backend may also offer ``"sgd_step_all"``
+``(param_arrays, grad_arrays, lr)``, the same over whole lists in place, with
+``"sgd_step_all_fits"(param_arrays, grad_arrays) -> bool`` saying which lists it takes.
+Because a kernel may update arrays in place,
 :meth:`Optimizer.state_dict` returns copies.
 """
 

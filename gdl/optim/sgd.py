@@ -40,7 +40,8 @@ class SGD(Optimizer):
     ``state[p]['momentum_buffer']``; nothing is kept without momentum).
 
     Fused kernels: the plain update (no momentum, no weight decay) uses the
-    backend's ``"sgd_step"`` kernel when it has one, called once per parameter as
+    backend's multi-tensor ``"sgd_step_all"`` kernel when it has one (CuPy: up to
+    eight parameters per launch), else its ``"sgd_step"`` kernel, called once per parameter as
     ``kernel(param_array, grad_array, lr)`` and updating ``param_array`` in place;
     otherwise it rebinds ``p.data = p.data - lr * p.grad.data``. With momentum or
     weight decay the multi-tensor ``"sgd_momentum_step"`` kernel replaces
@@ -112,6 +113,8 @@ class SGD(Optimizer):
             lr = -group["lr"] if group["maximize"] else group["lr"]
             backend = params[0]._backend
             kernel = backend.fused.get("sgd_step")
+            if "sgd_step_all" in backend.fused:
+                params = self._step_all_at_once(backend, params, lr)
             for p in params:
                 g = p.grad
                 if g is None:
@@ -125,3 +128,16 @@ class SGD(Optimizer):
                 else:
                     p.data = p.data - lr * g.data
         return loss
+
+    @staticmethod
+    def _step_all_at_once(backend, params, lr):
+        """The backend's multi-tensor kernel ``sgd_step_all(params, grads, lr)`` (one launch
+        for up to eight tensors, on CuPy) on the dense gradients it takes; returns the
+        parameters left for the one-by-one loop."""
+        dense = [p for p in params if p.grad is not None and not p.grad.is_sparse and p._backend is backend]
+        arrays, grads = [p.data for p in dense], [p.grad.data for p in dense]
+        if not dense or not backend.fused["sgd_step_all_fits"](arrays, grads):
+            return params
+        backend.fused["sgd_step_all"](arrays, grads, lr)
+        done = set(map(id, dense))
+        return [p for p in params if id(p) not in done]

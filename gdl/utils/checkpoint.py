@@ -48,15 +48,15 @@ class CheckpointFunction(Function):
         inputs = [t.detach().requires_grad_(t.requires_grad) for t in ctx.tensors]
         copies = {id(t): c for t, c in zip(ctx.tensors, inputs)}
         args, kwargs = _map_tensors(lambda t: copies[id(t)], (ctx.args, ctx.kwargs))
-        now = [(be, be.get_rng_state()) for be, _ in ctx.rng_states]
+        now = [(be, be.fork_rng()) for be, _ in ctx.rng_states]
         for be, state in ctx.rng_states:
-            be.set_rng_state(state)
+            be.restore_rng(state)
         try:
             with enable_grad():
                 out = ctx.function(*args, **kwargs)
         finally:
             for be, state in now:
-                be.set_rng_state(state)
+                be.restore_rng(state)
         outs = out if isinstance(out, tuple) else (out,)
         pairs = [
             (o, g.data)
@@ -122,7 +122,7 @@ def checkpoint(function, *args, use_reentrant: bool | None = None, preserve_rng_
     if preserve_rng_state:
         backends = {id(get_backend_object()): get_backend_object()}
         backends.update({id(t._backend): t._backend for t in tensors})
-        rng_states = [(be, be.get_rng_state()) for be in backends.values()]
+        rng_states = [(be, be.fork_rng()) for be in backends.values()]
     out = function(*args, **kwargs)
     is_tuple = isinstance(out, tuple)
     outs = out if is_tuple else (out,)

@@ -36,7 +36,9 @@ keeps memory linear in the sequence length.
   gradients with respect to the pre-activations ``(B, 4H)`` and the previous cell
   state ``(B, H)``. ``dh_new`` and ``dc_new`` are always arrays here.
 
-and likewise the GRU gate math as ``fused["gru_gates"](gi, gh, h) -> (h_new, saved)``
+and ``fused["lstm_sequence"]`` / ``fused["lstm_sequence_backward"]``, a whole LSTM
+layer's time loop (see ``gdl.backends.cupy_kernels.lstm_sequence``), which the layer
+node then uses instead of the per-step pair; and likewise the GRU gate math as ``fused["gru_gates"](gi, gh, h) -> (h_new, saved)``
 and ``fused["gru_gates_backward"](dh_new, saved) -> (dgi, dgh, dh)`` (``gi``, ``gh``
 of shape ``(B, 3H)`` in order r, z, n; ``dh`` the direct part through ``z⊙h``).
 Each pair is used only when both entries exist. The portable references are
@@ -325,6 +327,9 @@ def _layer_node(op, step, x, h0, c0, w_ih, w_hh, b_ih, b_hh, h0_is_zero=False):
     if bias is not None:
         xg = xg + bias
     xg = xp.reshape(xg, (steps, batch, step.gates * hid))
+    sequence = _sequence_kernels(be) if step.mode == "lstm" else None
+    if sequence is not None:
+        return _sequence_node(op, sequence, x, x2, xg, h0, c0, w_ih, w_hh, b_ih, b_hh, h0_is_zero)
     whh = w_hh.data
     h = h0.data
     c = None if c0 is None else c0.data
@@ -373,6 +378,34 @@ def _layer_node(op, step, x, h0, c0, w_ih, w_hh, b_ih, b_hh, h0_is_zero=False):
 
     inputs = [x, h0] + ([c0] if step.has_cell else []) + [w_ih, w_hh]
     inputs += [b for b in (b_ih, b_hh) if b is not None]
+    return result(out, be, tuple(inputs), backward, op)
+
+
+def _sequence_kernels(be):
+    """The backend's whole-sequence LSTM pair ``(lstm_sequence, lstm_sequence_backward)``, or None."""
+    fwd, bwd = be.fused.get("lstm_sequence"), be.fused.get("lstm_sequence_backward")
+    return None if fwd is None or bwd is None else (fwd, bwd)
+
+
+def _sequence_node(op, sequence, x, x2, xg, h0, c0, w_ih, w_hh, b_ih, b_hh, h0_is_zero):
+    """:func:`_layer_node` for an LSTM whose time loop runs in the backend (``cupy_kernels``):
+    ``xg`` is every step's input projection with both biases added."""
+    be = x._backend
+    xp = be.xp
+    steps, batch, feat = x.shape
+    fwd, bwd = sequence
+    out, saved = fwd(xg, h0.data, c0.data, w_hh.data, h0_is_zero)
+    need_x = x.requires_grad and is_grad_enabled()
+    need_h0 = h0.requires_grad and is_grad_enabled()
+
+    def backward(g):
+        dgates, h_prev, dh0, dc0 = bwd(g, saved, need_h0)
+        grads = [xp.reshape(dgates @ w_ih.data, (steps, batch, feat)) if need_x else None, dh0, dc0,
+                 be.matmul_tn(dgates, x2), be.matmul_tn(dgates, h_prev)]
+        grads += [be.sum_rows(dgates) for b in (b_ih, b_hh) if b is not None]
+        return tuple(grads)
+
+    inputs = [x, h0, c0, w_ih, w_hh] + [b for b in (b_ih, b_hh) if b is not None]
     return result(out, be, tuple(inputs), backward, op)
 
 
