@@ -589,6 +589,8 @@ def test_fused_kernel_hook(backend, name, kw, monkeypatch):
         param[...] = param - lr * grad
 
     monkeypatch.setitem(be.fused, kernel_name, inplace_sgd if kernel_name == "sgd_step" else kernel)
+    if "sgd_step_all" in be.fused:  # CuPy's multi-tensor SGD would take every parameter first
+        monkeypatch.delitem(be.fused, "sgd_step_all")
     plan = grad_plan(4)
     fused_params, _ = run_gdl(name, kw, gdl.float64, plan)
     if kernel_name == "sgd_step":
@@ -650,3 +652,40 @@ def test_matches_torch(name, kw):
         topt.step()
     for p, t in zip(params, tparams):
         np.testing.assert_allclose(p.numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_plain_sgd_hands_dense_gradients_to_a_multi_tensor_kernel(monkeypatch):
+    """A backend's ``sgd_step_all`` (CuPy's) gets every dense gradient of a plain SGD group at
+    once; sparse gradients, and all of them when ``sgd_step_all_fits`` says no, go one by one."""
+    be = gdl.get_backend_object("numpy")
+    calls = []
+
+    def step_all(params, grads, lr):
+        calls.append((len(params), lr))
+        for p, g in zip(params, grads):
+            p -= lr * g
+
+    fits = [True]
+    monkeypatch.setitem(be.fused, "sgd_step_all", step_all)
+    monkeypatch.setitem(be.fused, "sgd_step_all_fits", lambda params, grads: fits[0])
+    emb = gdl.nn.Embedding(5, 3, sparse=True, backend="numpy")
+    lin = gdl.nn.Linear(3, 2, backend="numpy")
+    unused = gdl.nn.Parameter(gdl.zeros(2, backend="numpy"))
+    opt = gdl.optim.SGD([*emb.parameters(), *lin.parameters(), unused], lr=0.5)
+    for _ in range(2):
+        before = [p.numpy().copy() for p in lin.parameters()]
+        opt.zero_grad()
+        lin(emb(gdl.tensor([1, 3], backend="numpy"))).sum().backward()
+        emb_before = emb.weight.numpy().copy()
+        opt.step()
+        assert calls == [(2, 0.5)]  # one call, for the Linear's weight and bias
+        for p, b in zip(lin.parameters(), before):
+            np.testing.assert_allclose(p.numpy(), b - 0.5 * p.grad.numpy())
+        changed = np.flatnonzero(np.any(emb.weight.numpy() != emb_before, axis=1))
+        assert changed.tolist() == [1, 3]  # the sparse rows, updated by the loop
+        calls.clear()
+    fits[0] = False
+    opt.zero_grad()
+    lin(emb(gdl.tensor([0], backend="numpy"))).sum().backward()
+    opt.step()
+    assert calls == []

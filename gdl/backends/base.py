@@ -184,6 +184,13 @@ class Backend:
         standard has no notion of views)."""
         return id(array)
 
+    def fmod(self, a, b):
+        """C's ``fmod``: ``a - b·trunc(a / b)`` computed exactly, with the sign of ``a``
+        (floats). Portable version: the remainder of ``|a|`` by ``|b|`` (which is their
+        fmod) given ``a``'s sign; NumPy and CuPy call their own ``fmod``."""
+        xp = self.xp
+        return xp.copysign(xp.remainder(xp.abs(a), xp.abs(b)), a)
+
     def matmul(self, a, b):
         """``a @ b`` (matmul's shapes); a backend may lay the operands out first where
         its library needs that for speed."""

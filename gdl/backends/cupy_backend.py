@@ -129,6 +129,9 @@ class CupyBackend(Backend):
         cupy.add.at(out, index, values)  # atomic adds: repeated rows accumulate
         return out
 
+    def fmod(self, a, b):
+        return cupy.fmod(a, b)  # exact, as C's
+
     def memory_owner(self, array) -> int:
         while array.base is not None:
             array = array.base

@@ -56,7 +56,7 @@ _sgd_step = cupy.ElementwiseKernel("T g, T lr", "T p", "p -= lr * g", "gdl_sgd_s
 _softmax_xent_source = r"""
 template <typename T>
 __device__ void gdl_softmax_xent(const T* logits, const long long* targets, long long ignore,
-                                 int rows, int cols, T* loss, T* valid, T* grad, int* bad_flag, T* acc) {
+                                 int rows, int cols, T* loss, T* valid, T* grad, int* bad_flag, double* acc) {
     extern __shared__ unsigned char smem_raw[];
     T* smem = reinterpret_cast<T*>(smem_raw);
     int row = blockIdx.x;
@@ -97,25 +97,26 @@ __device__ void gdl_softmax_xent(const T* logits, const long long* targets, long
         valid[row] = ok ? T(1) : T(0);
         if (acc == nullptr) {
             if (bad) bad_flag[0] = 1;
-        } else {  // the mean variant: acc = (sum of losses, number of counted rows, bad-target flag)
-            if (bad) acc[2] = T(1);
+        } else {  // the mean variant: acc = (sum of losses, number of counted rows, bad-target flag),
+                  // in double whatever T is: the order of atomic additions varies, its rounding must not show
+            if (bad) acc[2] = 1.0;
             if (ok) {
-                atomicAdd(acc, row_loss);
-                atomicAdd(acc + 1, T(1));
+                atomicAdd(acc, (double)row_loss);
+                atomicAdd(acc + 1, 1.0);
             }
         }
     }
 }
 extern "C" __global__ void gdl_softmax_xent_f32(const float* a, const long long* t, long long ig, int r, int c,
                                                 float* l, float* v, float* g, int* bad) {
-    gdl_softmax_xent<float>(a, t, ig, r, c, l, v, g, bad, nullptr);
+    gdl_softmax_xent<float>(a, t, ig, r, c, l, v, g, bad, (double*)nullptr);
 }
 extern "C" __global__ void gdl_softmax_xent_f64(const double* a, const long long* t, long long ig, int r, int c,
                                                 double* l, double* v, double* g, int* bad) {
-    gdl_softmax_xent<double>(a, t, ig, r, c, l, v, g, bad, nullptr);
+    gdl_softmax_xent<double>(a, t, ig, r, c, l, v, g, bad, (double*)nullptr);
 }
 extern "C" __global__ void gdl_softmax_xent_mean_f32(const float* a, const long long* t, long long ig, int r,
-                                                     int c, float* l, float* v, float* g, float* acc) {
+                                                     int c, float* l, float* v, float* g, double* acc) {
     gdl_softmax_xent<float>(a, t, ig, r, c, l, v, g, nullptr, acc);
 }
 extern "C" __global__ void gdl_softmax_xent_mean_f64(const double* a, const long long* t, long long ig, int r,
@@ -126,7 +127,7 @@ extern "C" __global__ void gdl_softmax_xent_mean_f64(const double* a, const long
 _xent_module = cupy.RawModule(code=_softmax_xent_source, options=("--std=c++14",))
 # The mean's last step: the gradient of every row over the count, and the mean itself.
 _xent_mean_finish = cupy.ElementwiseKernel(
-    "raw T acc", "T grad, raw T loss", "grad = grad / acc[1]; if (i == 0) loss[0] = acc[0] / acc[1];",
+    "raw float64 acc", "T grad, raw T loss", "grad = grad / T(acc[1]); if (i == 0) loss[0] = T(acc[0] / acc[1]);",
     "gdl_xent_mean_finish",
 )
 
@@ -397,7 +398,7 @@ def softmax_cross_entropy_mean(logits, targets, ignore_index):
     loss_rows = cupy.empty(rows, dtype=logits.dtype)
     valid = cupy.empty(rows, dtype=logits.dtype)
     grad = cupy.empty_like(logits)
-    acc = cupy.zeros(3, dtype=logits.dtype)
+    acc = cupy.zeros(3, dtype=cupy.float64)
     loss = cupy.empty((), dtype=logits.dtype)
     threads = 32
     while threads < cols and threads < 256:

@@ -183,6 +183,9 @@ class NumpyBackend(Backend):
         out = pick[r, order].astype(np.int64, copy=False).reshape(lead + (k,))
         return out if axis == x.ndim - 1 else np.moveaxis(out, -1, axis)
 
+    def fmod(self, a, b):
+        return np.fmod(a, b)  # exact, as C's
+
     def memory_owner(self, array) -> int:
         """Follow ``.base`` from a view to the array that owns its memory."""
         while array.base is not None:

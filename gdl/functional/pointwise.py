@@ -550,28 +550,32 @@ def hypot(input, other) -> Tensor:
     return _binary_result("Hypot", out, be, ta, tb, xa, xb, lambda g: g * xa / out, lambda g: g * xb / out)
 
 
-def _at_infinite_divisor(xp, a, b, out, special):
-    """``out``, but ``special(same_sign)`` where ``b`` is infinite and ``a`` finite: the Array API's
-    special cases for remainder and floor_divide, which CuPy's ``a - b·floor(a / b)`` turns into NaN."""
-    if not dtypes.is_floating(out.dtype):
-        return out
-    edge = xp.isinf(b) & xp.isfinite(a)
-    return xp.where(edge, special((a < 0) == (b < 0)), out)
+def _remainder(be, a, b):
+    """Python's ``a % b`` (the sign of ``b``). For floats, PyTorch's and NumPy's algorithm on the
+    backend's exact ``fmod``: ``m = fmod(a, b)``, plus ``b`` where ``m`` and ``b`` differ in sign
+    (CuPy's own ``remainder``, ``a - b·floor(a / b)``, loses ``a`` when ``|b|`` is huge or infinite)."""
+    xp = be.xp
+    if not (dtypes.is_floating(a.dtype) or dtypes.is_floating(b.dtype)):
+        return xp.remainder(a, b)
+    m = be.fmod(a, b)
+    return xp.where((m != 0) & ((b < 0) != (m < 0)), m + b, m)
 
 
-def _remainder(xp, a, b):
-    """Python's ``a % b`` (sign of ``b``); ``a`` itself for finite ``a`` of ``b``'s sign and
-    infinite ``b``, ``b`` for the other sign (zero keeps ``b``'s sign)."""
-    return _at_infinite_divisor(
-        xp, a, b, xp.remainder(a, b),
-        lambda same: xp.where(a == 0, xp.copysign(xp.zeros_like(a), b), xp.where(same, a, b)))
-
-
-def _floor_divide(xp, a, b):
-    """Python's ``a // b``: 0 or -1 for finite ``a`` over infinite ``b``."""
-    return _at_infinite_divisor(
-        xp, a, b, xp.floor_divide(a, b),
-        lambda same: xp.where((a == 0) | same, a / b, xp.full_like(a / b, -1.0)))
+def _floor_divide(be, a, b):
+    """Python's ``a // b``; for floats PyTorch's ``div_floor``: ``(a - fmod(a, b)) / b``, one less
+    where the remainder and ``b`` differ in sign, rounded to the nearest integer, and ``a / b``
+    for a zero ``b``."""
+    xp = be.xp
+    if not (dtypes.is_floating(a.dtype) or dtypes.is_floating(b.dtype)):
+        return xp.floor_divide(a, b)
+    m = be.fmod(a, b)
+    div = (a - m) / b
+    div = xp.where((m != 0) & ((b < 0) != (m < 0)), div - 1.0, div)
+    floor = xp.floor(div)
+    floor = xp.where(div - floor > 0.5, floor + 1.0, floor)
+    quotient = a / b
+    floor = xp.where(div == 0, xp.copysign(xp.zeros_like(floor), quotient), floor)
+    return xp.where(b == 0, quotient, floor)
 
 
 def fmod(input, other) -> Tensor:
@@ -587,8 +591,7 @@ def fmod(input, other) -> Tensor:
     xp = be.xp
     _no_zero_divisor("fmod", xp, xb)
     if dtypes.is_floating(xa.dtype):
-        # fmod(a, b) = copysign(remainder(|a|, |b|), a): exact, as remainder of positive numbers is fmod
-        out = _run("fmod", lambda a, b: xp.copysign(_remainder(xp, xp.abs(a), xp.abs(b)), a), xa, xb)
+        out = _run("fmod", be.fmod, xa, xb)
     else:
         out = _run("fmod", lambda a, b: xp.sign(a) * xp.remainder(xp.abs(a), xp.abs(b)), xa, xb)
     return _binary_result("Fmod", out, be, ta, tb, xa, xb, lambda g: g, lambda g: -g * xp.trunc(xa / xb))
@@ -608,9 +611,9 @@ def remainder(input, other) -> Tensor:
     ta, tb, xa, xb, be = _operands("remainder", input, other, floating=False)
     xp = be.xp
     _no_zero_divisor("remainder", xp, xb)
-    out = _run("remainder", lambda a, b: _remainder(xp, a, b), xa, xb)
+    out = _run("remainder", lambda a, b: _remainder(be, a, b), xa, xb)
     return _binary_result("Remainder", out, be, ta, tb, xa, xb,
-                          lambda g: g, lambda g: -g * _floor_divide(xp, xa, xb))
+                          lambda g: g, lambda g: -g * _floor_divide(be, xa, xb))
 
 
 def floor_divide(input, other) -> Tensor:
@@ -625,7 +628,7 @@ def floor_divide(input, other) -> Tensor:
     ta, tb, xa, xb, be = _operands("floor_divide", input, other, floating=False)
     xp = be.xp
     _no_zero_divisor("floor_divide", xp, xb)
-    return Tensor._wrap(_run("floor_divide", lambda a, b: _floor_divide(xp, a, b), xa, xb), be)
+    return Tensor._wrap(_run("floor_divide", lambda a, b: _floor_divide(be, a, b), xa, xb), be)
 
 
 def xlogy(input, other) -> Tensor:
