@@ -230,7 +230,7 @@ def test_mean_cross_entropy_kernel_edge_cases(cupy_backend):
     assert np.isnan(F.cross_entropy(empty, gdl.tensor(np.zeros(0, dtype=np.int64), backend="cupy")).item())
 
 
-@pytest.mark.parametrize("case", ["tanh", "sigmoid", "relu", "cross_entropy", "dropout", "lstm", "sgd"])
+@pytest.mark.parametrize("case", ["tanh", "sigmoid", "relu", "cross_entropy", "dropout", "lstm", "gru", "sgd"])
 def test_float16_runs_through_every_kernel_in_float32(cupy_backend, case):
     """float16 arrays go through the kernels in float32 and come back as float16, close to
     the float32 result (the raw softmax kernel has no half version: this once read past
@@ -241,10 +241,10 @@ def test_float16_runs_through_every_kernel_in_float32(cupy_backend, case):
     def run(dtype):
         gdl.manual_seed(0)
         with gdl.use_backend("cupy"):
-            if case == "lstm":
-                lstm = gdl.nn.LSTM(4, 6, dtype=gdl.float32).to(dtype)
+            if case in ("lstm", "gru"):
+                rnn = (gdl.nn.LSTM if case == "lstm" else gdl.nn.GRU)(4, 6, dtype=gdl.float32).to(dtype)
                 x = gdl.tensor(rng_x, dtype=dtype, requires_grad=True)
-                out, _ = lstm(x)
+                out, _ = rnn(x)
                 out.sum().backward()
                 return out, x.grad
             if case == "sgd":
@@ -268,3 +268,56 @@ def test_float16_runs_through_every_kernel_in_float32(cupy_backend, case):
     assert half_out.dtype == gdl.float16 and half_grad.dtype == gdl.float16
     np.testing.assert_allclose(half_out.numpy().astype(np.float32), full_out.numpy(), rtol=1e-2, atol=1e-2)
     np.testing.assert_allclose(half_grad.numpy().astype(np.float32), full_grad.numpy(), rtol=1e-2, atol=1e-2)
+
+
+def test_gru_gate_kernels_match_portable_formulas(cupy_backend):
+    import cupy
+
+    from gdl.nn.functional.recurrent import gru_gates_backward, gru_gates_forward
+
+    rng = np.random.default_rng(8)
+    B, H = 5, 7
+    gi, gh = rng.normal(size=(B, 3 * H)), rng.normal(size=(B, 3 * H))
+    h, dh = rng.normal(size=(B, H)), rng.normal(size=(B, H))
+    fused = cupy_backend.fused
+    h_new, saved = fused["gru_gates"](cupy.asarray(gi), cupy.asarray(gh), cupy.asarray(h))
+    dgi, dgh, dh_direct = fused["gru_gates_backward"](cupy.asarray(dh), saved)
+    ref_h, ref_saved = gru_gates_forward(np, gi, gh, h)
+    ref = gru_gates_backward(np, ref_saved, dh)
+    np.testing.assert_allclose(cupy.asnumpy(h_new), ref_h, rtol=1e-10)
+    for ours, theirs in zip((dgi, dgh, dh_direct), ref):
+        np.testing.assert_allclose(cupy.asnumpy(ours), theirs, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("layer", ["GRU", "LSTM"])
+@pytest.mark.parametrize("given_state", [False, True])
+def test_recurrent_layers_with_fused_kernels_match_portable_path(cupy_backend, layer, given_state):
+    """The GRU gate kernels, and the whole-sequence LSTM kernels with given initial states that
+    need gradients, no biases, batch_first and one time step."""
+    rng = np.random.default_rng(9)
+    x_host = rng.normal(size=(3, 4, 5))
+    h_host, c_host = rng.normal(size=(1, 3, 6)), rng.normal(size=(1, 3, 6))
+
+    def run(steps):
+        gdl.manual_seed(0)
+        with gdl.use_backend("cupy"):
+            rnn = getattr(gdl.nn, layer)(5, 6, bias=not given_state, batch_first=True, dtype=gdl.float64)
+            x = gdl.tensor(x_host[:, :steps], requires_grad=True)
+            states = [gdl.tensor(h_host, requires_grad=True), gdl.tensor(c_host, requires_grad=True)]
+            hx = None if not given_state else (states[0] if layer == "GRU" else tuple(states))
+            out, h = rnn(x, hx)
+            h = h if layer == "GRU" else h[0] + h[1]
+            (out.sum() + (h * h).sum()).backward()
+            grads = [out.numpy(), x.grad.numpy()] + [p.grad.numpy() for p in rnn.parameters()]
+            return grads + ([s.grad.numpy() for s in states[: 1 if layer == "GRU" else 2]] if given_state else [])
+
+    for steps in (1, 4):
+        fused = run(steps)
+        saved = _without_fused(cupy_backend)
+        try:
+            portable = run(steps)
+        finally:
+            cupy_backend.fused.update(saved)
+        assert len(fused) == len(portable)
+        for a, b in zip(fused, portable):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -20,6 +20,8 @@ Kernels, by the name under which ops look them up in ``backend.fused``:
 - ``lstm_gates`` / ``lstm_gates_backward``: see :func:`lstm_gates`; ``lstm_step`` /
   ``lstm_step_backward`` do the same on ``gi + gh`` and ``dh_a + dh_b`` without
   separate additions (the recurrent layer's inner loop).
+- ``gru_gates(gi, gh, h) -> (h_new, saved)`` / ``gru_gates_backward(dh_new, saved) -> (dgi, dgh, dh)``:
+  the GRU step, see ``gdl.nn.functional.recurrent``
 - ``lstm_sequence`` / ``lstm_sequence_backward``: a whole LSTM layer's time loop (see
   :func:`lstm_sequence`), used by the recurrent layer node in place of the per-step pair.
 - ``softmax_cross_entropy_mean(logits2d, targets1d, ignore_index) -> (mean loss, its gradient)``:
@@ -280,6 +282,40 @@ _lstm_step_backward = cupy.ElementwiseKernel(
     """,
     "gdl_lstm_step_backward",
 )
+_gru_forward = cupy.ElementwiseKernel(
+    "raw T gi, raw T gh, T h, int32 H",
+    "T h_new, T rg, T zg, T ng",
+    """
+    int b = i / H;
+    int j = i % H;
+    const int r = b * 3 * H + j;
+    rg = T(1) / (T(1) + exp(-(gi[r] + gh[r])));
+    zg = T(1) / (T(1) + exp(-(gi[r + H] + gh[r + H])));
+    ng = tanh(gi[r + 2 * H] + rg * gh[r + 2 * H]);
+    h_new = (T(1) - zg) * ng + zg * h;
+    """,
+    "gdl_gru_forward",
+)
+_gru_backward = cupy.ElementwiseKernel(
+    "T dh, T rg, T zg, T ng, T h, raw T gh, int32 H",
+    "raw T dgi, raw T dgh, T dh_direct",
+    """
+    int b = i / H;
+    int j = i % H;
+    const int r = b * 3 * H + j;
+    T dan = dh * (T(1) - zg) * (T(1) - ng * ng);
+    T daz = dh * (h - ng) * zg * (T(1) - zg);
+    T dar = dan * gh[r + 2 * H] * rg * (T(1) - rg);
+    dgi[r] = dar;
+    dgi[r + H] = daz;
+    dgi[r + 2 * H] = dan;
+    dgh[r] = dar;
+    dgh[r + H] = daz;
+    dgh[r + 2 * H] = dan * rg;
+    dh_direct = dh * zg;
+    """,
+    "gdl_gru_backward",
+)
 _lstm_backward = cupy.ElementwiseKernel(
     "T dh, T dc_next, T c, T ig, T fg, T gg, T og, T tc, int32 H",
     "raw T dgates, T dc_prev",
@@ -383,6 +419,28 @@ def softmax_cross_entropy(logits, targets, ignore_index):
     if int(bad.get()[0]):
         raise ValueError(f"cross_entropy: target class indices must be in [0, {cols}), or ignore_index")
     return loss, valid, grad
+
+
+def gru_gates(gi, gh, h):
+    """GRU cell arithmetic on ``gi = W_ih x + b_ih`` and ``gh = W_hh h + b_hh`` (B, 3H), order
+    r, z, n. Returns ``h_new, saved`` with ``saved = (r, z, n, gh, h)`` for :func:`gru_gates_backward`."""
+    hidden = h.shape[1]
+    gi = cupy.ascontiguousarray(gi)
+    gh = cupy.ascontiguousarray(gh)
+    h = cupy.ascontiguousarray(h)
+    h_new, rg, zg, ng = _gru_forward(gi, gh, h, cupy.int32(hidden))
+    return h_new, (rg, zg, ng, gh, h)
+
+
+def gru_gates_backward(dh_new, saved):
+    """``(dgi, dgh, dh)`` of :func:`gru_gates`: ``dh`` is the part through ``z⊙h`` alone."""
+    rg, zg, ng, gh, h = saved
+    batch, hidden = h.shape
+    dgi = cupy.empty((batch, 3 * hidden), dtype=h.dtype)
+    dgh = cupy.empty_like(dgi)
+    dh_direct = cupy.empty_like(h)
+    _gru_backward(cupy.ascontiguousarray(dh_new), rg, zg, ng, h, gh, cupy.int32(hidden), dgi, dgh, dh_direct)
+    return dgi, dgh, dh_direct
 
 
 def softmax_cross_entropy_mean(logits, targets, ignore_index):
@@ -584,6 +642,8 @@ def load() -> dict:
         "lstm_gates_backward": lstm_gates_backward,
         "lstm_step": lstm_step,
         "lstm_step_backward": lstm_step_backward,
+        "gru_gates": gru_gates,
+        "gru_gates_backward": gru_gates_backward,
         "lstm_sequence": lstm_sequence,
         "lstm_sequence_backward": lstm_sequence_backward,
     }
