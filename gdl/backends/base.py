@@ -5,7 +5,10 @@ numbers, no duplicate-safe scatter-add (``scatter_add``, ``coalesce_rows``,
 ``index_add`` for row-sparse updates), no sliding windows and no fused kernels.
 A :class:`Backend` supplies exactly those, plus host transfers,
 ``matmul_t`` (``a @ bᵀ`` in the operand order its BLAS runs fastest),
-``einsum`` (not in the standard; the portable version here contracts with ``matmul``) and
+``einsum`` (not in the standard; the portable version here contracts with ``matmul``),
+``fmod`` (C's exact remainder, which the standard lacks; remainder and floor
+division of floats are built on it), an in-memory snapshot of the random stream
+(``fork_rng``/``restore_rng``, for activation checkpointing) and
 steps that a library can do without a full sort or copy (``topk_indices``,
 ``last_writers``, ``col2im_matmul``). The portable
 implementations here use only the standard namespace ``self.xp``; a concrete
