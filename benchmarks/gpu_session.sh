@@ -3,6 +3,10 @@
 # test suite on CuPy (fused-kernel tests, and every book example's --quick run with
 # --backend cupy), the phase timings and the CLI. Each stage has its own time limit
 # (T_BENCH, T_TESTS, T_PHASES, T_CLI; defaults add up to about 400 s) and its own log.
+# The benchmark runs first by default: right after the test stage, the machine is still busy
+# (session 7 saw every implementation slow down by up to 2x for the first rounds). The lent GPU
+# machines are noisy, so it takes 11 rounds (REPEATS) and the phases stage times each
+# implementation alone as a second view.
 # Usage on a GPU machine, from the repository root:  OUT=results_dir bash benchmarks/gpu_session.sh
 # Wheels for packages the machine lacks (array-api-compat, array-api-strict) may sit in .whl/.
 set -u
@@ -23,7 +27,7 @@ if [ -d .gpu_data ] && [ ! -e ../shared/data ]; then mkdir -p ../shared && ln -s
 # The stages to run, in order (STAGES="tests bench" runs those two).
 stage_bench() {
   echo "== benchmarks on the GPU =="
-  timeout "${T_BENCH:-100}" python3 -m benchmarks.run --device gpu --overhead --repeats "${REPEATS:-5}" \
+  timeout "${T_BENCH:-120}" python3 -m benchmarks.run --device gpu --overhead --repeats "${REPEATS:-11}" \
     --json "$OUT/gpu.json" --markdown "$OUT/gpu.md" >"$OUT/bench_gpu.log" 2>&1
   echo "benchmark exit: $?" | tee -a "$OUT/bench_gpu.log"
   tail -n 30 "$OUT/bench_gpu.log"
