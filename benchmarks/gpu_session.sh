@@ -4,7 +4,7 @@
 # --backend cupy), the phase timings and the CLI. Each stage has its own time limit
 # (T_BENCH, T_TESTS, T_PHASES, T_CLI; defaults add up to about 400 s) and its own log.
 # The benchmark runs first by default: right after the test stage, the machine is still busy
-# (session 7 saw every implementation slow down by up to 2x for the first rounds). The lent GPU
+# (in session 7 the first rounds after the tests ran up to 1.8x slower than the last). The lent GPU
 # machines are noisy, so it takes 11 rounds (REPEATS) and the phases stage times each
 # implementation alone as a second view.
 # Usage on a GPU machine, from the repository root:  OUT=results_dir bash benchmarks/gpu_session.sh
