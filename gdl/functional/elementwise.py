@@ -5,6 +5,8 @@ backward right beside it: ``backward(g)`` returns one gradient per input tensor.
 from __future__ import annotations
 
 from gdl import dtypes
+from gdl.amp.autocast_mode import ACTIVE as _AMP
+from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import as_operand, check_same_backend, shape_error, unbroadcast
 from gdl.tensor import Tensor, result
 
@@ -216,6 +218,8 @@ def pow(a, b) -> Tensor:
     (also at ``x = 0``), and the exponent's gradient is 0 where the base is 0.
     An integer tensor with a Python float gives the default float dtype.
     """
+    if _AMP[0]:
+        a, b = _amp_cast("fp32", a, b)
     if type(b) is float and isinstance(a, Tensor):
         a = _as_float(a)
     elif type(a) is float and isinstance(b, Tensor):
@@ -325,6 +329,8 @@ def neg(x: Tensor) -> Tensor:
 
 def exp(x: Tensor) -> Tensor:
     """``e ** x``; an integer tensor gives the default float dtype (as all float-valued ops)."""
+    if _AMP[0]:
+        x = _amp_cast("fp32", x)[0]
     x = _as_float(x)
     out = x._backend.xp.exp(x.data)
     return result(out, x._backend, (x,), lambda g: (g * out,), "Exp")
@@ -332,6 +338,8 @@ def exp(x: Tensor) -> Tensor:
 
 def log(x: Tensor) -> Tensor:
     """Natural logarithm."""
+    if _AMP[0]:
+        x = _amp_cast("fp32", x)[0]
     x = _as_float(x)
     data = x.data
     return result(x._backend.xp.log(data), x._backend, (x,), lambda g: (g / data,), "Log")

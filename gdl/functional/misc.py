@@ -24,6 +24,8 @@ import itertools
 import math
 
 from gdl import dtypes
+from gdl.amp.autocast_mode import ACTIVE as _AMP
+from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.backends import get_backend_object
 from gdl.functional import elementwise as E
 from gdl.functional import indexing as I
@@ -725,6 +727,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode="use_mm_for_eucli
             [3.6055512]], backend='numpy')
     """
     op = "cdist"
+    if _AMP[0]:
+        x1, x2 = _amp_cast("fp32", x1, x2)
     a, b = _tensor(op, x1, "x1"), _tensor(op, x2, "x2")
     check_same_backend(op, a, b)
     for name, t in (("x1", a), ("x2", b)):

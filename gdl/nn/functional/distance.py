@@ -14,6 +14,8 @@ tensor([[1, 0, 0],
 from __future__ import annotations
 
 from gdl import dtypes
+from gdl.amp.autocast_mode import ACTIVE as _AMP
+from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import check_axis, check_same_backend, unbroadcast
 from gdl.functional.elementwise import _as_float, add, clip, div, sub
 from gdl.functional.linalg import norm
@@ -34,6 +36,8 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
     """
     if out is not None:
         raise TypeError("normalize: out= is not supported; use the returned tensor")
+    if _AMP[0]:
+        input = _amp_cast("fp32", input)[0]
     x = _float("normalize", input)
     if p != 2 and p != 2.0:
         return div(x, clip(norm(x, p, axis=dim, keepdims=True), min=eps))
@@ -61,6 +65,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     product (so the result stays in [-1, 1]), and the clamp is outside autograd: the
     gradient flows through the norm even where it was clamped.
     """
+    if _AMP[0]:
+        x1, x2 = _amp_cast("fp32", x1, x2)
     a_t, b_t = _float("cosine_similarity", x1), _float("cosine_similarity", x2)
     check_same_backend("cosine_similarity", a_t, b_t)
     be = a_t._backend

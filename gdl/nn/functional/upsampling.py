@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 
+from gdl.amp.autocast_mode import ACTIVE as _AMP
+from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.nn.functional.conv import _out_size, _pair
 from gdl.tensor import Tensor, result
 
@@ -238,6 +240,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     """
     op = "interpolate"
     _check_tensor(op, input)
+    if _AMP[0]:
+        input = _amp_cast("fp32", input)[0]
     if mode not in _MODES and mode not in ("bicubic", "area"):
         raise ValueError(f"{op}: unknown mode {mode!r}; supported: {', '.join(map(repr, _MODES))}")
     if mode in ("bicubic", "area"):
