@@ -13,7 +13,7 @@ every other op runs as usual, in the widest dtype of its inputs:
   ``log_softmax``, ``logsumexp``, ``sum``, ``prod``, ``cumsum``, ``cumprod``, ``norm``,
   ``layer_norm``, ``group_norm``, ``softplus``, ``tan``, ``sinh``, ``cosh``, ``asin``,
   ``acos``, ``exp``, ``expm1``, ``log``, ``log1p``, ``log2``, ``log10``, ``rsqrt``,
-  ``reciprocal``, ``pow`` (and ``**``), ``cosine_similarity``, ``normalize``, ``cdist``,
+  ``reciprocal``, ``pow`` (and ``**``), ``erfinv``, ``cosine_similarity``, ``normalize``, ``cdist``,
   ``interpolate`` (and the ``upsample`` functions and layers) and the
   losses (``mse``, ``l1``, ``smooth_l1``, ``huber``, ``kl_div``, ``cross_entropy``, ``nll``,
   ``binary_cross_entropy`` and ``_with_logits``, ``poisson_nll``, ``cosine_embedding``,
@@ -37,7 +37,7 @@ gdl's choices where it differs from PyTorch:
   lists keep ``softmax``, ``layer_norm``, ``exp``... in float16, and have
   ``binary_cross_entropy`` in float32, which gdl follows on both; on CUDA PyTorch refuses it).
 - ``dot`` runs in float16 (it is a matmul in gdl; PyTorch widens it instead).
-- ``erfinv``, ``dist``, ``pdist``, ``renorm`` and a number divided by a tensor
+- ``dist``, ``pdist``, ``renorm`` and a number divided by a tensor
   (``__rtruediv__``) are on PyTorch's float32 list but not on gdl's.
 - A backend without float16 (array_api_strict) warns once and runs the float16 list
   in float32.

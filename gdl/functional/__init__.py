@@ -4,12 +4,14 @@ Each op lives beside its backward in one module per kind: ``elementwise``
 (arithmetic), ``pointwise`` (elementwise math), ``reduction``, ``order`` (sorting
 and order statistics), ``scan`` (cumulative ops), ``shape``, ``indexing``,
 ``linalg``, ``inplace`` (in-place methods), ``misc`` (searchsorted, unique, bincount,
-cdist, ...) and ``sampling`` (bernoulli, multinomial, normal, poisson). Each module lists its public ops in
+cdist, ...), ``sampling`` (bernoulli, multinomial, normal, poisson) and ``special``
+(erf, erfc, erfinv). Each module lists its public ops in
 ``__all__`` and the Tensor methods it adds in ``TENSOR_METHODS``.
 ``gdl.sum(x)`` and ``x.sum()`` are the same op.
 """
 
 from gdl.functional import elementwise, indexing, linalg, misc, order, pointwise, reduction, sampling, scan, shape
+from gdl.functional import special
 from gdl.functional import inplace
 from gdl.functional.elementwise import *  # noqa: F403
 from gdl.functional.indexing import *  # noqa: F403
@@ -22,9 +24,10 @@ from gdl.functional.reduction import *  # noqa: F403
 from gdl.functional.sampling import *  # noqa: F403
 from gdl.functional.scan import *  # noqa: F403
 from gdl.functional.shape import *  # noqa: F403
+from gdl.functional.special import *  # noqa: F403
 from gdl.functional import _methods  # noqa: F401  (attaches Tensor methods)
 
-_MODULES = (elementwise, pointwise, reduction, order, scan, shape, indexing, linalg, inplace, misc, sampling)
+_MODULES = (elementwise, pointwise, reduction, order, scan, shape, indexing, linalg, inplace, misc, sampling, special)
 
 cat = concat  # noqa: F405
 

@@ -15,6 +15,7 @@ from gdl.functional import reduction as R
 from gdl.functional import sampling as SA
 from gdl.functional import scan as SC
 from gdl.functional import shape as S
+from gdl.functional import special as SP
 from gdl.functional._util import as_operand, check_same_backend
 from gdl.tensor import Tensor, is_grad_enabled
 
@@ -76,7 +77,7 @@ def attach_methods(module) -> None:
 
 for _name, _fn in {**_OPERATORS, **_METHODS}.items():
     setattr(Tensor, _name, _fn)
-for _module in (E, P, R, O, SC, S, I, L, IP, MI, SA):
+for _module in (E, P, R, O, SC, S, I, L, IP, MI, SA, SP):
     attach_methods(_module)
 
 Tensor.__hash__ = object.__hash__
