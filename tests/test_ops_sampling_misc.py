@@ -295,8 +295,29 @@ def test_unique_values_inverse_counts(backend):
     v, i, c = misc.unique(gdl.tensor(np.zeros(0, dtype=np.int32)), return_inverse=True, return_counts=True)
     assert v.shape == i.shape == c.shape == (0,) and v.dtype == gdl.int32
     same(misc.unique(x, sorted=False), [1, 2, 3])
-    with pytest.raises(NotImplementedError, match="unique: dim=0 is not supported"):
-        misc.unique(x, dim=0)
+
+
+def test_unique_along_a_dim(backend):
+    x = I([[1, 2], [1, 2], [0, 5], [1, 0]])
+    v, i, c = misc.unique(x, dim=0, return_inverse=True, return_counts=True)
+    same(v, [[0, 5], [1, 0], [1, 2]])  # rows in lexicographic order
+    same(i, [2, 2, 0, 1], gdl.int64)
+    same(c, [1, 1, 2], gdl.int64)
+    same(misc.unique(x, dim=1), [[1, 2], [1, 2], [0, 5], [1, 0]])  # two distinct columns, already sorted
+    same(misc.unique(x, dim=-1, return_counts=True)[1], [1, 1])
+    cube = I([[[1, 2], [3, 4]], [[0, 0], [0, 0]], [[1, 2], [3, 4]]])
+    v, i = misc.unique(cube, dim=0, return_inverse=True)
+    same(v, [[[0, 0], [0, 0]], [[1, 2], [3, 4]]])
+    same(i, [1, 0, 1])
+    same(misc.unique(cube, dim=2), [[[1, 2], [3, 4]], [[0, 0], [0, 0]], [[1, 2], [3, 4]]])
+    v, i, c = misc.unique(gdl.zeros(0, 3, dtype=gdl.int64), dim=0, return_inverse=True, return_counts=True)
+    assert v.shape == (0, 3) and i.shape == c.shape == (0,)
+    with pytest.raises(ValueError, match="slices along dim 0 of a tensor of shape \\(3, 0\\) are empty"):
+        misc.unique(gdl.zeros(3, 0), dim=0)
+    with pytest.raises(ValueError, match="0-d tensor"):
+        misc.unique(I(5), dim=0)
+    with pytest.raises(ValueError):
+        misc.unique(x, dim=2)
 
 
 def test_unique_consecutive(backend):
@@ -307,8 +328,11 @@ def test_unique_consecutive(backend):
     same(c, [2, 2, 1, 2, 1])
     _, i = misc.unique_consecutive(I([[1, 1], [2, 2]]), return_inverse=True)
     same(i, [[0, 0], [1, 1]])
-    with pytest.raises(NotImplementedError):
-        misc.unique_consecutive(x, dim=0)
+    v, i, c = misc.unique_consecutive(I([[1, 2], [1, 2], [0, 5], [1, 2]]), dim=0, return_inverse=True,
+                                      return_counts=True)
+    same(v, [[1, 2], [0, 5], [1, 2]])
+    same(i, [0, 0, 1, 2])
+    same(c, [2, 1, 1])
 
 
 def test_bincount(backend):

@@ -102,6 +102,20 @@ def test_searchsorted_batched_and_sorter(data, side):
 
 
 @SETTINGS(25)
+@given(x=hnp.arrays(np.int64, hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4),
+                    elements=st.integers(-1, 2)),
+       data=st.data(), inverse=st.booleans(), counts=st.booleans())
+def test_unique_and_unique_consecutive_along_a_dim(x, data, inverse, counts):
+    d = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    for a in (x, x.astype(np.float64)):
+        for name in ("unique", "unique_consecutive"):
+            ours = getattr(misc, name)(gdl.tensor(a), dim=d, return_inverse=inverse, return_counts=counts)
+            theirs = getattr(torch, name)(torch.tensor(a), dim=d, return_inverse=inverse, return_counts=counts)
+            for o, t in zip(ours if isinstance(ours, tuple) else (ours,), theirs if isinstance(theirs, tuple) else (theirs,)):
+                exact(o, t, f"{name} dim={d}")
+
+
+@SETTINGS(25)
 @given(x=hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4),
                     elements=st.sampled_from([-1.0, 0.0, 2.0, 2.5, math.nan])),
        inverse=st.booleans(), counts=st.booleans())

@@ -205,29 +205,60 @@ def _sort_key(xp, a):
     return xp.astype(a, xp.int8) if a.dtype == xp.bool else a
 
 
+def _slices_as_rows(op, xp, data, dim):
+    """``data`` with axis ``dim`` first and the rest flattened: one row per slice along ``dim``,
+    and the permutation that put ``dim`` first."""
+    if data.ndim == 0:
+        raise ValueError(f"{op}: dim={dim} given for a 0-d tensor, which has no dimensions")
+    axis = check_axis(dim, data.ndim, op)
+    if any(size == 0 for i, size in enumerate(data.shape) if i != axis):
+        raise ValueError(f"{op}: the slices along dim {dim} of a tensor of shape {tuple(data.shape)} are empty")
+    perm = (axis,) + tuple(i for i in range(data.ndim) if i != axis)
+    moved = xp.permute_dims(data, perm)
+    rest = tuple(moved.shape[1:])
+    return xp.reshape(moved, (moved.shape[0], math.prod(rest))), perm, rest
+
+
+def _lexicographic_order(xp, rows):
+    """The stable order that sorts the rows of a 2-d array lexicographically (first column first)."""
+    order = xp.arange(rows.shape[0], device=rows.device)
+    for col in range(rows.shape[1] - 1, -1, -1):  # last key first: each stable pass keeps the later ones
+        key = xp.take(_sort_key(xp, rows[:, col]), order)
+        order = xp.take(order, xp.argsort(key, stable=True))
+    return order
+
+
 def _runs(op, x: Tensor, sort: bool, return_inverse: bool, return_counts: bool, dim):
-    """The runs of equal values of ``x`` flattened (after a stable sort with ``sort``):
-    ``(values, inverse, counts)`` as requested. NaN equals nothing, as in PyTorch."""
-    if dim is not None:
-        raise NotImplementedError(f"{op}: dim={dim!r} is not supported (only dim=None: distinct elements)")
+    """The runs of equal values of ``x`` flattened, or of equal slices along ``dim`` (after a
+    stable sort with ``sort``, lexicographic for slices): ``(values, inverse, counts)`` as
+    requested. NaN equals nothing, as in PyTorch."""
     x = _tensor(op, x)
     be = x._backend
     xp = be.xp
-    flat = xp.reshape(x.data, (-1,))
+    if dim is None:
+        flat = xp.reshape(x.data, (-1, 1))
+    else:
+        flat, perm, rest = _slices_as_rows(op, xp, x.data, dim)
     n = flat.shape[0]
     order = None
     if sort and n:
-        order = xp.argsort(_sort_key(xp, flat), stable=True)
-        flat = xp.take(flat, order)
+        order = _lexicographic_order(xp, flat) if dim is not None else xp.argsort(_sort_key(xp, flat[:, 0]), stable=True)
+        flat = xp.take(flat, order, axis=0)
     one = xp.ones((min(n, 1),), dtype=xp.bool, device=be.device)
-    starts = xp.concat([one, flat[1:] != flat[:-1]]) if n else one
+    starts = xp.concat([one, xp.any(flat[1:, ...] != flat[:-1, ...], axis=1)]) if n else one
     pos = xp.nonzero(starts)[0]
-    outs = [Tensor._wrap(xp.take(flat, pos), be)]
+    values = xp.take(flat, pos, axis=0)
+    if dim is None:
+        values = values[:, 0]
+    else:  # back to the input's layout, with the distinct slices along dim
+        values = xp.reshape(values, (values.shape[0],) + rest)
+        values = xp.permute_dims(values, tuple(perm.index(i) for i in range(len(perm))))
+    outs = [Tensor._wrap(values, be)]
     if return_inverse:
         group = xp.cumulative_sum(xp.astype(starts, xp.int64)) - 1
         if order is not None:
             group = xp.take(group, xp.argsort(order))  # back to the input's order
-        outs.append(Tensor._wrap(xp.reshape(group, x.shape), be))
+        outs.append(Tensor._wrap(xp.reshape(group, x.shape) if dim is None else group, be))
     if return_counts:
         if n:
             ends = xp.concat([pos[1:], xp.asarray([n], dtype=pos.dtype, device=be.device)])
@@ -245,9 +276,9 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     rebuilds ``input``), with ``return_counts`` how often each occurs (int64). The results
     come as a tuple in that order when either flag is set.
 
-    Always sorted (``sorted=False`` is accepted: PyTorch leaves the order open then). NaNs
-    are each distinct, as in PyTorch. Only ``dim=None`` is supported (``dim`` given:
-    NotImplementedError). No gradient.
+    With ``dim``, the distinct slices along that axis, sorted lexicographically (the
+    inverse and counts are then per slice). Always sorted (``sorted=False`` is accepted:
+    PyTorch leaves the order open then). NaNs are each distinct, as in PyTorch. No gradient.
 
     >>> import gdl
     >>> from gdl.functional.misc import unique
@@ -255,14 +286,17 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     >>> values, inverse
     (tensor([1, 2, 3], backend='numpy'), tensor([[2, 0],
             [2, 1]], backend='numpy'))
+    >>> unique(gdl.tensor([[1, 2], [1, 2], [0, 5]]), dim=0, return_counts=True)
+    (tensor([[0, 5],
+            [1, 2]], backend='numpy'), tensor([1, 2], backend='numpy'))
     """
     return _runs("unique", input, True, return_inverse, return_counts, dim)
 
 
 def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False, dim=None):
     """The first element of each run of equal consecutive elements of ``input`` (flattened), as
-    ``torch.unique_consecutive``; ``return_inverse`` and ``return_counts`` as in :func:`unique`.
-    Only ``dim=None`` is supported. No gradient.
+    ``torch.unique_consecutive``; ``return_inverse`` and ``return_counts`` as in :func:`unique`;
+    with ``dim``, runs of equal slices along that axis. No gradient.
 
     >>> import gdl
     >>> from gdl.functional.misc import unique_consecutive
