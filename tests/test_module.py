@@ -650,3 +650,29 @@ def test_pickle_round_trip_of_a_module():
     assert back[0].weight._backend is model[0].weight._backend  # the process's own backend object
     x = gdl.randn(2, 3)
     assert np.array_equal(back(x).detach().numpy(), model(x).detach().numpy())
+
+
+def test_load_state_dict_hooks(backend):
+    model = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+    seen = []
+
+    def rename(module, state_dict, prefix, local_metadata, strict, missing, unexpected, errors):
+        seen.append((type(module).__name__, prefix, strict))
+        if prefix + "w" in state_dict:
+            state_dict[prefix + "weight"] = state_dict.pop(prefix + "w")
+
+    handle = model[1].register_load_state_dict_pre_hook(rename)
+    after = []
+    model[1].register_load_state_dict_post_hook(lambda m, keys: after.append((keys.missing_keys, keys.unexpected_keys)))
+    state = {k: v + 1 for k, v in model.state_dict().items()}
+    state["1.w"] = state.pop("1.weight")
+    assert model.load_state_dict(state) == ([], [])
+    assert seen == [("Linear", "1.", True)] and after == [([], [])]
+    np.testing.assert_array_equal(model[1].weight.numpy(), state["1.w"].numpy())  # the caller's dict is unchanged
+    handle.remove()
+    with pytest.raises(KeyError, match=r"missing keys \['1.weight'\], unexpected keys \['1.w'\]"):
+        model.load_state_dict(state)
+    model[0].register_load_state_dict_pre_hook(lambda m, sd, prefix, *rest: rest[-1].append(f"{prefix}: refused"))
+    with pytest.raises(RuntimeError, match="0.: refused"):
+        model.load_state_dict(model.state_dict())
+    assert not model[0]._has_hooks  # load hooks leave the forward call's fast path alone

@@ -524,6 +524,23 @@ def test_old_weight_norm(backend):
     assert m2.weight_g.shape == ()
 
 
+def test_weight_norm_loads_a_state_dict_of_the_old_weight_norm(backend):
+    gdl.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        old = nn.Sequential(nn.Linear(3, 2, dtype=gdl.float64), nn.Tanh(),
+                            gdl.nn.utils.weight_norm(nn.Linear(2, 4, dtype=gdl.float64)))
+    new = nn.Sequential(nn.Linear(3, 2, dtype=gdl.float64), nn.Tanh(),
+                        PS.weight_norm(nn.Linear(2, 4, dtype=gdl.float64)))
+    state = old.state_dict()
+    assert "2.weight_g" in state
+    assert new.load_state_dict(state) == ([], [])
+    assert "2.weight_g" in state  # the caller's dict is left as it was
+    x = gdl.randn(5, 3, dtype=gdl.float64)
+    np.testing.assert_array_equal(_np(new(x)), _np(old(x)))
+    np.testing.assert_array_equal(_np(new[2].parametrizations.weight.original1), _np(old[2].weight_v))
+
+
 def test_old_spectral_norm(backend):
     m = nn.Linear(5, 4, dtype=gdl.float64)
     assert gdl.nn.utils.spectral_norm(m) is m

@@ -208,6 +208,19 @@ def test_weight_norm_conv1d(dim):
     _train_both(tm, gm, _x(2, 2, 7))
 
 
+def test_weight_norm_takes_torchs_old_weight_g_and_weight_v():
+    with warnings.catch_warnings():  # the deprecated hook-based one: weight_g, weight_v
+        warnings.simplefilter("ignore", FutureWarning)
+        tm = torch.nn.utils.weight_norm(torch.nn.Linear(5, 3))
+    gm = GPS.weight_norm(nn.Linear(5, 3, dtype=gdl.float64))
+    gm.load_state_dict(_t2g_state(tm))
+    x = _x(4, 5)
+    np.testing.assert_allclose(_np(gm(gdl.tensor(x))), _np(tm(torch.tensor(x))), **TOL)
+    tn = TPS.weight_norm(torch.nn.Linear(5, 3))  # torch converts the old keys the same way
+    tn.load_state_dict(tm.state_dict())
+    _assert_states(tn, gm)
+
+
 # -- spectral_norm ------------------------------------------------------------------------------------------
 def test_spectral_norm_linear_buffers_after_training():
     tm, gm = _lin_pair(6, 4)

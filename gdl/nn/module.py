@@ -201,7 +201,8 @@ class Module:
         store = d.get(name)
         if store is None:
             store = d[name] = OrderedDict() if name.endswith("hooks") else set()
-        d["_has_hooks"] = True
+        if not name.startswith("_load_state_dict"):  # only call hooks make __call__ look for hooks
+            d["_has_hooks"] = True
         return store
 
     def _add_hook(self, name, hook, prepend=False, with_kwargs=False, always_call=False):
@@ -485,13 +486,30 @@ class Module:
             if child is not None:
                 yield from child._every_name(f"{prefix}.{name}" if prefix else name)
 
+    def register_load_state_dict_pre_hook(self, hook):
+        """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` at the start of :meth:`load_state_dict` (of this module
+        or any module holding it), as PyTorch's: it may rename or convert the keys under
+        ``prefix`` (this module's, e.g. ``"0.lin."``) in ``state_dict`` (a copy of the caller's),
+        and append messages to ``error_msgs`` (a RuntimeError then lists them). Returns a handle."""
+        return self._add_hook("_load_state_dict_pre_hooks", hook)
+
+    def register_load_state_dict_post_hook(self, hook):
+        """Call ``hook(module, incompatible_keys)`` after :meth:`load_state_dict` copied the
+        values; ``incompatible_keys`` holds the ``missing_keys`` and ``unexpected_keys`` lists,
+        which the hook may empty. Returns a handle."""
+        return self._add_hook("_load_state_dict_post_hooks", hook)
+
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy tensors from ``state_dict`` into this module's parameters and buffers.
 
         With ``strict=True`` a missing key, an unexpected key or a wrong shape is a
         ``KeyError``/``ValueError`` listing the keys. Values are copied onto each
         parameter's own backend and dtype. Returns ``(missing, unexpected)``.
+        Hooks registered with :meth:`register_load_state_dict_pre_hook` may first rewrite
+        the keys (``weight_norm`` turns the old ``weight_g``/``weight_v`` into its own).
         """
+        state_dict = self._run_load_pre_hooks(state_dict, strict)
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -511,7 +529,25 @@ class Module:
             for k, value in state_dict.items():
                 if k in targets:
                     _copy_into(targets[k], value)
+        incompatible = _IncompatibleKeys(missing, unexpected)
+        for _, module in self._every_name():
+            for hook in tuple(module.__dict__.get("_load_state_dict_post_hooks", {}).values()):
+                hook(module, incompatible)
         return missing, unexpected
+
+    def _run_load_pre_hooks(self, state_dict, strict):
+        """``state_dict`` as the modules' load pre-hooks leave it (a copy, if any hook runs)."""
+        hooked = [(name, m) for name, m in self._every_name() if m.__dict__.get("_load_state_dict_pre_hooks")]
+        if not hooked:
+            return state_dict
+        state_dict = OrderedDict(state_dict)
+        errors = []
+        for name, module in hooked:
+            for hook in tuple(module._load_state_dict_pre_hooks.values()):
+                hook(module, state_dict, f"{name}." if name else "", {}, strict, [], [], errors)
+        if errors:
+            raise RuntimeError("load_state_dict: " + "; ".join(map(str, errors)))
+        return state_dict
 
     def _state_targets(self):
         out = {}
@@ -537,6 +573,13 @@ class Module:
             return f"{type(self).__name__}({extra})"
         head = f"{type(self).__name__}({extra}" if extra else f"{type(self).__name__}("
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+class _IncompatibleKeys:
+    """What a load post-hook sees: the ``missing_keys`` and ``unexpected_keys`` lists."""
+
+    def __init__(self, missing_keys, unexpected_keys):
+        self.missing_keys, self.unexpected_keys = missing_keys, unexpected_keys
 
 
 class _SetAsDict:

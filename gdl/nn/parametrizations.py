@@ -317,9 +317,8 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     ``dim`` (``g`` keeps the weight's rank with size 1 elsewhere); ``dim=None`` (or
     ``-1``, as in PyTorch) uses the norm of the whole tensor (``g`` is then 0-d).
 
-    Unlike PyTorch's, loading a state_dict with the old ``weight_g``/``weight_v`` keys
-    is not converted (gdl's ``load_state_dict`` has no pre-hooks): rename the keys to
-    ``parametrizations.weight.original0``/``original1`` first.
+    As PyTorch's, ``load_state_dict`` takes a state_dict saved with the old hook-based
+    weight norm too: its ``<name>_g``/``<name>_v`` keys become ``original0``/``original1``.
 
     >>> import gdl
     >>> from gdl.nn.utils.parametrizations import weight_norm
@@ -330,7 +329,20 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     True
     """
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+    module.register_load_state_dict_pre_hook(_old_weight_norm_keys(name))
     return module
+
+
+def _old_weight_norm_keys(name: str):
+    """A load pre-hook renaming the old weight norm's ``<name>_g``/``<name>_v`` keys."""
+
+    def hook(module, state_dict, prefix, *unused):
+        for old, new in (("_g", "original0"), ("_v", "original1")):
+            key = f"{prefix}{name}{old}"
+            if key in state_dict:
+                state_dict[f"{prefix}parametrizations.{name}.{new}"] = state_dict.pop(key)
+
+    return hook
 
 
 # -- spectral norm ---------------------------------------------------------------------------------------
