@@ -17,10 +17,15 @@ def cupy_backend():
     return gdl.get_backend_object("cupy")  # raises (fails) if CuPy or the GPU is missing
 
 
-def _without_fused(be):
+def _fused_and_portable(be, run):
+    """``(run() with the backend's fused kernels, run() with none of them)``."""
+    fused = run()
     saved = dict(be.fused)
     be.fused.clear()
-    return saved
+    try:
+        return fused, run()
+    finally:
+        be.fused.update(saved)
 
 
 def _grads(fn, x_host, be):
@@ -35,12 +40,8 @@ def _grads(fn, x_host, be):
 def test_activation_kernels_match_portable(cupy_backend, name):
     fn = getattr(gdl, name)
     x = np.random.default_rng(0).normal(size=(64, 33)).astype(np.float32) * 3
-    fused_out, fused_grad = _grads(fn, x, cupy_backend)
-    saved = _without_fused(cupy_backend)
-    try:
-        ref_out, ref_grad = _grads(fn, x, cupy_backend)
-    finally:
-        cupy_backend.fused.update(saved)
+    (fused_out, fused_grad), (ref_out, ref_grad) = _fused_and_portable(
+        cupy_backend, lambda: _grads(fn, x, cupy_backend))
     np.testing.assert_allclose(fused_out, ref_out, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(fused_grad, ref_grad, rtol=1e-5, atol=1e-6)
 
@@ -59,12 +60,7 @@ def test_softmax_cross_entropy_kernel_matches_portable(cupy_backend, reduction, 
         loss.backward()
         return loss.item(), x.grad.numpy()
 
-    fused_loss, fused_grad = run()
-    saved = _without_fused(cupy_backend)
-    try:
-        ref_loss, ref_grad = run()
-    finally:
-        cupy_backend.fused.update(saved)
+    (fused_loss, fused_grad), (ref_loss, ref_grad) = _fused_and_portable(cupy_backend, run)
     assert np.isfinite(fused_loss)
     np.testing.assert_allclose(fused_loss, ref_loss, rtol=1e-5)
     np.testing.assert_allclose(fused_grad, ref_grad, rtol=1e-4, atol=1e-6)
@@ -150,12 +146,7 @@ def test_lstm_layer_with_fused_kernels_matches_portable_path(cupy_backend):
             (out.sum() + (c * c).sum()).backward()
             return [out.numpy(), x.grad.numpy()] + [p.grad.numpy() for p in lstm.parameters()]
 
-    fused = run()
-    saved = _without_fused(cupy_backend)
-    try:
-        portable = run()
-    finally:
-        cupy_backend.fused.update(saved)
+    fused, portable = _fused_and_portable(cupy_backend, run)
     for a, b in zip(fused, portable):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
@@ -201,12 +192,7 @@ def test_sgd_optimizer_with_the_multi_tensor_kernel_matches_portable(cupy_backen
                 opt.step()
             return [p.numpy() for p in model.parameters()]
 
-    fused = run()
-    saved = _without_fused(cupy_backend)
-    try:
-        portable = run()
-    finally:
-        cupy_backend.fused.update(saved)
+    fused, portable = _fused_and_portable(cupy_backend, run)
     for a, b in zip(fused, portable):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
@@ -312,12 +298,7 @@ def test_recurrent_layers_with_fused_kernels_match_portable_path(cupy_backend, l
             return grads + ([s.grad.numpy() for s in states[: 1 if layer == "GRU" else 2]] if given_state else [])
 
     for steps in (1, 4):
-        fused = run(steps)
-        saved = _without_fused(cupy_backend)
-        try:
-            portable = run(steps)
-        finally:
-            cupy_backend.fused.update(saved)
+        fused, portable = _fused_and_portable(cupy_backend, lambda steps=steps: run(steps))
         assert len(fused) == len(portable)
         for a, b in zip(fused, portable):
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
