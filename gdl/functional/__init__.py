@@ -13,6 +13,7 @@ cdist, ...), ``sampling`` (bernoulli, multinomial, normal, poisson) and ``specia
 from gdl.functional import elementwise, indexing, linalg, misc, order, pointwise, reduction, sampling, scan, shape
 from gdl.functional import special
 from gdl.functional import inplace
+from gdl.functional import inplace_extra
 from gdl.functional.elementwise import *  # noqa: F403
 from gdl.functional.indexing import *  # noqa: F403
 from gdl.functional.inplace import *  # noqa: F403
@@ -27,7 +28,8 @@ from gdl.functional.shape import *  # noqa: F403
 from gdl.functional.special import *  # noqa: F403
 from gdl.functional import _methods  # noqa: F401  (attaches Tensor methods)
 
-_MODULES = (elementwise, pointwise, reduction, order, scan, shape, indexing, linalg, inplace, misc, sampling, special)
+_MODULES = (elementwise, pointwise, reduction, order, scan, shape, indexing, linalg, inplace, misc, sampling, special,
+            inplace_extra)
 
 cat = concat  # noqa: F405
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from gdl.functional import elementwise as E
 from gdl.functional import indexing as I
 from gdl.functional import inplace as IP
+from gdl.functional import inplace_extra as IPX
 from gdl.functional import linalg as L
 from gdl.functional import misc as MI
 from gdl.functional import order as O
@@ -77,7 +78,7 @@ def attach_methods(module) -> None:
 
 for _name, _fn in {**_OPERATORS, **_METHODS}.items():
     setattr(Tensor, _name, _fn)
-for _module in (E, P, R, O, SC, S, I, L, IP, MI, SA, SP):
+for _module in (E, P, R, O, SC, S, I, L, IP, MI, SA, SP, IPX):
     attach_methods(_module)
 
 Tensor.__hash__ = object.__hash__
