@@ -6,7 +6,11 @@ PyTorch's ``torch.autograd`` names, on gdl's engine (:mod:`gdl.tensor`):
 - :func:`grad`: the gradients of outputs with respect to inputs, returned instead of
   accumulated into ``.grad``; :func:`backward`: ``Tensor.backward`` for several outputs;
 - :func:`gradcheck`: compare a function's gradients with finite differences;
-- :class:`RemovableHandle`: what ``register_hook`` and the Module hooks return.
+- :class:`detect_anomaly` / :class:`set_detect_anomaly`: find the op whose backward made
+  a NaN, and where its forward ran;
+- :class:`RemovableHandle`: what ``register_hook`` and the Module hooks return;
+- the grad-mode switches, as in ``torch.autograd``: ``no_grad``, ``enable_grad``,
+  ``set_grad_enabled``, ``inference_mode``.
 
 A custom op in the book's style: a forward that saves what backward needs, and a
 backward that maps the output's gradient to one gradient per input.
@@ -35,6 +39,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 from gdl.tensor import (
@@ -42,14 +47,80 @@ from gdl.tensor import (
     Node,
     Tensor,
     _accumulate,
+    _anomaly,
     _memory_owner,
     backprop,
+    enable_grad,
+    inference_mode,
     is_grad_enabled,
     no_grad,
     root_gradient,
+    set_grad_enabled,
 )
 
-__all__ = ["Function", "FunctionCtx", "RemovableHandle", "backward", "grad", "gradcheck"]
+__all__ = ["Function", "FunctionCtx", "RemovableHandle", "backward", "detect_anomaly", "enable_grad", "grad",
+           "gradcheck", "inference_mode", "is_anomaly_enabled", "no_grad", "set_detect_anomaly",
+           "set_grad_enabled"]
+
+
+# -- anomaly detection --------------------------------------------------------------------
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether anomaly detection is on (see :class:`detect_anomaly`)."""
+    return _anomaly[0]
+
+
+class set_detect_anomaly:
+    """Turn anomaly detection on or off: as a call (``set_detect_anomaly(True)``) it stays
+    so; as a context manager (``with set_detect_anomaly(True): ...``) the previous mode
+    comes back on exit. While it is on, every op records where it ran (a slower forward),
+    and a backward that returns NaN raises a RuntimeError naming the op and that place.
+    ``check_nan=False`` records the places but skips the NaN check."""
+
+    def __init__(self, mode: bool, check_nan: bool = True):
+        self._prev = _anomaly[0]
+        _anomaly[0] = bool(mode) and bool(check_nan)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _anomaly[0] = self._prev
+        return False
+
+
+class detect_anomaly:
+    """Anomaly detection inside a block or a decorated function, as
+    ``torch.autograd.detect_anomaly``: find the op that made a NaN gradient.
+
+    >>> import gdl
+    >>> x = gdl.tensor([0.0, 1.0], requires_grad=True)
+    >>> with gdl.autograd.detect_anomaly():
+    ...     y = x.sqrt() * 0.0              # d sqrt/dx at 0 is inf; inf·0 is NaN
+    ...     y.sum().backward()
+    Traceback (most recent call last):
+        ...
+    RuntimeError: Function 'SqrtBackward' returned nan values in its 0th output ...
+    """
+
+    def __init__(self, check_nan: bool = True):
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        self._switch = set_detect_anomaly(True, self.check_nan)
+        return self
+
+    def __exit__(self, *exc):
+        return self._switch.__exit__(*exc)
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with detect_anomaly(self.check_nan):
+                return fn(*args, **kwargs)
+
+        return wrapper
 
 
 # -- handles ----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import functools
 import itertools
+import traceback
 from heapq import heappop, heappush
 
 from gdl import dtypes
@@ -32,6 +33,7 @@ from gdl.sparse_grad import RowSparseGrad
 _grad_enabled = [True]
 _inference = [False]
 _captures: list = []  # the capture dicts of the backward passes under way (gdl.autograd.grad)
+_anomaly = [False]  # gdl.autograd.detect_anomaly: record where each node was made, check backward for NaN
 
 
 class _GradMode:
@@ -181,16 +183,18 @@ class Node:
     """One recorded op: ``backward(grad) -> tuple of input gradients``.
 
     ``seq`` counts nodes in creation order: a node's inputs were made before it, so
-    running nodes by decreasing ``seq`` is a topological order.
+    running nodes by decreasing ``seq`` is a topological order. ``stack``: where the
+    forward op ran, recorded only under :func:`gdl.autograd.detect_anomaly`.
     """
 
-    __slots__ = ("name", "inputs", "backward", "seq")
+    __slots__ = ("name", "inputs", "backward", "seq", "stack")
 
     def __init__(self, name, inputs, backward):
         self.name = name
         self.inputs = inputs
         self.backward = backward
         self.seq = next(_node_counter)
+        self.stack = traceback.format_stack(limit=12)[:-2] if _anomaly[0] else None
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
@@ -384,6 +388,42 @@ class Tensor:
             extra = self._retain = _GradHooks(retain=bool(extra))
         handle = RemovableHandle(extra.hooks)
         extra.hooks[handle.id] = hook
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` on this leaf each time backward has added its gradient into
+        ``.grad`` (as PyTorch's: e.g. to run an optimizer step per parameter during backward,
+        and free each gradient early). The hook runs with grad mode off and returns None.
+        Returns a handle: ``handle.remove()`` removes the hook.
+
+        >>> import gdl
+        >>> w = gdl.tensor([1.0, 2.0], requires_grad=True)
+        >>> def sgd_now(p):
+        ...     p.data = p.data - 0.5 * p.grad.data
+        ...     p.grad = None
+        >>> handle = w.register_post_accumulate_grad_hook(sgd_now)
+        >>> (w * w).sum().backward()
+        >>> w, w.grad
+        (tensor([0., 0.], backend='numpy', requires_grad=True), None)
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: cannot register a hook on a tensor that doesn't require gradient"
+            )
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: post accumulate grad hooks cannot be registered on non-leaf "
+                "tensors (this one comes from an op); use register_hook"
+            )
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook: expected a callable, got {type(hook).__name__}")
+        from gdl.autograd import RemovableHandle
+
+        extra = self._retain
+        if not isinstance(extra, _GradHooks):
+            extra = self._retain = _GradHooks(retain=bool(extra))
+        handle = RemovableHandle(extra.post)
+        extra.post[handle.id] = hook
         return handle
 
     # -- host and backend transfers ---------------------------------------------------
@@ -620,6 +660,8 @@ def backprop(roots, retain_graph=False, capture=None):
             if isinstance(g, _NOT_ARRAY):  # backward takes arrays (only leaves keep a row-sparse one)
                 g = g.to_dense().data if isinstance(g, RowSparseGrad) else g.dense()
             in_grads = node.backward(g)
+            if _anomaly[0]:
+                _check_anomaly(node, in_grads)
             for inp, ig in zip(node.inputs, in_grads):
                 if ig is None or not inp.requires_grad:
                     continue
@@ -641,6 +683,9 @@ def backprop(roots, retain_graph=False, capture=None):
                 g = _on_gradient(leaf, g, False, handed)
             if capture is None:
                 _accumulate(leaf, g, handed)
+                if leaf._retain and leaf._retain is not True and leaf._retain.post:
+                    for hook in tuple(leaf._retain.post.values()):
+                        hook(leaf)  # register_post_accumulate_grad_hook: .grad is complete
             elif id(leaf) in capture:  # (a checkpoint's recomputation may have put a part there)
                 capture[id(leaf)] = g if capture[id(leaf)] is None else capture[id(leaf)] + g
     finally:
@@ -719,14 +764,34 @@ def _hook_result(t, hook, new):
 
 class _GradHooks:
     """What ``Tensor._retain`` holds once a tensor has gradient hooks: the hooks (by
-    handle id, in registration order) and whether ``retain_grad()`` was asked for.
-    Without hooks ``_retain`` is a plain bool, so the engine's check stays one test."""
+    handle id, in registration order), the post-accumulate hooks of a leaf, and whether
+    ``retain_grad()`` was asked for. Without hooks ``_retain`` is a plain bool, so the
+    engine's check stays one test."""
 
-    __slots__ = ("hooks", "retain")
+    __slots__ = ("hooks", "post", "retain")
 
     def __init__(self, retain):
         self.hooks = {}
+        self.post = {}
         self.retain = retain
+
+
+def _check_anomaly(node, in_grads):
+    """Under anomaly detection: refuse a node whose backward gave NaN, saying where its
+    forward op ran (as PyTorch's ``detect_anomaly``)."""
+    for position, ig in enumerate(in_grads):
+        values = ig.values if isinstance(ig, RowSparseGrad) else ig
+        if isinstance(values, SliceGrad) or values is None or not hasattr(values, "dtype"):
+            continue
+        if not dtypes.as_dtype(values.dtype).is_floating_point:
+            continue
+        xp = node.inputs[position]._backend.xp
+        if bool(xp.any(xp.isnan(values))):
+            where = "".join(node.stack or ["  (made before anomaly detection was turned on)\n"])
+            raise RuntimeError(
+                f"Function '{node.name}Backward' returned nan values in its {position}th output "
+                f"(the gradient for its input {position}). Its forward op ran here:\n{where}"
+            )
 
 
 def _memory_owner(t, a) -> int:
