@@ -7,9 +7,11 @@ from gdl.nn import (
     activation,
     attention,
     conv,
+    dropout_variants,
     functional,
     init,
     layers,
+    layers3d,
     loss,
     normalization,
     padding,
@@ -21,9 +23,11 @@ from gdl.nn import (
 from gdl.nn.activation import *  # noqa: F403
 from gdl.nn.attention import *  # noqa: F403
 from gdl.nn.conv import *  # noqa: F403
+from gdl.nn.dropout_variants import *  # noqa: F403
 from gdl.nn.layers import *  # noqa: F403
+from gdl.nn.layers3d import *  # noqa: F403
 from gdl.nn.loss import *  # noqa: F403
-from gdl.nn.module import Module, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from gdl.nn.module import Buffer, Module, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from gdl.nn.normalization import *  # noqa: F403
 from gdl.nn.padding import *  # noqa: F403
 from gdl.nn.parameter import Parameter
@@ -33,11 +37,12 @@ from gdl.nn.transformer import *  # noqa: F403
 from gdl.nn.upsampling import *  # noqa: F403
 
 _LAYER_MODULES = (
-    activation, attention, conv, layers, loss, normalization, padding, pooling, transformer, upsampling,
+    activation, attention, conv, dropout_variants, layers, layers3d, loss, normalization, padding, pooling, transformer,
+    upsampling,
 )
 
 __all__ = sorted(
     {name for m in _LAYER_MODULES for name in m.__all__}
-    | {"Module", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential", "Parameter", "GRU",
+    | {"Buffer", "Module", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential", "Parameter", "GRU",
        "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell", "functional", "init", "utils"}
 )

@@ -29,6 +29,43 @@ from gdl.nn.parameter import Parameter
 from gdl.tensor import Tensor, no_grad
 
 
+class Buffer(Tensor):
+    """A tensor that registers itself as a buffer when assigned to a module attribute, as
+    ``torch.nn.Buffer`` (PyTorch 2.5+): ``self.mean = nn.Buffer(gdl.zeros(3))`` is
+    ``self.register_buffer("mean", gdl.zeros(3))``; ``persistent=False`` keeps it out of
+    ``state_dict``. It shares ``data``'s array and keeps its ``requires_grad``; ``None``
+    gives an empty float tensor.
+
+    >>> import gdl
+    >>> class Net(gdl.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.step = gdl.nn.Buffer(gdl.zeros(1))
+    ...         self.cache = gdl.nn.Buffer(gdl.ones(2), persistent=False)
+    >>> list(Net().state_dict())
+    ['step']
+    """
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data: Tensor | None = None, *, persistent: bool = True):
+        if data is None:
+            from gdl.tensor import zeros
+
+            data = zeros(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Buffer: expected a Tensor (or None), got {type(data).__name__}")
+        self.data, self._backend = data.data, data._backend
+        self.grad, self.grad_fn, self._retain = None, None, False
+        self.requires_grad = data.requires_grad
+        self.persistent = bool(persistent)
+
+    def __deepcopy__(self, memo) -> Buffer:
+        out = Tensor.__deepcopy__(self, memo)
+        out.persistent = self.persistent
+        return out
+
+
 class Module:
     """Base class of all layers and models: subclass it and define ``forward``."""
 
@@ -68,6 +105,9 @@ class Module:
             target = self._parameters
         elif isinstance(value, Module):
             target = self._modules
+        elif isinstance(value, Buffer) and name not in self._parameters and name not in self._modules:
+            self.register_buffer(name, value, value.persistent)
+            return
         elif name in self.__dict__.get("_buffer_names", ()):
             target = self._buffers
         elif name in self._parameters or name in self._modules:
@@ -129,6 +169,8 @@ class Module:
         self._mirror(name, tensor)
         if not persistent:
             self._non_persistent.add(name)
+        else:  # re-registering as persistent (e.g. assigning an nn.Buffer) puts it back in state_dict
+            self._non_persistent.discard(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` as the child ``name`` (a non-empty str without ``'.'``)."""

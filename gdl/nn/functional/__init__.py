@@ -8,8 +8,10 @@ from gdl.nn.functional import (
     activation,
     attention,
     conv,
+    convolution3d,
     ctc,
     distance,
+    dropout_variants,
     embedding_bags,
     layers,
     loss,
@@ -17,14 +19,17 @@ from gdl.nn.functional import (
     normalization,
     padding,
     pooling,
+    pooling3d,
     sampling_grid,
     upsampling,
 )
 from gdl.nn.functional.activation import *  # noqa: F403
 from gdl.nn.functional.attention import *  # noqa: F403
 from gdl.nn.functional.conv import *  # noqa: F403
+from gdl.nn.functional.convolution3d import *  # noqa: F403
 from gdl.nn.functional.ctc import *  # noqa: F403
 from gdl.nn.functional.distance import *  # noqa: F403
+from gdl.nn.functional.dropout_variants import *  # noqa: F403
 from gdl.nn.functional.embedding_bags import *  # noqa: F403
 from gdl.nn.functional.layers import *  # noqa: F403
 from gdl.nn.functional.loss import *  # noqa: F403
@@ -32,13 +37,14 @@ from gdl.nn.functional.margin_loss import *  # noqa: F403
 from gdl.nn.functional.normalization import *  # noqa: F403
 from gdl.nn.functional.padding import *  # noqa: F403
 from gdl.nn.functional.pooling import *  # noqa: F403
+from gdl.nn.functional.pooling3d import *  # noqa: F403
 from gdl.nn.functional.recurrent import gru_cell, lstm_cell, rnn_cell
 from gdl.nn.functional.sampling_grid import *  # noqa: F403
 from gdl.nn.functional.upsampling import *  # noqa: F403
 
 _MODULES = (
-    activation, attention, conv, ctc, distance, embedding_bags, layers, loss, margin_loss, normalization, padding,
-    pooling, sampling_grid, upsampling,
+    activation, attention, conv, convolution3d, ctc, distance, dropout_variants, embedding_bags, layers, loss, margin_loss,
+    normalization, padding, pooling, pooling3d, sampling_grid, upsampling,
 )
 
 __all__ = sorted(
