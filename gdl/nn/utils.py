@@ -33,7 +33,8 @@ from gdl.tensor import Tensor, tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
            "parameters_to_vector", "vector_to_parameters", "rnn", "parametrize", "parametrizations",
-           "weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm"]
+           "weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm", "stateless", "fusion",
+           "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights"]
 
 sys.modules.setdefault(__name__ + ".rnn", rnn)  # ``import gdl.nn.utils.rnn`` as ``torch.nn.utils.rnn``
 
@@ -334,7 +335,16 @@ def vector_to_parameters(vec, parameters) -> None:
 
 
 # -- parametrizations and the hook-based weight/spectral norms (torch.nn.utils.*) ----------------
-from gdl.nn import parametrizations, parametrize  # noqa: E402  (they import gdl.nn.module, not this file)
+from gdl.nn import fusion, parametrizations, parametrize, stateless  # noqa: E402  (they import gdl.nn.module, not this file)  # noqa: E402
+from gdl.nn.fusion import (  # noqa: E402,F401
+    fuse_conv_bn_eval,
+    fuse_conv_bn_weights,
+    fuse_linear_bn_eval,
+    fuse_linear_bn_weights,
+)
+
+for _name, _module in (("fusion", fusion), ("stateless", stateless)):
+    sys.modules.setdefault(f"{__name__}.{_name}", _module)  # ``from gdl.nn.utils.stateless import ...``
 
 sys.modules.setdefault(__name__ + ".parametrize", parametrize)  # ``import gdl.nn.utils.parametrize as P``
 sys.modules.setdefault(__name__ + ".parametrizations", parametrizations)
