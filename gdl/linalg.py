@@ -423,6 +423,121 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     return result(out, be, (A, B), backward, "LinalgSolve")
 
 
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False) -> Tensor:
+    """The solution ``X`` of ``A X = B`` (``X A = B`` with ``left=False``) for a triangular
+    ``A``, as ``torch.linalg.solve_triangular``: only the upper (``upper=True``) or lower
+    triangle of ``A`` is read, and with ``unitriangular`` its diagonal is taken as ones.
+    ``B`` is a matrix or a batch ``(*, n, k)`` (``(*, k, n)`` with ``left=False``); batch
+    axes broadcast. Backward: ``grad_B = A⁻ᵀ g`` and ``grad_A = -grad_B Xᵀ`` on the triangle read.
+
+    >>> import gdl, gdl.linalg
+    >>> A = gdl.tensor([[2.0, 1.0], [0.0, 4.0]])
+    >>> gdl.linalg.solve_triangular(A, gdl.tensor([[3.0], [4.0]]), upper=True)
+    tensor([[1.],
+            [1.]], backend='numpy')
+    """
+    A, B = FL._tensors("linalg.solve_triangular", A, B)
+    _matrix("solve_triangular", A, square=True)
+    _float("solve_triangular", B, "B")
+    _same_dtype("solve_triangular", A, B)
+    n = A.shape[-1]
+    if B.ndim < 2:
+        raise ValueError(f"linalg.solve_triangular: B must be a matrix or a batch of them, got shape {B.shape} "
+                         f"(for a vector b use b.unsqueeze(-1))")
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        eq = "A X = B" if left else "X A = B"
+        raise ValueError(f"linalg.solve_triangular: shapes {A.shape} and {B.shape} do not fit {eq}")
+    if not _broadcastable(A.shape[:-2], B.shape[:-2]):
+        raise ValueError(f"linalg.solve_triangular: cannot broadcast the batch dimensions of {A.shape} and {B.shape}")
+    be = A._backend
+    xp = be.xp
+    t = xp.triu(A.data) if upper else xp.tril(A.data)
+    if unitriangular:
+        eye = _eye(be, n, A.data.dtype)
+        t = t * (1.0 - eye) + eye
+    problem = "A is singular (a zero on its diagonal), the system has no unique solution"
+    if left:
+        x = _lapack("solve_triangular", problem, _solve, xp, t, B.data)
+    else:
+        x = _lapack("solve_triangular", problem, _solve, xp, t.mT, B.data.mT).mT
+    _check_finite("solve_triangular", problem, xp, x, t, B.data)
+    need_a, need_b = A.requires_grad, B.requires_grad
+
+    def backward(g):
+        gb = _solve(xp, t.mT, g) if left else _solve(xp, t, g.mT).mT
+        ga = None
+        if need_a:
+            full = -be.matmul(gb, x.mT) if left else -be.matmul(x.mT, gb)
+            k = 1 if unitriangular else 0  # a unit diagonal is not read: no gradient there
+            ga = unbroadcast(xp, xp.triu(full, k=k) if upper else xp.tril(full, k=-k), A.shape)
+        return (ga, unbroadcast(xp, gb, B.shape) if need_b else None)
+
+    return result(x, be, (A, B), backward, "LinalgSolveTriangular")
+
+
+def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
+    """The inverse of ``A`` read as a linear map from its last ``ndim − ind`` axes to its
+    first ``ind`` ones, as ``torch.linalg.tensorinv``: the result has shape
+    ``A.shape[ind:] + A.shape[:ind]``, and ``tensordot(tensorinv(A), A, ind)`` is the identity."""
+    if isinstance(ind, bool) or not isinstance(ind, int) or ind <= 0:
+        raise ValueError(f"linalg.tensorinv: expected a strictly positive integer for ind, got {ind!r}")
+    rows, cols = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
+    if rows != cols:
+        raise ValueError(f"linalg.tensorinv: the product of the first {ind} dimensions of A {A.shape} ({rows}) "
+                         f"must equal the product of the rest ({cols})")
+    return S.reshape(inv(S.reshape(A, (rows, cols))), tuple(A.shape[ind:]) + tuple(A.shape[:ind]))
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:
+    """The ``X`` with ``tensordot(A, X, X.ndim) = B``, as ``torch.linalg.tensorsolve``: ``X``
+    has shape ``A.shape[B.ndim:]``; ``dims`` first moves those axes of ``A`` to the end."""
+    A, B = FL._tensors("linalg.tensorsolve", A, B)
+    if dims is not None:
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        rest = [d for d in range(A.ndim) if d not in {d % A.ndim for d in dims}]
+        A = S.permute(A, tuple(rest) + tuple(d % A.ndim for d in dims))
+    if tuple(A.shape[:B.ndim]) != tuple(B.shape):
+        raise ValueError(f"linalg.tensorsolve: the leading dimensions of A {A.shape} must be B's shape {B.shape}")
+    x_shape = tuple(A.shape[B.ndim:])
+    rows, cols = math.prod(B.shape), math.prod(x_shape)
+    if rows != cols:
+        raise ValueError(f"linalg.tensorsolve: A {A.shape} does not make a square system for B {B.shape} "
+                         f"({rows} equations, {cols} unknowns)")
+    return S.reshape(solve(S.reshape(A, (rows, cols)), S.reshape(B, (rows,))), x_shape)
+
+
+def vander(x: Tensor, N: int | None = None) -> Tensor:
+    """The Vandermonde matrix with increasing powers ``x**0, x**1, ..., x**(N-1)`` along a
+    new last axis (batches of vectors too), as ``torch.linalg.vander``; ``N`` defaults to
+    ``x.shape[-1]``. Built by repeated multiplication, so the gradient at ``x = 0`` is finite.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.vander(gdl.tensor([2.0, 3.0]), N=3)
+    tensor([[1., 2., 4.],
+            [1., 3., 9.]], backend='numpy')
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"linalg.vander: expected a Tensor, got {type(x).__name__}")
+    if x.ndim == 0:
+        raise ValueError("linalg.vander: x must have at least one dimension")
+    n = x.shape[-1] if N is None else N
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"linalg.vander: N must be a non-negative int, got {N!r}")
+    if n == 0:
+        return S.reshape(x[..., :0], tuple(x.shape) + (0,)) * 1
+    columns = [E.mul(x, 0) + 1]
+    for _ in range(n - 1):
+        columns.append(columns[-1] * x)
+    return S.stack(columns, axis=-1)
+
+
+def matrix_exp(A: Tensor) -> Tensor:
+    """The matrix exponential, as ``torch.linalg.matrix_exp`` (the same as ``gdl.matrix_exp``)."""
+    from gdl.functional.linalg_extra import matrix_exp as _matrix_exp
+
+    return _matrix_exp(A)
+
+
 def _solve(xp, a, b):
     """``xp.linalg.solve`` with the batch axes broadcast first (not every library does it)."""
     if a.shape[:-2] != b.shape[:-2]:
@@ -1072,6 +1187,7 @@ __all__ = [
     "lstsq",
     "matmul",
     "matrix_norm",
+    "matrix_exp",
     "matrix_power",
     "matrix_rank",
     "multi_dot",
@@ -1080,6 +1196,10 @@ __all__ = [
     "pinv",
     "qr",
     "slogdet",
+    "solve_triangular",
+    "tensorinv",
+    "tensorsolve",
+    "vander",
     "logdet",
     "solve",
     "svd",
