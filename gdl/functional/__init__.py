@@ -14,6 +14,8 @@ from gdl.functional import elementwise, indexing, linalg, misc, order, pointwise
 from gdl.functional import special
 from gdl.functional import inplace
 from gdl.functional import inplace_extra
+from gdl.functional import indexing_extra, linalg_extra, shape_extra
+from gdl.functional import pointwise_extra
 from gdl.functional.elementwise import *  # noqa: F403
 from gdl.functional.indexing import *  # noqa: F403
 from gdl.functional.inplace import *  # noqa: F403
@@ -21,15 +23,19 @@ from gdl.functional.linalg import *  # noqa: F403
 from gdl.functional.misc import *  # noqa: F403
 from gdl.functional.order import *  # noqa: F403
 from gdl.functional.pointwise import *  # noqa: F403
+from gdl.functional.pointwise_extra import *  # noqa: F403
 from gdl.functional.reduction import *  # noqa: F403
 from gdl.functional.sampling import *  # noqa: F403
 from gdl.functional.scan import *  # noqa: F403
 from gdl.functional.shape import *  # noqa: F403
 from gdl.functional.special import *  # noqa: F403
+from gdl.functional.indexing_extra import *  # noqa: F403
+from gdl.functional.linalg_extra import *  # noqa: F403
+from gdl.functional.shape_extra import *  # noqa: F403
 from gdl.functional import _methods  # noqa: F401  (attaches Tensor methods)
 
 _MODULES = (elementwise, pointwise, reduction, order, scan, shape, indexing, linalg, inplace, misc, sampling, special,
-            inplace_extra)
+            inplace_extra, shape_extra, indexing_extra, linalg_extra, pointwise_extra)
 
 cat = concat  # noqa: F405
 

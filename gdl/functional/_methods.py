@@ -6,16 +6,20 @@ from __future__ import annotations
 
 from gdl.functional import elementwise as E
 from gdl.functional import indexing as I
+from gdl.functional import indexing_extra as IX
 from gdl.functional import inplace as IP
 from gdl.functional import inplace_extra as IPX
 from gdl.functional import linalg as L
+from gdl.functional import linalg_extra as LX
 from gdl.functional import misc as MI
 from gdl.functional import order as O
 from gdl.functional import pointwise as P
+from gdl.functional import pointwise_extra as PX
 from gdl.functional import reduction as R
 from gdl.functional import sampling as SA
 from gdl.functional import scan as SC
 from gdl.functional import shape as S
+from gdl.functional import shape_extra as SX
 from gdl.functional import special as SP
 from gdl.functional._util import as_operand, check_same_backend
 from gdl.tensor import Tensor, is_grad_enabled
@@ -78,7 +82,7 @@ def attach_methods(module) -> None:
 
 for _name, _fn in {**_OPERATORS, **_METHODS}.items():
     setattr(Tensor, _name, _fn)
-for _module in (E, P, R, O, SC, S, I, L, IP, MI, SA, SP, IPX):
+for _module in (E, P, R, O, SC, S, I, L, IP, MI, SA, SP, IPX, SX, IX, LX, PX):
     attach_methods(_module)
 
 Tensor.__hash__ = object.__hash__
