@@ -12,6 +12,7 @@ from gdl.nn import (
     init,
     layers,
     layers3d,
+    lazy,
     loss,
     normalization,
     padding,
@@ -26,6 +27,7 @@ from gdl.nn.conv import *  # noqa: F403
 from gdl.nn.dropout_variants import *  # noqa: F403
 from gdl.nn.layers import *  # noqa: F403
 from gdl.nn.layers3d import *  # noqa: F403
+from gdl.nn.lazy import *  # noqa: F403
 from gdl.nn.loss import *  # noqa: F403
 from gdl.nn.module import Buffer, Module, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from gdl.nn.normalization import *  # noqa: F403
@@ -37,7 +39,7 @@ from gdl.nn.transformer import *  # noqa: F403
 from gdl.nn.upsampling import *  # noqa: F403
 
 _LAYER_MODULES = (
-    activation, attention, conv, dropout_variants, layers, layers3d, loss, normalization, padding, pooling, transformer,
+    activation, attention, conv, dropout_variants, layers, layers3d, lazy, loss, normalization, padding, pooling, transformer,
     upsampling,
 )
 
