@@ -88,6 +88,7 @@ from gdl.io import CheckpointError, load, load_checkpoint, load_metadata, save, 
 from gdl import linalg, utils  # noqa: E402,F401  (gdl.linalg and gdl.utils, as torch's)
 from gdl import random  # noqa: E402  (gdl.random.fork_rng, as torch.random)
 from gdl import func  # noqa: E402,F401  (gdl.func.functional_call, grad, vjp, jacrev, as torch.func)
+from gdl import special  # noqa: E402,F401  (gdl.special.ndtr, expit, ..., as torch.special)
 from gdl.random import get_rng_state, set_rng_state  # noqa: E402,F401
 from gdl import distributions  # noqa: E402,F401  (gdl.distributions, as torch.distributions)
 from gdl.functional._methods import attach_methods as _attach_methods  # noqa: E402

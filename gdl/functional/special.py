@@ -368,8 +368,9 @@ _I_SERIES_TERMS = 60
 _I_ASYMPTOTIC_TERMS = 40
 
 
-def _bessel_i64(xp, x, order: int):
-    """``I₀`` or ``I₁`` (``order``) of float64 ``x``."""
+def _bessel_i64(xp, x, order: int, scaled: bool = False):
+    """``I₀`` or ``I₁`` (``order``) of float64 ``x``; with ``scaled``, ``e^{-|x|}·I`` (finite
+    for every ``x``: PyTorch's ``i0e``/``i1e``)."""
     a = xp.abs(x)
     s = xp.minimum(a, _I_SERIES_UP_TO)
     q = 0.25 * s * s
@@ -378,17 +379,24 @@ def _bessel_i64(xp, x, order: int):
     for k in range(1, _I_SERIES_TERMS):
         term = term * q / (k * (k + order))
         total = total + term
-    b = xp.where(a > _I_SERIES_UP_TO, xp.minimum(a, 800.0), 2.0 * _I_SERIES_UP_TO)  # (NaN: 50)
+    if scaled:
+        total = total * xp.exp(-s)
+    cap = math.inf if scaled else 800.0
+    b = xp.where(a > _I_SERIES_UP_TO, xp.minimum(a, cap), 2.0 * _I_SERIES_UP_TO)  # (NaN: 50)
     mu = 4.0 * order * order
     term = xp.ones_like(b)
     asymptotic = term
     for k in range(1, _I_ASYMPTOTIC_TERMS):
         term = term * ((2 * k - 1) ** 2 - mu) / (8.0 * k * b)
         asymptotic = asymptotic + term
-    half = xp.exp(0.5 * b)  # e^b as e^{b/2}·e^{b/2}: finite up to where I overflows (b ≈ 713.98)
-    asymptotic = half * (half * asymptotic / xp.sqrt(2.0 * math.pi * b))
+    if scaled:
+        asymptotic = asymptotic / xp.sqrt(2.0 * math.pi * b)
+    else:
+        half = xp.exp(0.5 * b)  # e^b as e^{b/2}·e^{b/2}: finite up to where I overflows (b ≈ 713.98)
+        asymptotic = half * (half * asymptotic / xp.sqrt(2.0 * math.pi * b))
     out = xp.where(a > _I_SERIES_UP_TO, asymptotic, total)
-    out = xp.where(a > 800.0, math.inf, out)
+    if not scaled:
+        out = xp.where(a > 800.0, math.inf, out)
     out = xp.where(xp.isnan(x), x, out)
     return xp.where(x < 0, -out, out) if order == 1 else out
 
