@@ -2,7 +2,7 @@
 distribution over vectors, given by its mean ``loc`` and exactly one of
 ``covariance_matrix``, ``precision_matrix`` or ``scale_tril`` (the lower Cholesky factor
 ``L`` of the covariance, ``Σ = L Lᵀ``). Everything is computed from ``L`` with
-``gdl.linalg.cholesky`` and ``gdl.linalg.solve``, so gradients flow to each parameter.
+``gdl.linalg.cholesky`` and ``gdl.linalg.solve_triangular``, so gradients flow to each parameter.
 
 >>> import gdl
 >>> from gdl.distributions import MultivariateNormal
@@ -32,10 +32,8 @@ def _batch_mv(mat: Tensor, vec: Tensor) -> Tensor:
 
 def _tril_solve(L: Tensor, b: Tensor) -> Tensor:
     """``L⁻¹ b`` for a batch of matrices ``b`` (``L`` and ``b`` broadcast over batch axes). Only
-    ``L``'s lower triangle is read (its upper one gets no gradient), as a triangular solve."""
-    L = L.tril()
-    batch = broadcast_shapes(L.shape[:-2], b.shape[:-2])
-    return gdl.linalg.solve(gdl.broadcast_to(L, batch + L.shape[-2:]), gdl.broadcast_to(b, batch + b.shape[-2:]))
+    ``L``'s lower triangle is read (its upper one gets no gradient): a triangular solve."""
+    return gdl.linalg.solve_triangular(L, b, upper=False)
 
 
 def _batch_mahalanobis(L: Tensor, x: Tensor) -> Tensor:
