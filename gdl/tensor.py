@@ -381,13 +381,18 @@ class Tensor:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require gradient")
         if not callable(hook):
             raise TypeError(f"register_hook: expected a callable, got {type(hook).__name__}")
+        return self._add_hook("hooks", hook)
+
+    def _add_hook(self, kind: str, hook):
+        """Put ``hook`` in this tensor's ``_GradHooks`` table ``kind``; returns its handle."""
         from gdl.autograd import RemovableHandle
 
         extra = self._retain
         if not isinstance(extra, _GradHooks):
             extra = self._retain = _GradHooks(retain=bool(extra))
-        handle = RemovableHandle(extra.hooks)
-        extra.hooks[handle.id] = hook
+        table = getattr(extra, kind)
+        handle = RemovableHandle(table)
+        table[handle.id] = hook
         return handle
 
     def register_post_accumulate_grad_hook(self, hook):
@@ -417,14 +422,7 @@ class Tensor:
             )
         if not callable(hook):
             raise TypeError(f"register_post_accumulate_grad_hook: expected a callable, got {type(hook).__name__}")
-        from gdl.autograd import RemovableHandle
-
-        extra = self._retain
-        if not isinstance(extra, _GradHooks):
-            extra = self._retain = _GradHooks(retain=bool(extra))
-        handle = RemovableHandle(extra.post)
-        extra.post[handle.id] = hook
-        return handle
+        return self._add_hook("post", hook)
 
     # -- host and backend transfers ---------------------------------------------------
     def numpy(self):

@@ -319,6 +319,12 @@ def _max_unpool(op, input, indices, kernel_size, stride, padding, output_size, t
     if input.ndim not in (nd + 1, nd + 2):
         layout = "(N, C, H, W) or (C, H, W)" if two_d else "(N, C, L) or (C, L)"
         raise ValueError(f"{op}: expected input of shape {layout}, got {input.shape}")
+    return _unpool_node(op, input, indices, kernel, stride, padding, output_size, "MaxUnpool")
+
+
+def _unpool_node(op, input, indices, kernel, stride, padding, output_size, name):
+    """Max-unpooling over the last ``len(kernel)`` axes as one node (any dimension count)."""
+    nd = len(kernel)
     be = input._backend
     xp = be.xp
     idx = _index_array(op, "indices", indices, be)
@@ -341,7 +347,7 @@ def _max_unpool(op, input, indices, kernel_size, stride, padding, output_size, t
     def backward(g):
         return (xp.reshape(xp.take_along_axis(xp.reshape(g, (b, q)), idx2, axis=1), input.shape),)
 
-    return result(xp.reshape(out, lead + tuple(sizes)), be, (input,), backward, "MaxUnpool")
+    return result(xp.reshape(out, lead + tuple(sizes)), be, (input,), backward, name)
 
 
 def max_unpool2d(input: Tensor, indices, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:

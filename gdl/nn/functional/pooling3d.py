@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 
 from gdl import functional as ops
-from gdl.nn.functional._arguments import _check_tensor, _index_array, _real, _zero
+from gdl.nn.functional._arguments import _check_tensor, _real
 from gdl.nn.functional.conv import _ceil_extra, _crop_end, _pad_end
 from gdl.nn.functional.convolution3d import (
     _AXES,
@@ -37,7 +37,7 @@ from gdl.nn.functional.convolution3d import (
     _triple,
     _unfold_depth,
 )
-from gdl.nn.functional.pooling import _avg_plan, _empty, _gather_adjoint, _gather_plan, _sizes, _unpool_size
+from gdl.nn.functional.pooling import _avg_plan, _empty, _gather_adjoint, _gather_plan, _sizes, _unpool_node
 from gdl.tensor import Tensor, is_grad_enabled, result
 
 # -- window pools --------------------------------------------------------------------------------
@@ -327,29 +327,7 @@ def max_unpool3d(input: Tensor, indices, kernel_size, stride=None, padding=0, ou
     padding = _triple(op, "padding", padding, 0)
     if input.ndim not in (4, 5):
         raise ValueError(f"{op}: expected input of shape (N, C, D, H, W) or (C, D, H, W), got {input.shape}")
-    be = input._backend
-    xp = be.xp
-    idx = _index_array(op, "indices", indices, be)
-    if tuple(idx.shape) != input.shape:
-        raise ValueError(f"{op}: indices of shape {tuple(idx.shape)} must have the input's shape {input.shape}")
-    spatial = input.shape[-3:]
-    sizes = _unpool_size(op, spatial, kernel, stride, padding, output_size)
-    lead = tuple(input.shape[:-3])
-    b, p, q = math.prod(lead), math.prod(spatial), math.prod(sizes)
-    idx2 = xp.reshape(idx, (b, p))
-    if idx2.size and (int(xp.min(idx2)) < 0 or int(xp.max(idx2)) >= q):
-        raise ValueError(f"{op}: indices must be in [0, {q}) for an output of spatial size {tuple(sizes)}, got "
-                         f"values in [{int(xp.min(idx2))}, {int(xp.max(idx2))}]")
-    keys = xp.reshape(xp.arange(b, dtype=xp.int64, device=be.device)[:, None] * q + idx2, (-1,))
-    writer = be.last_writers(b * q, keys)  # which input element lands on each output position (last wins)
-    has = writer >= 0
-    src = xp.reshape(input.data, (-1,))
-    out = xp.where(has, xp.take(src, xp.where(has, writer, xp.zeros_like(writer))), _zero(xp, src.dtype, be))
-
-    def backward(g):
-        return (xp.reshape(xp.take_along_axis(xp.reshape(g, (b, q)), idx2, axis=1), input.shape),)
-
-    return result(xp.reshape(out, lead + tuple(sizes)), be, (input,), backward, "MaxUnpool3d")
+    return _unpool_node(op, input, indices, kernel, stride, padding, output_size, "MaxUnpool3d")
 
 
 def lp_pool3d(input: Tensor, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False) -> Tensor:
