@@ -132,6 +132,8 @@ def test_random_fills_accept_and_refuse_what_torch_does():
             make(gdl.zeros(3))
     torch.manual_seed(0)
     for dtype, top in (("float32", 2**24), ("float16", 2**11), ("uint8", 255), ("int8", 127)):
+        if dtype == "float16" and gdl.get_backend() == "array_api_strict":
+            continue  # the Array API standard has no float16
         drawn = torch.zeros(4000, dtype=getattr(torch, dtype)).random_()
         assert 0 <= drawn.min() and drawn.max() <= top
         ours = gdl.zeros(4000, dtype=getattr(gdl, dtype)).random_().numpy().astype(np.float64)

@@ -37,6 +37,8 @@ def _lines(text):
 
 @pytest.mark.parametrize("a,e,dtype,kw", CASES)
 def test_same_verdict_and_message_as_torch(a, e, dtype, kw):
+    if dtype == "float16" and gdl.get_backend() == "array_api_strict":
+        pytest.skip("the Array API standard has no float16")
     theirs = ours = None
     try:
         torch.testing.assert_close(torch.tensor(a, dtype=getattr(torch, dtype)),
