@@ -42,8 +42,8 @@ from __future__ import annotations
 import functools
 import itertools
 
+from gdl.higher_order import backprop_graph
 from gdl.tensor import (
-    _NO_HIGHER_ORDER,
     Node,
     Tensor,
     _accumulate,
@@ -228,7 +228,11 @@ class Function:
       output that got no gradient, ``None`` for a non-tensor output) and returns one
       gradient per argument of forward: a Tensor of that argument's shape, or
       ``None`` (always ``None`` for a non-tensor argument). It runs with graph
-      building off too: gdl has no gradients of gradients.
+      building off, except under ``create_graph=True``: there it runs with graph
+      building on and receives Tensor gradients that carry a graph, so a backward
+      written with gdl Tensor ops gives gradients that can be differentiated again
+      (tensors saved with ``save_for_backward`` are the forward's inputs, and its
+      outputs as returned by ``apply``, so both are differentiable).
     - ``ctx``: see :class:`FunctionCtx` (``save_for_backward``, ``saved_tensors``,
       ``needs_input_grad``, ``mark_non_differentiable``, any attribute you set).
     - PyTorch's other style also works: ``forward(*args)`` without ``ctx`` plus
@@ -314,8 +318,11 @@ def _record(cls, ctx, args, outs, is_tuple):
     def call_backward(grads):
         return _call_backward(cls, ctx, args, positions, metas, grads)
 
+    def call_graph(grads):
+        return _call_backward_graph(cls, ctx, args, metas, grads, outs, wrapped)
+
     if len(outs) == 1 and diff:
-        diff[0].grad_fn = Node(name, inputs, lambda g: call_backward((g,)))
+        diff[0].grad_fn = Node(name, inputs, lambda g: call_backward((g,)), lambda g: call_graph((g,)))
     elif diff:
         # Several outputs, one backward call: each output's node passes its gradient,
         # tagged with its position, to a shared hidden tensor whose node runs backward
@@ -323,10 +330,11 @@ def _record(cls, ctx, args, outs, is_tuple):
         n = len(outs)
         hub = Tensor._wrap(diff[0].data, diff[0]._backend)
         hub.requires_grad = True
-        hub.grad_fn = Node(name, inputs, lambda mg: call_backward(mg.grads))
+        hub.grad_fn = Node(name, inputs, lambda mg: call_backward(mg.grads), lambda mg: call_graph(mg.grads))
         for i, w in enumerate(wrapped):
             if isinstance(w, Tensor) and w.requires_grad:
-                w.grad_fn = Node(name, (hub,), lambda g, i=i: (_OutputGrads.one(i, g, n),))
+                one = lambda g, i=i: (_OutputGrads.one(i, g, n),)  # noqa: E731
+                w.grad_fn = Node(name, (hub,), one, one)
     return tuple(wrapped) if is_tuple else wrapped[0]
 
 
@@ -412,6 +420,72 @@ def _call_backward(cls, ctx, args, positions, metas, grads):
     return tuple(out)
 
 
+def _call_backward_graph(cls, ctx, args, metas, grads, outs, wrapped):
+    """:func:`_call_backward` for ``create_graph=True``: the user's backward on the Tensor
+    gradients ``grads``, run with graph building on (the engine's mode), so its results,
+    when it computes them with Tensor ops, carry a graph. While it runs, a saved forward
+    output reads as the output ``apply`` returned (whose node is this one), as PyTorch's."""
+    name = cls.__name__
+    grad_tensors = []
+    for g, meta in zip(grads, metas):
+        if meta is None:
+            grad_tensors.append(None)
+        elif g is None:
+            shape, dtype, be = meta
+            grad_tensors.append(Tensor._wrap(be.xp.zeros(shape, dtype=dtype, device=be.device), be)
+                                if ctx.materialize_grads else None)
+        else:
+            grad_tensors.append(g)
+    saved = ctx._saved
+    swap = {id(o): w for o, w in zip(outs, wrapped) if isinstance(o, Tensor) and w is not o}
+    if any(t is not None and id(t) in swap for t in saved):
+        ctx._saved = tuple(None if t is None else swap.get(id(t), t) for t in saved)
+    try:
+        result = cls.backward(ctx, *grad_tensors)
+    finally:
+        ctx._saved = saved
+    result = result if isinstance(result, tuple) else (result,)
+    n = len(args)
+    if len(result) < n or any(r is not None for r in result[n:]):
+        raise RuntimeError(
+            f"{name}.backward returned an incorrect number of gradients (expected {n}, one per "
+            f"argument of forward, got {len(result)})"
+        )
+    out = []
+    for i, a in enumerate(args):
+        r = result[i]
+        if not isinstance(a, Tensor):
+            if r is not None:
+                raise RuntimeError(
+                    f"{name}.backward returned a gradient different from None at position {i}, "
+                    f"but forward's argument {i} is a {type(a).__name__}, not a Tensor"
+                )
+            continue
+        if r is None or not a.requires_grad:
+            out.append(None)
+            continue
+        if not isinstance(r, Tensor):
+            raise TypeError(f"{name}.backward returned a {type(r).__name__} at position {i}; expected a Tensor or None")
+        if r._backend is not a._backend:
+            raise ValueError(
+                f"{name}.backward: the gradient at position {i} is on backend {r.backend!r}, "
+                f"but the input is on {a.backend!r}"
+            )
+        if r.shape != a.shape:
+            if not _sums_to(r.shape, a.shape):
+                raise ValueError(
+                    f"{name}.backward returned a gradient of shape {r.shape} at position {i}, "
+                    f"but the input has shape {a.shape}"
+                )
+            from gdl.higher_order import unbroadcast
+
+            r = unbroadcast(r, a.shape)  # a broadcast input's gradient, summed back
+        if r.dtype != a.dtype:
+            r = r.to(dtype=a.dtype)
+        out.append(r)
+    return tuple(out)
+
+
 def _sums_to(gshape, shape):
     """Whether ``shape`` broadcasts to ``gshape`` (so a gradient of ``gshape`` sums back to it)."""
     if len(shape) > len(gshape):
@@ -458,7 +532,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     run too. An input the outputs do not depend on is an error unless
     ``allow_unused=True`` (its gradient is then ``None``, or zeros with
     ``materialize_grads=True``). The graph is freed unless ``retain_graph=True``.
-    ``create_graph=True`` (gradients of gradients) is not supported in gdl.
+    ``create_graph=True`` records the backward pass, so the gradients returned can be
+    differentiated again (see :mod:`gdl.higher_order`); the graph is then kept unless
+    ``retain_graph=False``.
 
     >>> import gdl
     >>> x = gdl.tensor([1.0, 2.0], requires_grad=True)
@@ -468,8 +544,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     >>> x.grad is None
     True
     """
-    if create_graph:
-        raise NotImplementedError(_NO_HIGHER_ORDER)
     if is_grads_batched:
         raise NotImplementedError("grad: is_grads_batched=True (vmap over grad_outputs) is not supported in gdl")
     if allow_unused is None:
@@ -487,7 +561,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError(f"grad: one of the differentiated Tensors (input {i}) does not require grad")
     pairs = _root_grads("grad", outputs, grad_outputs)
     capture = {id(t): None for t in inputs}
-    backprop(pairs, bool(retain_graph), capture)
+    if create_graph:
+        backprop_graph(_graph_roots(pairs, grad_outputs), True if retain_graph is None else bool(retain_graph),
+                       capture)
+    else:
+        backprop(pairs, bool(retain_graph), capture)
     result = []
     for i, t in enumerate(inputs):
         g = capture[id(t)]
@@ -519,10 +597,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     >>> x.grad
     tensor([4., 6.], backend='numpy')
     """
-    if create_graph:
-        raise NotImplementedError(_NO_HIGHER_ORDER)
     tensors = _as_tuple(tensors, "backward")
     pairs = _root_grads("backward", tensors, grad_tensors)
+    if create_graph:
+        _backward_graph(pairs, grad_tensors, True if retain_graph is None else bool(retain_graph), inputs)
+        return
     if inputs is None:
         backprop(pairs, bool(retain_graph))
         return
@@ -536,6 +615,29 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         g = capture[id(t)]
         if g is not None:
             _accumulate(t, g, handed)
+
+
+def _graph_roots(pairs, grad_outputs):
+    """The engine's root pairs as Tensors for ``create_graph=True``: a gradient the caller
+    gave as a Tensor is used itself (it may require grad: double backward through it)."""
+    given = [None] * len(pairs) if grad_outputs is None else list(_as_tuple(grad_outputs, "grad"))
+    return [(t, g if isinstance(g, Tensor) else Tensor._wrap(a, t._backend)) for (t, a), g in zip(pairs, given)]
+
+
+def _backward_graph(pairs, grad_tensors, retain_graph, inputs):
+    roots = _graph_roots(pairs, grad_tensors)
+    if inputs is None:
+        backprop_graph(roots, retain_graph)
+        return
+    inputs = _as_tuple(inputs, "backward")
+    if not inputs:
+        raise RuntimeError("backward: inputs was given but is empty")
+    capture = {id(t): None for t in inputs}
+    backprop_graph(roots, retain_graph, capture)
+    for t in inputs:
+        g = capture[id(t)]
+        if g is not None:
+            t.grad = g if t.grad is None else t.grad + g
 
 
 def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,

@@ -20,8 +20,14 @@ the module left untouched.
 >>> sorted(grads), grads["weight"].shape
 (['bias', 'weight'], (1, 3))
 
-gdl computes first-order gradients only, so transforms of transforms (``grad(grad(f))``,
-``hessian``) are not available, and there is no ``vmap``.
+Transforms nest: inside a transform's function, another transform records its backward
+(``create_graph``), so ``grad(grad(f))`` and :func:`hessian` work through the ops that
+have second-order gradients (:mod:`gdl.higher_order`). There is no ``vmap``.
+
+>>> from gdl.func import hessian
+>>> hessian(lambda x: (x ** 3).sum())(gdl.tensor([1.0, 2.0]))
+tensor([[ 6.,  0.],
+        [ 0., 12.]], backend='numpy')
 """
 
 from __future__ import annotations
@@ -32,7 +38,20 @@ from gdl import autograd
 from gdl.functional import shape as _shape
 from gdl.tensor import Tensor, enable_grad, zeros_like
 
-__all__ = ["functional_call", "grad", "grad_and_value", "jacrev", "vjp"]
+__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacrev", "vjp"]
+
+_depth = [0]  # how many transforms are evaluating their function right now (nesting)
+
+
+@contextlib.contextmanager
+def _inside():
+    """While a transform evaluates its function: transforms called there are nested."""
+    _depth[0] += 1
+    try:
+        with enable_grad():
+            yield
+    finally:
+        _depth[0] -= 1
 
 
 # -- functional_call ------------------------------------------------------------------------
@@ -167,13 +186,15 @@ def _flatten(tree, what):
     return [leaf for leaves, _ in parts for leaf in leaves], rebuild
 
 
-def _fresh_leaves(tree, what):
-    """The tree with each tensor replaced by a detached copy that requires grad."""
+def _fresh_leaves(tree, what, nested=False):
+    """The tree with each tensor replaced by one to differentiate with respect to: a detached
+    copy that requires grad, or, inside another transform (``nested``), the tensor through an
+    identity op, so the outer transform's graph still reaches it."""
     leaves, rebuild = _flatten(tree, what)
     for leaf in leaves:
         if not leaf.dtype.is_floating_point:
             raise TypeError(f"{what}: can only differentiate with respect to floating-point tensors, got {leaf.dtype.name}")
-    fresh = [leaf.detach().requires_grad_(True) for leaf in leaves]
+    fresh = [leaf + 0.0 if nested and leaf.requires_grad else leaf.detach().requires_grad_(True) for leaf in leaves]
     return fresh, rebuild(fresh), rebuild
 
 
@@ -197,14 +218,15 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
             if not -len(args) <= n < len(args):
                 raise ValueError(f"grad: argnums {n} is out of range for a function called with {len(args)} "
                                  f"positional argument(s)")
+        nested = _depth[0] > 0
         args = list(args)
         leaves, rebuilds = [], []
         for n in nums:
-            fresh, tree, rebuild = _fresh_leaves(args[n], "grad")
+            fresh, tree, rebuild = _fresh_leaves(args[n], "grad", nested)
             args[n] = tree
             leaves.append(fresh)
             rebuilds.append(rebuild)
-        with enable_grad():
+        with _inside():
             out = func(*args, **kwargs)
         aux = None
         if has_aux:
@@ -215,14 +237,15 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
             shape = out.shape if isinstance(out, Tensor) else type(out).__name__
             raise ValueError(f"grad: the function must return a tensor with a single element, got {shape}")
         flat = [leaf for group in leaves for leaf in group]
-        found = autograd.grad(out, flat, allow_unused=True) if out.requires_grad else [None] * len(flat)
+        found = (autograd.grad(out, flat, allow_unused=True, create_graph=nested) if out.requires_grad
+                 else [None] * len(flat))
         found = [g if g is not None else _zeros_like(leaf) for g, leaf in zip(found, flat)]
         grads, start = [], 0
         for group, rebuild in zip(leaves, rebuilds):
             grads.append(rebuild(found[start:start + len(group)]))
             start += len(group)
         grads = grads[0] if single else tuple(grads)
-        value = out.detach()
+        value = out if nested else out.detach()
         return (grads, (value, aux)) if has_aux else (grads, value)
 
     return wrapper
@@ -264,8 +287,9 @@ def vjp(func, *primals, has_aux: bool = False):
     >>> vjp_fn(gdl.ones(2))
     (tensor([2., 4.], backend='numpy'),)
     """
-    fresh = [_fresh_leaves(p, "vjp") for p in primals]
-    with enable_grad():
+    nested = _depth[0] > 0
+    fresh = [_fresh_leaves(p, "vjp", nested) for p in primals]
+    with _inside():
         out = func(*(tree for _, tree, _ in fresh))
     aux = None
     if has_aux:
@@ -282,7 +306,7 @@ def vjp(func, *primals, has_aux: bool = False):
                              f"{[o.shape for o in outs]}, got {[v.shape for v in vs]}")
         pairs = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
         found = (autograd.grad([o for o, _ in pairs], flat, [v for _, v in pairs], retain_graph=True,
-                               allow_unused=True) if pairs else [None] * len(flat))
+                               allow_unused=True, create_graph=nested) if pairs else [None] * len(flat))
         found = [g if g is not None else _zeros_like(leaf) for g, leaf in zip(found, flat)]
         result, start = [], 0
         for leaves, _, rebuild in fresh:
@@ -290,7 +314,7 @@ def vjp(func, *primals, has_aux: bool = False):
             start += len(leaves)
         return tuple(result)
 
-    detached = _flatten(out, "vjp")[1]([o.detach() for o in outs])
+    detached = out if nested else _flatten(out, "vjp")[1]([o.detach() for o in outs])
     return (detached, vjp_fn, aux) if has_aux else (detached, vjp_fn)
 
 
@@ -345,3 +369,10 @@ def _one_hot(t, k):
     hot = xp.arange(t.size, device=be.device) == k
     flat = xp.where(hot, xp.ones_like(flat), flat)
     return Tensor._wrap(xp.reshape(flat, t.shape), be)
+
+
+def hessian(func, argnums=0):
+    """A function that returns the Hessian of ``func`` (a one-element tensor output) with
+    respect to argument ``argnums``, of shape ``input.shape + input.shape``: ``jacrev`` of
+    ``jacrev``, the inner one recording its backward (second-order gradients)."""
+    return jacrev(jacrev(func, argnums), argnums)

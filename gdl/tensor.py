@@ -184,15 +184,18 @@ class Node:
 
     ``seq`` counts nodes in creation order: a node's inputs were made before it, so
     running nodes by decreasing ``seq`` is a topological order. ``stack``: where the
-    forward op ran, recorded only under :func:`gdl.autograd.detect_anomaly`.
+    forward op ran, recorded only under :func:`gdl.autograd.detect_anomaly`. ``graph``:
+    the same backward written with Tensor ops, ``graph(g) -> gradients`` (Tensors), which
+    ``create_graph=True`` runs with graph recording on (gradients of gradients).
     """
 
-    __slots__ = ("name", "inputs", "backward", "seq", "stack")
+    __slots__ = ("name", "inputs", "backward", "seq", "stack", "graph")
 
-    def __init__(self, name, inputs, backward):
+    def __init__(self, name, inputs, backward, graph=None):
         self.name = name
         self.inputs = inputs
         self.backward = backward
+        self.graph = graph  # the backward on Tensors, recorded as a graph (create_graph=True); None: not available
         self.seq = next(_node_counter)
         self.stack = traceback.format_stack(limit=12)[:-2] if _anomaly[0] else None
 
@@ -203,8 +206,9 @@ class Node:
 _node_counter = itertools.count()
 
 
-def result(data, backend, inputs, backward, name):
-    """Wrap an op's output array; record the op if any input needs a gradient."""
+def result(data, backend, inputs, backward, name, graph=None):
+    """Wrap an op's output array; record the op if any input needs a gradient.
+    ``graph``: the op's backward on Tensors, for second-order gradients (see :class:`Node`)."""
     out = Tensor.__new__(Tensor)
     out.data = data
     out._backend = backend
@@ -214,7 +218,7 @@ def result(data, backend, inputs, backward, name):
         for t in inputs:
             if t.requires_grad:
                 out.requires_grad = True
-                out.grad_fn = Node(name, inputs, backward)
+                out.grad_fn = Node(name, inputs, backward, graph)
                 return out
     out.requires_grad = False
     out.grad_fn = None
@@ -541,11 +545,17 @@ class Tensor:
         ``gradient`` is needed when ``self`` is not a scalar: it is the gradient of
         some scalar with respect to ``self``. The graph is freed afterwards unless
         ``retain_graph=True``. ``inputs`` (tensors) limits the accumulation to them,
-        as PyTorch's. ``create_graph=True`` is not supported (gdl computes
-        first-order gradients only).
+        as PyTorch's. ``create_graph=True`` records the backward pass itself, so the
+        gradients put in ``.grad`` can be differentiated again (see :mod:`gdl.higher_order`);
+        the graph is then kept unless ``retain_graph=False``.
         """
         if create_graph:
-            raise NotImplementedError(_NO_HIGHER_ORDER)
+            from gdl.autograd import backward
+
+            gradient = None if gradient is None else (gradient if isinstance(gradient, Tensor) else
+                                                      Tensor._wrap(self._backend.from_host(gradient), self._backend))
+            backward(self, gradient, retain_graph=retain_graph, create_graph=True, inputs=inputs)
+            return
         if not self.requires_grad:
             raise RuntimeError(
                 "backward(): this tensor does not require grad and has no grad_fn "
@@ -575,12 +585,6 @@ def root_gradient(t: Tensor, gradient, op: str, how: str):
     if tuple(grad.shape) != t.shape:
         raise ValueError(f"{op}: gradient has shape {tuple(grad.shape)}, expected the tensor's shape {t.shape}")
     return grad
-
-
-_NO_HIGHER_ORDER = (
-    "create_graph=True: gdl computes first-order gradients only (its backward functions "
-    "work on raw arrays and record no graph), so gradients of gradients are not available"
-)
 
 
 def run_backward(root, grad, retain_graph=False):

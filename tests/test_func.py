@@ -161,3 +161,17 @@ def test_vjp_and_jacrev(backend):
     np.testing.assert_allclose(Jx.numpy(), W.numpy())
     np.testing.assert_allclose(Jw.numpy()[1, 1], x.numpy())
     np.testing.assert_allclose(Jw.numpy()[1, 0], 0.0)
+
+
+def test_transforms_nest_for_second_derivatives(backend):
+    x = gdl.tensor([0.5, -1.0, 2.0], dtype=gdl.float64)
+    f = lambda t: (t ** 3).sum() + (t[0] * t[1])  # noqa: E731
+    second = grad(lambda t: grad(f)(t).sum())(x)  # Σ_j ∂²f/∂x_i∂x_j
+    H = np.diag(6 * x.numpy())
+    H[0, 1] = H[1, 0] = 1.0
+    np.testing.assert_allclose(second.numpy(), H.sum(axis=1), rtol=1e-12)
+    from gdl.func import hessian
+
+    np.testing.assert_allclose(hessian(f)(x).numpy(), H, rtol=1e-12)
+    np.testing.assert_allclose(jacrev(grad(f))(x).numpy(), H, rtol=1e-12)
+    assert not x.requires_grad  # the transforms leave their inputs alone

@@ -256,14 +256,13 @@ def test_grad_with_grad_outputs_and_several_outputs_match_torch():
     close(rg[0], rt[0])
 
 
-def test_create_graph_is_refused_in_gdl():
-    # Deliberate difference: gdl's backward functions work on raw arrays and record no
-    # graph, so there are no gradients of gradients; torch supports create_graph=True.
-    xg, xt = pair([1.0])
+def test_create_graph_matches_torch():
+    xg, xt = pair([1.0, -2.0, 0.5])
     (gt,) = torch.autograd.grad((xt ** 3).sum(), xt, create_graph=True)
-    assert gt.requires_grad
-    with pytest.raises(NotImplementedError):
-        gdl.autograd.grad((xg ** 3).sum(), xg, create_graph=True)
+    (gg,) = gdl.autograd.grad((xg ** 3).sum(), xg, create_graph=True)
+    assert gt.requires_grad and gg.requires_grad
+    close(gg, gt)
+    close(gdl.autograd.grad((gg * gg).sum(), xg)[0], torch.autograd.grad((gt * gt).sum(), xt)[0])
 
 
 def test_autograd_backward_with_inputs_matches_torch():

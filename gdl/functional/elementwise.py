@@ -8,6 +8,7 @@ from gdl import dtypes
 from gdl.amp.autocast_mode import ACTIVE as _AMP
 from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import as_operand, check_same_backend, shape_error, unbroadcast
+from gdl.higher_order import unbroadcast as _unb
 from gdl.tensor import Tensor, result
 
 # -- binary arithmetic ----------------------------------------------------------------
@@ -120,16 +121,31 @@ def _pack(ta, tb, ga, gb):
     return (ga, gb)
 
 
+def _graph(ta, tb, fa, fb):
+    """A ``graph`` backward (Tensors in, Tensors out: :mod:`gdl.higher_order`) from the two
+    gradient formulas ``fa(g)``, ``fb(g)``, each summed down to its input's shape."""
+    def graph(g):
+        ga = _unb(fa(g), ta.shape) if ta is not None else None
+        gb = _unb(fb(g), tb.shape) if tb is not None else None
+        return _pack(ta, tb, ga, gb)
+
+    return graph
+
+
+def _same(g):
+    return (g,)
+
+
 def add(a, b) -> Tensor:
     """``a + b`` with broadcasting."""
     if type(b) in _SCALAR_TYPES and isinstance(a, Tensor):  # fast path: tensor + number
         if type(b) is float:
             a = _as_float(a)
-        return result(a.data + b, a._backend, (a,), _pass_through, "Add")
+        return result(a.data + b, a._backend, (a,), _pass_through, "Add", _same)
     if type(a) in _SCALAR_TYPES and isinstance(b, Tensor):
         if type(a) is float:
             b = _as_float(b)
-        return result(a + b.data, b._backend, (b,), _pass_through, "Add")
+        return result(a + b.data, b._backend, (b,), _pass_through, "Add", _same)
     ta, tb, xa, xb = _binary("add", a, b)
     out = _apply("add", lambda x, y: x + y, xa, xb, ta, tb)
     be = (ta if ta is not None else tb)._backend
@@ -140,7 +156,7 @@ def add(a, b) -> Tensor:
         gb = unbroadcast(xp, g, xb.shape) if tb is not None else None
         return _pack(ta, tb, ga, gb)
 
-    return result(out, be, _inputs(ta, tb), backward, "Add")
+    return result(out, be, _inputs(ta, tb), backward, "Add", _graph(ta, tb, lambda g: g, lambda g: g))
 
 
 def sub(a, b) -> Tensor:
@@ -148,11 +164,11 @@ def sub(a, b) -> Tensor:
     if type(b) in _SCALAR_TYPES and isinstance(a, Tensor):  # fast path: tensor - number
         if type(b) is float:
             a = _as_float(a)
-        return result(a.data - b, a._backend, (a,), _pass_through, "Sub")
+        return result(a.data - b, a._backend, (a,), _pass_through, "Sub", _same)
     if type(a) in _SCALAR_TYPES and isinstance(b, Tensor):  # number - tensor
         if type(a) is float:
             b = _as_float(b)
-        return result(a - b.data, b._backend, (b,), lambda g: (-g,), "Sub")
+        return result(a - b.data, b._backend, (b,), lambda g: (-g,), "Sub", lambda g: (-g,))
     ta, tb, xa, xb = _binary("sub", a, b)
     out = _apply("sub", lambda x, y: x - y, xa, xb, ta, tb)
     be = (ta if ta is not None else tb)._backend
@@ -163,7 +179,7 @@ def sub(a, b) -> Tensor:
         gb = unbroadcast(xp, -g, xb.shape) if tb is not None else None
         return _pack(ta, tb, ga, gb)
 
-    return result(out, be, _inputs(ta, tb), backward, "Sub")
+    return result(out, be, _inputs(ta, tb), backward, "Sub", _graph(ta, tb, lambda g: g, lambda g: -g))
 
 
 def mul(a, b) -> Tensor:
@@ -171,11 +187,11 @@ def mul(a, b) -> Tensor:
     if type(b) in _SCALAR_TYPES and isinstance(a, Tensor):  # fast path: tensor * number
         if type(b) is float:
             a = _as_float(a)
-        return result(a.data * b, a._backend, (a,), lambda g: (g * b,), "Mul")
+        return result(a.data * b, a._backend, (a,), lambda g: (g * b,), "Mul", lambda g: (g * b,))
     if type(a) in _SCALAR_TYPES and isinstance(b, Tensor):
         if type(a) is float:
             b = _as_float(b)
-        return result(a * b.data, b._backend, (b,), lambda g: (g * a,), "Mul")
+        return result(a * b.data, b._backend, (b,), lambda g: (g * a,), "Mul", lambda g: (g * a,))
     ta, tb, xa, xb = _binary("mul", a, b)
     out = _apply("mul", lambda x, y: x * y, xa, xb, ta, tb)
     be = (ta if ta is not None else tb)._backend
@@ -186,14 +202,15 @@ def mul(a, b) -> Tensor:
         gb = unbroadcast(xp, g * xa, xb.shape) if tb is not None else None
         return _pack(ta, tb, ga, gb)
 
-    return result(out, be, _inputs(ta, tb), backward, "Mul")
+    graph = _graph(ta, tb, lambda g: g * (tb if tb is not None else xb), lambda g: g * (ta if ta is not None else xa))
+    return result(out, be, _inputs(ta, tb), backward, "Mul", graph)
 
 
 def div(a, b) -> Tensor:
     """``a / b`` elementwise, with broadcasting."""
     if type(b) in _SCALAR_TYPES and isinstance(a, Tensor):  # fast path: tensor / number
         a = _as_float(a)  # true division gives floats, in the default dtype
-        return result(a.data / b, a._backend, (a,), lambda g: (g / b,), "Div")
+        return result(a.data / b, a._backend, (a,), lambda g: (g / b,), "Div", lambda g: (g / b,))
     if isinstance(a, Tensor):
         a = _as_float(a)  # int / int is a float too: the default dtype, as PyTorch (not float64)
     if isinstance(b, Tensor):
@@ -208,7 +225,10 @@ def div(a, b) -> Tensor:
         gb = unbroadcast(xp, -g * out / xb, xb.shape) if tb is not None else None
         return _pack(ta, tb, ga, gb)
 
-    return result(out, be, _inputs(ta, tb), backward, "Div")
+    num = ta if ta is not None else xa
+    den = tb if tb is not None else xb
+    graph = _graph(ta, tb, lambda g: g / den, lambda g: -g * num / (den * den))
+    return result(out, be, _inputs(ta, tb), backward, "Div", graph)
 
 
 def pow(a, b) -> Tensor:
@@ -245,7 +265,28 @@ def pow(a, b) -> Tensor:
             gb = unbroadcast(xp, xp.where(base == 0, xp.zeros_like(out), g * out * xp.log(safe)), xb.shape)
         return _pack(ta, tb, ga, gb)
 
-    return result(out, be, _inputs(ta, tb), backward, "Pow")
+    return result(out, be, _inputs(ta, tb), backward, "Pow", _pow_graph(ta, tb, xa, xb, be))
+
+
+def _pow_graph(ta, tb, xa, xb, be):
+    """``pow``'s backward on Tensors, with the same edge rules."""
+    import math
+
+    base = ta if ta is not None else xa
+    expo = tb if tb is not None else xb
+
+    def grad_base(g):
+        if tb is None:
+            return g * 0.0 if xb == 0 else g * xb * ta ** (xb - 1)
+        return where(xb == 0, 0.0, g * tb * ta ** (tb - 1))
+
+    def grad_exponent(g):
+        if ta is None:
+            return g * 0.0 if xa == 0 else g * (xa ** tb) * math.log(xa)
+        safe = where(xa == 0, 1.0, ta)
+        return where(xa == 0, 0.0, g * base ** expo * log(safe))
+
+    return _graph(ta, tb, grad_base, grad_exponent)
 
 
 def maximum(a, b) -> Tensor:
@@ -292,7 +333,11 @@ def _minmax(op, a, b, is_max):
             gb = unbroadcast(xp, xp.where((xa > xb) if is_max else (xa < xb), zero, shared), xb.shape)
         return _pack(ta, tb, ga, gb)
 
-    return result(out, be, _inputs(ta, tb), backward, op.capitalize())
+    tie = xa == xb
+    a_loses, b_loses = ((xa < xb), (xa > xb)) if is_max else ((xa > xb), (xa < xb))
+    graph = _graph(ta, tb, lambda g: where(a_loses, 0.0, where(tie, 0.5 * g, g)),
+                   lambda g: where(b_loses, 0.0, where(tie, 0.5 * g, g)))
+    return result(out, be, _inputs(ta, tb), backward, op.capitalize(), graph)
 
 
 def where(condition, a, b) -> Tensor:
@@ -317,14 +362,15 @@ def where(condition, a, b) -> Tensor:
         gb = unbroadcast(xp, xp.where(cond, zero, g), xb.shape) if tb is not None else None
         return _pack(ta, tb, ga, gb)
 
-    return result(out, be, _inputs(ta, tb), backward, "Where")
+    graph = _graph(ta, tb, lambda g: where(cond, g, 0.0), lambda g: where(cond, 0.0, g))
+    return result(out, be, _inputs(ta, tb), backward, "Where", graph)
 
 
 # -- unary ops --------------------------------------------------------------------------
 
 
 def neg(x: Tensor) -> Tensor:
-    return result(-x.data, x._backend, (x,), lambda g: (-g,), "Neg")
+    return result(-x.data, x._backend, (x,), lambda g: (-g,), "Neg", lambda g: (-g,))
 
 
 def exp(x: Tensor) -> Tensor:
@@ -333,7 +379,7 @@ def exp(x: Tensor) -> Tensor:
         x = _amp_cast("fp32", x)[0]
     x = _as_float(x)
     out = x._backend.xp.exp(x.data)
-    return result(out, x._backend, (x,), lambda g: (g * out,), "Exp")
+    return result(out, x._backend, (x,), lambda g: (g * out,), "Exp", lambda g: (g * exp(x),))
 
 
 def log(x: Tensor) -> Tensor:
@@ -342,13 +388,13 @@ def log(x: Tensor) -> Tensor:
         x = _amp_cast("fp32", x)[0]
     x = _as_float(x)
     data = x.data
-    return result(x._backend.xp.log(data), x._backend, (x,), lambda g: (g / data,), "Log")
+    return result(x._backend.xp.log(data), x._backend, (x,), lambda g: (g / data,), "Log", lambda g: (g / x,))
 
 
 def sqrt(x: Tensor) -> Tensor:
     x = _as_float(x)
     out = x._backend.xp.sqrt(x.data)
-    return result(out, x._backend, (x,), lambda g: (g / (2.0 * out),), "Sqrt")
+    return result(out, x._backend, (x,), lambda g: (g / (2.0 * out),), "Sqrt", lambda g: (g / (2.0 * sqrt(x)),))
 
 
 def abs(x: Tensor) -> Tensor:
@@ -356,11 +402,12 @@ def abs(x: Tensor) -> Tensor:
     xp = x._backend.xp
     data = x.data
 
-    def backward(g):
+    def sign():
         s = xp.sign(data)
-        return (g * xp.where(s == s, s, xp.zeros_like(s)),)  # sign(NaN) is NaN: 0 instead
+        return xp.where(s == s, s, xp.zeros_like(s))  # sign(NaN) is NaN: 0 instead
 
-    return result(xp.abs(data), x._backend, (x,), backward, "Abs")
+    return result(xp.abs(data), x._backend, (x,), lambda g: (g * sign(),), "Abs",
+                  lambda g: (g * Tensor._wrap(sign(), x._backend),))
 
 
 def tanh(x: Tensor) -> Tensor:
@@ -369,9 +416,26 @@ def tanh(x: Tensor) -> Tensor:
     be = x._backend
     out = be.xp.tanh(x.data)
     fused = be.fused.get("tanh_backward")
+    graph = _tanh_graph(x)
     if fused is not None:
-        return result(out, be, (x,), lambda g: (fused(g, out),), "Tanh")
-    return result(out, be, (x,), lambda g: (g * (1.0 - out * out),), "Tanh")
+        return result(out, be, (x,), lambda g: (fused(g, out),), "Tanh", graph)
+    return result(out, be, (x,), lambda g: (g * (1.0 - out * out),), "Tanh", graph)
+
+
+def _tanh_graph(x):
+    def graph(g):
+        y = tanh(x)
+        return (g * (1.0 - y * y),)
+
+    return graph
+
+
+def _sigmoid_graph(x):
+    def graph(g):
+        s = sigmoid(x)
+        return (g * s * (1.0 - s),)
+
+    return graph
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -382,9 +446,9 @@ def sigmoid(x: Tensor) -> Tensor:
     if fused is not None:
         out = fused(x.data)
         back = be.fused["sigmoid_backward"]
-        return result(out, be, (x,), lambda g: (back(g, out),), "Sigmoid")
+        return result(out, be, (x,), lambda g: (back(g, out),), "Sigmoid", _sigmoid_graph(x))
     out = 0.5 * (be.xp.tanh(0.5 * x.data) + 1.0)
-    return result(out, be, (x,), lambda g: (g * out * (1.0 - out),), "Sigmoid")
+    return result(out, be, (x,), lambda g: (g * out * (1.0 - out),), "Sigmoid", _sigmoid_graph(x))
 
 
 def relu(x: Tensor) -> Tensor:
@@ -394,10 +458,10 @@ def relu(x: Tensor) -> Tensor:
     if fused is not None:
         out = fused(x.data)
         back = be.fused["relu_backward"]
-        return result(out, be, (x,), lambda g: (back(g, out),), "Relu")
+        return result(out, be, (x,), lambda g: (back(g, out),), "Relu", lambda g: (where(out > 0, g, 0.0),))
     xp = be.xp
     out = xp.maximum(x.data, 0)  # a Python int keeps an integer tensor's dtype, as PyTorch
-    return result(out, be, (x,), lambda g: (xp.where(out > 0, g, 0.0),), "Relu")
+    return result(out, be, (x,), lambda g: (xp.where(out > 0, g, 0.0),), "Relu", lambda g: (where(out > 0, g, 0.0),))
 
 
 def clip(x: Tensor, min=None, max=None) -> Tensor:
@@ -414,7 +478,7 @@ def clip(x: Tensor, min=None, max=None) -> Tensor:
     def backward(g):
         return (xp.where(inside, g, xp.zeros_like(g)),)
 
-    return result(out, x._backend, (x,), backward, "Clip")
+    return result(out, x._backend, (x,), backward, "Clip", lambda g: (where(inside, g, 0.0),))
 
 
 clamp = clip  # PyTorch's name (``torch.clamp``); the method ``x.clamp`` is the same op
@@ -430,12 +494,13 @@ def astype(x: Tensor, dtype) -> Tensor:
     out = xp.astype(x.data, want)
     if not dtypes.as_dtype(dtype).is_floating_point:
         return Tensor._wrap(out, x._backend)
-    return result(out, x._backend, (x,), lambda g: (xp.astype(g, src),), "ToCopy")
+    return result(out, x._backend, (x,), lambda g: (xp.astype(g, src),), "ToCopy",
+                  lambda g: (astype(g, dtypes.as_dtype(src)),))
 
 
 def clone(x: Tensor) -> Tensor:
     xp = x._backend.xp
-    return result(xp.asarray(x.data, copy=True), x._backend, (x,), lambda g: (g,), "Clone")
+    return result(xp.asarray(x.data, copy=True), x._backend, (x,), lambda g: (g,), "Clone", _same)
 
 
 # -- comparisons (no gradients) -------------------------------------------------------

@@ -142,6 +142,37 @@ def _gather_back(xp, g, d, idx, src_shape, device):
     return _pad_to(xp, picked, tuple(src_shape), device)
 
 
+def _pad_graph(t: Tensor, shape) -> Tensor:
+    """:func:`_pad_to` on a Tensor, differentiably (zeros joined at the end of each axis)."""
+    be = t._backend
+    xp = be.xp
+    for ax, want in enumerate(shape):
+        have = t.shape[ax]
+        if have < want:
+            zshape = t.shape[:ax] + (want - have,) + t.shape[ax + 1 :]
+            t = S.concat([t, Tensor._wrap(xp.zeros(zshape, dtype=t.data.dtype, device=be.device), be)], ax)
+    return t
+
+
+def _gather_graph(g: Tensor, shape, d: int, idx) -> Tensor:
+    """``g``'s values at ``idx`` along axis ``d`` (``g`` has ``shape``), as a differentiable op
+    (the graph backward of the scatters, and the graph backward of :func:`_scatter_graph`)."""
+    picked = S._take_rows(S.reshape(g, (-1,)), _linear_index(g._backend, shape, d, idx))
+    return S.reshape(picked, tuple(idx.shape))
+
+
+def _scatter_graph(g: Tensor, shape, d: int, idx) -> Tensor:
+    """:func:`_scatter_sum` on a Tensor ``g`` of ``idx``'s shape, differentiably."""
+    flat = S._put_rows(S.reshape(g, (-1,)), _linear_index(g._backend, shape, d, idx), math.prod(shape))
+    return S.reshape(flat, tuple(shape))
+
+
+def _where(cond, a, b):
+    from gdl.functional.elementwise import where
+
+    return where(cond, a, b)
+
+
 def _same_dtype(op, x, src, what="src"):
     if src.data.dtype != x.data.dtype:
         raise TypeError(
@@ -159,7 +190,8 @@ def _gather(x: Tensor, d: int, idx, name: str = "Gather") -> Tensor:
     xp = be.xp
     shape = tuple(x.data.shape)
     out = xp.take_along_axis(_cut(x.data, idx.shape, skip=d), idx, axis=d)
-    return result(out, be, (x,), lambda g: (_scatter_sum(be, shape, d, idx, g),), name)
+    return result(out, be, (x,), lambda g: (_scatter_sum(be, shape, d, idx, g),), name,
+                  lambda g: (_scatter_graph(g, shape, d, idx),))
 
 
 def gather(x: Tensor, dim: int, index) -> Tensor:
@@ -262,7 +294,10 @@ def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
     def backward(g):
         return g, _gather_back(xp, g, d, idx, src_shape, be.device)
 
-    return result(out, be, (x, src), backward, "ScatterAdd")
+    def graph(g):
+        return g, _pad_graph(_gather_graph(g, x.shape, d, idx), src_shape)
+
+    return result(out, be, (x, src), backward, "ScatterAdd", graph)
 
 
 def scatter(x: Tensor, dim: int, index, src) -> Tensor:
@@ -297,7 +332,7 @@ def scatter(x: Tensor, dim: int, index, src) -> Tensor:
         _check_index_shape("scatter", src.shape, idx.shape, d, "src", whole=True)
     _check_range("scatter", xp, idx, x.shape[d], d)
     if not math.prod(idx.shape):
-        return result(xp.asarray(x.data, copy=True), be, (x,), lambda g: (g,), "Scatter")
+        return result(xp.asarray(x.data, copy=True), be, (x,), lambda g: (g,), "Scatter", lambda g: (g,))
     keys = _linear_index(be, x.shape, d, idx)
     source = be.last_writers(math.prod(x.shape), keys)  # the element written at each place, or -1
     written = xp.reshape(source >= 0, x.shape)
@@ -311,7 +346,8 @@ def scatter(x: Tensor, dim: int, index, src) -> Tensor:
         else:
             value = float(src)
         out = xp.where(written, xp.asarray(value, dtype=dtype, device=be.device), x.data)
-        return result(out, be, (x,), lambda g: (zero_where_written(g),), "Scatter")
+        return result(out, be, (x,), lambda g: (zero_where_written(g),), "Scatter",
+                      lambda g: (_where(written, 0.0, g),))
     used = xp.reshape(_cut(src.data, idx.shape), (-1,))
     placed = xp.take(used, xp.where(source >= 0, source, xp.zeros_like(source)), axis=0)
     out = xp.where(written, xp.reshape(placed, x.shape), x.data)
@@ -324,7 +360,13 @@ def scatter(x: Tensor, dim: int, index, src) -> Tensor:
         g_src = xp.reshape(xp.where(won, picked, xp.zeros_like(picked)), tuple(idx.shape))
         return zero_where_written(g), _pad_to(xp, g_src, src_shape, be.device)
 
-    return result(out, be, (x, src), backward, "Scatter")
+    def graph(g):
+        won = xp.take(source, keys, axis=0) == xp.arange(keys.shape[0], dtype=xp.int64, device=be.device)
+        picked = S._take_rows(S.reshape(g, (-1,)), keys)
+        g_src = S.reshape(_where(won, picked, 0.0), tuple(idx.shape))
+        return _where(written, 0.0, g), _pad_graph(g_src, src_shape)
+
+    return result(out, be, (x, src), backward, "Scatter", graph)
 
 
 # -- whole slices along an axis ----------------------------------------------------------------
@@ -361,7 +403,12 @@ def index_select(x: Tensor, dim: int, index) -> Tensor:
         summed = be.scatter_add(moved, idx, xp.moveaxis(g, d, 0))
         return (xp.moveaxis(summed, 0, d),)
 
-    return result(out, be, (x,), backward, "IndexSelect")
+    n = x.shape[d]
+
+    def graph(g):
+        return (S.movedim(S._put_rows(S.movedim(g, d, 0), idx, n), 0, d),)
+
+    return result(out, be, (x,), backward, "IndexSelect", graph)
 
 
 def index_add(x: Tensor, dim: int, index, source: Tensor, *, alpha=1) -> Tensor:
@@ -409,7 +456,13 @@ def index_add(x: Tensor, dim: int, index, source: Tensor, *, alpha=1) -> Tensor:
             picked = picked * alpha
         return g, xp.reshape(picked, src_shape)
 
-    return result(out, be, (x, source), backward, "IndexAdd")
+    def graph(g):
+        picked = S.movedim(S._take_rows(S.movedim(g, d, 0), idx), 0, d)
+        if alpha != 1:
+            picked = picked * alpha
+        return g, S.reshape(picked, src_shape)
+
+    return result(out, be, (x, source), backward, "IndexAdd", graph)
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
@@ -488,7 +541,8 @@ def masked_select(x: Tensor, mask: Tensor) -> Tensor:
     positions = xp.nonzero(xp.reshape(m, (-1,)))[0]
     out = xp.take(flat.data, positions, axis=0)
     size = flat.shape[0]
-    return result(out, be, (flat,), lambda g: (be.scatter_add((size,), positions, g),), "MaskedSelect")
+    return result(out, be, (flat,), lambda g: (be.scatter_add((size,), positions, g),), "MaskedSelect",
+                  lambda g: (S._put_rows(g, positions, size),))
 
 
 def _broadcast_shape(op, a, b):

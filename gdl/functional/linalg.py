@@ -25,6 +25,7 @@ from gdl.functional._util import (
     normalize_axes,
     unbroadcast,
 )
+from gdl.higher_order import unbroadcast as _unb
 from gdl.tensor import Tensor, result
 
 
@@ -77,7 +78,25 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         def backward(g):
             return _matmul_grads(be, xa, xb, g, need_a, need_b)
 
-    return result(out, be, (a, b), backward, "Matmul")
+    return result(out, be, (a, b), backward, "Matmul", lambda g: _matmul_graph(a, b, g, need_a, need_b))
+
+
+def _matmul_graph(a, b, g, need_a, need_b):
+    """:func:`_matmul_grads` on Tensors (``matmul``'s ``graph`` backward, :mod:`gdl.higher_order`)."""
+    from gdl.functional.shape import reshape, transpose
+
+    if a.ndim == 2 and b.ndim == 2:
+        return (matmul(g, transpose(b)) if need_a else None, matmul(transpose(a), g) if need_b else None)
+    a2 = a if a.ndim > 1 else reshape(a, (1, a.shape[0]))
+    b2 = b if b.ndim > 1 else reshape(b, (b.shape[0], 1))
+    g2 = g
+    if b.ndim == 1:
+        g2 = reshape(g2, g2.shape + (1,))
+    if a.ndim == 1:
+        g2 = reshape(g2, g2.shape[:-1] + (1,) + g2.shape[-1:])
+    ga = reshape(_unb(matmul(g2, transpose(b2)), a2.shape), a.shape) if need_a else None
+    gb = reshape(_unb(matmul(transpose(a2), g2), b2.shape), b.shape) if need_b else None
+    return (ga, gb)
 
 
 def _matmul_grads(be, xa, xb, g, need_a, need_b):
@@ -223,7 +242,12 @@ def outer(a: Tensor, b: Tensor) -> Tensor:
     def backward(g):
         return (g @ xb if need_a else None, g.mT @ xa if need_b else None)
 
-    return result(out, a._backend, (a, b), backward, "Outer")
+    def graph(g):
+        from gdl.functional.shape import transpose
+
+        return (matmul(g, b) if need_a else None, matmul(transpose(g), a) if need_b else None)
+
+    return result(out, a._backend, (a, b), backward, "Outer", graph)
 
 
 def _broadcasts_to(shape, target) -> bool:
@@ -267,7 +291,14 @@ def _add_product(op, input, m1, m2, beta, alpha, ndims):
         gp = g if alpha == 1 else g * alpha
         return (gi, *_matmul_grads(be, x1, x2, gp, need[1], need[2]))
 
-    return result(out, be, (input, m1, m2), backward, op.capitalize())
+    def graph(g):
+        gi = None
+        if need[0]:
+            gi = Tensor._wrap(xp.zeros(xi.shape, dtype=g.data.dtype, device=be.device), be) if beta == 0 else (
+                _unb(g if beta == 1 else g * beta, xi.shape))
+        return (gi, *_matmul_graph(m1, m2, g if alpha == 1 else g * alpha, need[1], need[2]))
+
+    return result(out, be, (input, m1, m2), backward, op.capitalize(), graph)
 
 
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
@@ -372,7 +403,15 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
             gb = xp.permute_dims(xp.tensordot(xa, g, axes=(fa, list(range(nfa)))), _inverse(order_b))
         return (ga, gb)
 
-    return result(out, be, (a, b), backward, "Tensordot")
+    def graph(g):
+        from gdl.functional.shape import permute
+
+        nfa = len(fa)
+        ga = permute(tensordot(g, b, (list(range(nfa, g.ndim)), fb)), _inverse(order_a)) if need_a else None
+        gb = permute(tensordot(a, g, (fa, list(range(nfa)))), _inverse(order_b)) if need_b else None
+        return (ga, gb)
+
+    return result(out, be, (a, b), backward, "Tensordot", graph)
 
 
 # -- einsum ----------------------------------------------------------------------------------
@@ -551,7 +590,39 @@ def einsum(equation: str, *operands) -> Tensor:
             grads.append(grad)
         return tuple(grads)
 
-    return result(out, be, tuple(operands), backward, "Einsum")
+    def graph(g):  # backward's steps on Tensors (gdl.higher_order)
+        from gdl.functional.shape import broadcast_to, reshape
+
+        ops = [t if tuple(t.shape) == sq else reshape(t, sq) for t, sq in zip(operands, squeezed)]
+        grads = []
+        for k, sub in enumerate(terms):
+            if not need[k]:
+                grads.append(None)
+                continue
+            fresh = iter(free)
+            renamed, seen, eyes = [], set(), []
+            for c in sub:
+                if c in seen:
+                    renamed.append(next(fresh))
+                    eyes.append(c + renamed[-1])
+                else:
+                    seen.add(c)
+                    renamed.append(c)
+            subs = [out_sub] + [t for j, t in enumerate(terms) if j != k] + eyes
+            arrs = [g] + [t for j, t in enumerate(ops) if j != k]
+            for e in eyes:
+                n = squeezed[k][sub.index(e[0])]
+                arrs.append(Tensor._wrap(xp.eye(n, dtype=g.data.dtype, device=be.device), be))
+            avail = set("".join(subs))
+            keep = "".join(c for c in renamed if c in avail)
+            grad = g if subs == [keep] else einsum(",".join(subs) + "->" + keep, *arrs)
+            if len(keep) < len(renamed):
+                grad = reshape(grad, tuple(s if c in avail else 1 for c, s in zip(renamed, squeezed[k])))
+                grad = broadcast_to(grad, squeezed[k])
+            grads.append(grad if squeezed[k] == shapes[k] else reshape(grad, shapes[k]))
+        return tuple(grads)
+
+    return result(out, be, tuple(operands), backward, "Einsum", graph)
 
 
 def _common_dtype(xp, arrays):
@@ -597,7 +668,19 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
         full = g[..., :, None] * mask if offset >= 0 else g[..., None, :] * mask
         return (full if perm == tuple(range(x.ndim)) else xp.permute_dims(full, _inverse(perm)),)
 
-    return result(out, be, (x,), backward, "Diagonal")
+    def graph(g):
+        from gdl.functional.shape import concat, permute, reshape
+
+        length, lead = g.shape[-1], tuple(g.shape[:-1])
+        width = n if offset >= 0 else m
+        if length < width:
+            pad = xp.zeros(lead + (width - length,), dtype=g.data.dtype, device=be.device)
+            g = concat([g, Tensor._wrap(pad, be)], -1)
+        mask = Tensor._wrap(xp.eye(n, m, k=offset, dtype=g.data.dtype, device=be.device), be)
+        full = reshape(g, lead + ((width, 1) if offset >= 0 else (1, width))) * mask
+        return (permute(full, _inverse(perm)),)
+
+    return result(out, be, (x,), backward, "Diagonal", graph)
 
 
 def trace(x: Tensor) -> Tensor:
@@ -619,7 +702,10 @@ def trace(x: Tensor) -> Tensor:
     def backward(g):
         return (g * xp.eye(n, m, dtype=g.dtype, device=be.device),)
 
-    return result(out, be, (x,), backward, "Trace")
+    def graph(g):
+        return (g * Tensor._wrap(xp.eye(n, m, dtype=g.data.dtype, device=be.device), be),)
+
+    return result(out, be, (x,), backward, "Trace", graph)
 
 
 def kron(a: Tensor, b: Tensor) -> Tensor:
@@ -683,7 +769,12 @@ def cross(a: Tensor, b: Tensor, dim: int = -1) -> Tensor:
         gb = unbroadcast(xp, xp.linalg.cross(g, xa, axis=axis), xb.shape) if need_b else None
         return (ga, gb)
 
-    return result(out, be, (a, b), backward, "Cross")
+    def graph(g):
+        ga = _unb(cross(b, g, dim=axis), a.shape) if need_a else None
+        gb = _unb(cross(g, a, dim=axis), b.shape) if need_b else None
+        return (ga, gb)
+
+    return result(out, be, (a, b), backward, "Cross", graph)
 
 
 # -- norms -----------------------------------------------------------------------------------
@@ -722,7 +813,8 @@ def norm(x: Tensor, p=2, axis=None, keepdims: bool = False, *, dim=None, keepdim
         return min(abs(x), axis=axis, keepdims=keepdims)
     if p == 0:
         count = sum(astype(ne(x, 0.0), x.dtype), axis=axis, keepdims=keepdims)
-        return result(count.data, x._backend, (x,), lambda g: (x._backend.xp.zeros_like(x.data),), "Norm")
+        return result(count.data, x._backend, (x,), lambda g: (x._backend.xp.zeros_like(x.data),), "Norm",
+                      lambda g: (Tensor._wrap(x._backend.xp.zeros_like(x.data), x._backend),))
     return _normp(x, p, axis, keepdims)
 
 
@@ -743,7 +835,16 @@ def _normp(x, p, axis, keepdims):
         scale = xp.where(live, xp.sign(data) * ratio ** (p - 1), xp.zeros_like(a))
         return (expand_reduced(xp, g, shape, axes, keepdims) * scale,)
 
-    return result(out, x._backend, (x,), backward, "Norm")
+    def graph(g):
+        from gdl.functional.elementwise import abs, where
+        from gdl.functional.reduction import _expand
+
+        live = (a != 0) & (out_keep != 0)
+        ratio = where(live, abs(x), 1.0) / where(out_keep == 0, 1.0, _normp(x, p, axes, True))
+        scale = where(live, Tensor._wrap(xp.sign(data), x._backend) * ratio ** (p - 1), 0.0)
+        return (_expand(g, shape, axes, keepdims) * scale,)
+
+    return result(out, x._backend, (x,), backward, "Norm", graph)
 
 
 def _norm2(x, axis, keepdims):
@@ -757,7 +858,14 @@ def _norm2(x, axis, keepdims):
         safe = xp.where(out_keep == 0, xp.ones_like(out_keep), out_keep)  # x is 0 there too
         return (expand_reduced(xp, g, shape, axes, keepdims) * (data / safe),)
 
-    return result(out, x._backend, (x,), backward, "Norm")
+    def graph(g):
+        from gdl.functional.elementwise import where
+        from gdl.functional.reduction import _expand
+
+        safe = where(out_keep == 0, 1.0, _norm2(x, axes, True))
+        return (_expand(g, shape, axes, keepdims) * (x / safe),)
+
+    return result(out, x._backend, (x,), backward, "Norm", graph)
 
 
 __all__ = [

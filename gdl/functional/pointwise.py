@@ -22,7 +22,19 @@ from gdl import dtypes
 from gdl.amp.autocast_mode import ACTIVE as _AMP
 from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import check_same_backend, unbroadcast
-from gdl.functional.elementwise import _as_float, _binary, _float_with_scalar, _inputs, _pack, clip
+from gdl.functional.elementwise import (
+    _as_float,
+    _binary,
+    _float_with_scalar,
+    _graph,
+    _inputs,
+    _pack,
+    clip,
+    exp,
+    sqrt,
+    where,
+)
+from gdl.higher_order import unbroadcast as _unb
 from gdl.tensor import Tensor, result
 
 _LN2 = math.log(2.0)
@@ -34,9 +46,10 @@ def _check(op: str, x) -> None:
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
 
 
-def _float_unary(op, name, x, forward, backward):
+def _float_unary(op, name, x, forward, backward, graph=None):
     """``forward(xp, data)`` on ``x`` as a floating tensor (integers become the default float);
-    ``backward(xp, g, data, out)`` is the input's gradient."""
+    ``backward(xp, g, data, out)`` is the input's gradient; ``graph(x, g)``, the same on
+    Tensors (:mod:`gdl.higher_order`), or None for an op without one."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     x = _as_float(x)
@@ -44,7 +57,18 @@ def _float_unary(op, name, x, forward, backward):
     xp = be.xp
     data = x.data
     out = forward(xp, data)
-    return result(out, be, (x,), lambda g: (backward(xp, g, data, out),), name)
+    return result(out, be, (x,), lambda g: (backward(xp, g, data, out),), name,
+                  None if graph is None else lambda g: (graph(x, g),))
+
+
+def _tan_graph(x, g):
+    y = tan(x)
+    return g * (1.0 + y * y)
+
+
+def _zero_graph(g):
+    """The zero gradient of a piecewise-constant op, as a constant Tensor."""
+    return (Tensor._wrap(g._backend.xp.zeros_like(g.data), g._backend),)
 
 
 def _is_bool(x: Tensor) -> bool:
@@ -61,7 +85,8 @@ def sin(input: Tensor) -> Tensor:
     >>> gdl.sin(gdl.tensor([0.0, 1.5707964]))
     tensor([0., 1.], backend='numpy')
     """
-    return _float_unary("sin", "Sin", input, lambda xp, x: xp.sin(x), lambda xp, g, x, y: g * xp.cos(x))
+    return _float_unary("sin", "Sin", input, lambda xp, x: xp.sin(x), lambda xp, g, x, y: g * xp.cos(x),
+                        lambda x, g: g * cos(x))
 
 
 def cos(input: Tensor) -> Tensor:
@@ -71,28 +96,32 @@ def cos(input: Tensor) -> Tensor:
     >>> gdl.cos(gdl.tensor([0, 1]))  # an integer tensor gives float32, as PyTorch
     tensor([1.       , 0.5403023], backend='numpy')
     """
-    return _float_unary("cos", "Cos", input, lambda xp, x: xp.cos(x), lambda xp, g, x, y: -g * xp.sin(x))
+    return _float_unary("cos", "Cos", input, lambda xp, x: xp.cos(x), lambda xp, g, x, y: -g * xp.sin(x),
+                        lambda x, g: -g * sin(x))
 
 
 def tan(input: Tensor) -> Tensor:
     """Tangent; backward ``g·(1 + tan²(x))``."""
     if _AMP[0]:
         input = _amp_cast("fp32", input)[0]
-    return _float_unary("tan", "Tan", input, lambda xp, x: xp.tan(x), lambda xp, g, x, y: g * (1.0 + y * y))
+    return _float_unary("tan", "Tan", input, lambda xp, x: xp.tan(x), lambda xp, g, x, y: g * (1.0 + y * y),
+                        _tan_graph)
 
 
 def sinh(input: Tensor) -> Tensor:
     """Hyperbolic sine; backward ``g·cosh(x)``."""
     if _AMP[0]:
         input = _amp_cast("fp32", input)[0]
-    return _float_unary("sinh", "Sinh", input, lambda xp, x: xp.sinh(x), lambda xp, g, x, y: g * xp.cosh(x))
+    return _float_unary("sinh", "Sinh", input, lambda xp, x: xp.sinh(x), lambda xp, g, x, y: g * xp.cosh(x),
+                        lambda x, g: g * cosh(x))
 
 
 def cosh(input: Tensor) -> Tensor:
     """Hyperbolic cosine; backward ``g·sinh(x)``."""
     if _AMP[0]:
         input = _amp_cast("fp32", input)[0]
-    return _float_unary("cosh", "Cosh", input, lambda xp, x: xp.cosh(x), lambda xp, g, x, y: g * xp.sinh(x))
+    return _float_unary("cosh", "Cosh", input, lambda xp, x: xp.cosh(x), lambda xp, g, x, y: g * xp.sinh(x),
+                        lambda x, g: g * sinh(x))
 
 
 def asin(input: Tensor) -> Tensor:
@@ -100,7 +129,8 @@ def asin(input: Tensor) -> Tensor:
     if _AMP[0]:
         input = _amp_cast("fp32", input)[0]
     return _float_unary("asin", "Asin", input, lambda xp, x: xp.asin(x),
-                        lambda xp, g, x, y: g / xp.sqrt(1.0 - x * x))
+                        lambda xp, g, x, y: g / xp.sqrt(1.0 - x * x),
+                        lambda x, g: g / sqrt(1.0 - x * x))
 
 
 def acos(input: Tensor) -> Tensor:
@@ -108,30 +138,35 @@ def acos(input: Tensor) -> Tensor:
     if _AMP[0]:
         input = _amp_cast("fp32", input)[0]
     return _float_unary("acos", "Acos", input, lambda xp, x: xp.acos(x),
-                        lambda xp, g, x, y: -g / xp.sqrt(1.0 - x * x))
+                        lambda xp, g, x, y: -g / xp.sqrt(1.0 - x * x),
+                        lambda x, g: -g / sqrt(1.0 - x * x))
 
 
 def atan(input: Tensor) -> Tensor:
     """Inverse tangent; backward ``g / (1 + x²)``."""
-    return _float_unary("atan", "Atan", input, lambda xp, x: xp.atan(x), lambda xp, g, x, y: g / (1.0 + x * x))
+    return _float_unary("atan", "Atan", input, lambda xp, x: xp.atan(x), lambda xp, g, x, y: g / (1.0 + x * x),
+                        lambda x, g: g / (1.0 + x * x))
 
 
 def asinh(input: Tensor) -> Tensor:
     """Inverse hyperbolic sine; backward ``g / sqrt(x² + 1)``."""
     return _float_unary("asinh", "Asinh", input, lambda xp, x: xp.asinh(x),
-                        lambda xp, g, x, y: g / xp.sqrt(x * x + 1.0))
+                        lambda xp, g, x, y: g / xp.sqrt(x * x + 1.0),
+                        lambda x, g: g / sqrt(x * x + 1.0))
 
 
 def acosh(input: Tensor) -> Tensor:
     """Inverse hyperbolic cosine (NaN below 1); backward ``g / sqrt(x² - 1)``."""
     return _float_unary("acosh", "Acosh", input, lambda xp, x: xp.acosh(x),
-                        lambda xp, g, x, y: g / xp.sqrt(x * x - 1.0))
+                        lambda xp, g, x, y: g / xp.sqrt(x * x - 1.0),
+                        lambda x, g: g / sqrt(x * x - 1.0))
 
 
 def atanh(input: Tensor) -> Tensor:
     """Inverse hyperbolic tangent (±inf at ±1); backward ``g / (1 - x²)``."""
     return _float_unary("atanh", "Atanh", input, lambda xp, x: xp.atanh(x),
-                        lambda xp, g, x, y: g / (1.0 - x * x))
+                        lambda xp, g, x, y: g / (1.0 - x * x),
+                        lambda x, g: g / (1.0 - x * x))
 
 
 def atan2(input, other) -> Tensor:
@@ -151,8 +186,22 @@ def atan2(input, other) -> Tensor:
         r2 = xa * xa + xb * xb
         return xp.where(r2 == 0, xp.zeros_like(r2), 1.0 / r2)
 
+    a, b = _tensor_pair(ta, tb, xa, xb, be)
+
+    def graph_recip():
+        origin = (xa * xa + xb * xb) == 0
+        return origin, where(origin, 1.0, a * a + b * b)
+
+    def graph_a(g):
+        origin, r2 = graph_recip()
+        return where(origin, 0.0, g * b / r2)
+
+    def graph_b(g):
+        origin, r2 = graph_recip()
+        return where(origin, 0.0, -g * a / r2)
+
     return _binary_result("Atan2", out, be, ta, tb, xa, xb,
-                          lambda g: g * xb * recip(), lambda g: -g * xa * recip())
+                          lambda g: g * xb * recip(), lambda g: -g * xa * recip(), graph_a, graph_b)
 
 
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh, arctan2 = asin, acos, atan, asinh, acosh, atanh, atan2
@@ -169,7 +218,7 @@ def _rounding(op, name, x, fn):
     if not dtypes.is_floating(x.data.dtype):
         return Tensor._wrap(be.xp.asarray(x.data, copy=True), be)  # integers are already whole
     xp = be.xp
-    return result(fn(xp, x.data), be, (x,), lambda g: (xp.zeros_like(g),), name)
+    return result(fn(xp, x.data), be, (x,), lambda g: (xp.zeros_like(g),), name, _zero_graph)
 
 
 def floor(input: Tensor) -> Tensor:
@@ -228,7 +277,7 @@ def frac(input: Tensor) -> Tensor:
         raise TypeError(f"frac: expects a floating tensor, got {input.dtype.name} (as PyTorch)")
     xp = input._backend.xp
     data = input.data
-    return result(data - xp.trunc(data), input._backend, (input,), lambda g: (g,), "Frac")
+    return result(data - xp.trunc(data), input._backend, (input,), lambda g: (g,), "Frac", lambda g: (g,))
 
 
 def sign(input: Tensor) -> Tensor:
@@ -248,7 +297,7 @@ def sign(input: Tensor) -> Tensor:
     out = xp.sign(data)
     if dtypes.is_floating(data.dtype):
         out = xp.where(xp.isnan(data), xp.zeros_like(out), out)
-    return result(out, be, (input,), lambda g: (xp.zeros_like(g),), "Sign")
+    return result(out, be, (input,), lambda g: (xp.zeros_like(g),), "Sign", _zero_graph)
 
 
 # -- logs, exponentials, powers ---------------------------------------------------------
@@ -258,14 +307,16 @@ def log1p(input: Tensor) -> Tensor:
     """``log(1 + x)``, accurate for small ``x``; backward ``g / (1 + x)``."""
     if _AMP[0]:
         input = _amp_cast("fp32", input)[0]
-    return _float_unary("log1p", "Log1p", input, lambda xp, x: xp.log1p(x), lambda xp, g, x, y: g / (1.0 + x))
+    return _float_unary("log1p", "Log1p", input, lambda xp, x: xp.log1p(x), lambda xp, g, x, y: g / (1.0 + x),
+                        lambda x, g: g / (1.0 + x))
 
 
 def expm1(input: Tensor) -> Tensor:
     """``exp(x) - 1``, accurate for small ``x``; backward ``g·(out + 1)``."""
     if _AMP[0]:
         input = _amp_cast("fp32", input)[0]
-    return _float_unary("expm1", "Expm1", input, lambda xp, x: xp.expm1(x), lambda xp, g, x, y: g * (y + 1.0))
+    return _float_unary("expm1", "Expm1", input, lambda xp, x: xp.expm1(x), lambda xp, g, x, y: g * (y + 1.0),
+                        lambda x, g: g * exp(x))
 
 
 def log2(input: Tensor) -> Tensor:
@@ -277,19 +328,22 @@ def log2(input: Tensor) -> Tensor:
     """
     if _AMP[0]:
         input = _amp_cast("fp32", input)[0]
-    return _float_unary("log2", "Log2", input, lambda xp, x: xp.log2(x), lambda xp, g, x, y: g / (x * _LN2))
+    return _float_unary("log2", "Log2", input, lambda xp, x: xp.log2(x), lambda xp, g, x, y: g / (x * _LN2),
+                        lambda x, g: g / (x * _LN2))
 
 
 def log10(input: Tensor) -> Tensor:
     """Base-10 logarithm; backward ``g / (x·ln 10)``."""
     if _AMP[0]:
         input = _amp_cast("fp32", input)[0]
-    return _float_unary("log10", "Log10", input, lambda xp, x: xp.log10(x), lambda xp, g, x, y: g / (x * _LN10))
+    return _float_unary("log10", "Log10", input, lambda xp, x: xp.log10(x), lambda xp, g, x, y: g / (x * _LN10),
+                        lambda x, g: g / (x * _LN10))
 
 
 def exp2(input: Tensor) -> Tensor:
     """``2 ** x``; backward ``g·out·ln 2``."""
-    return _float_unary("exp2", "Exp2", input, lambda xp, x: 2.0**x, lambda xp, g, x, y: g * y * _LN2)
+    return _float_unary("exp2", "Exp2", input, lambda xp, x: 2.0**x, lambda xp, g, x, y: g * y * _LN2,
+                        lambda x, g: g * exp2(x) * _LN2)
 
 
 def rsqrt(input: Tensor) -> Tensor:
@@ -297,14 +351,16 @@ def rsqrt(input: Tensor) -> Tensor:
     if _AMP[0]:
         input = _amp_cast("fp32", input)[0]
     return _float_unary("rsqrt", "Rsqrt", input, lambda xp, x: 1.0 / xp.sqrt(x),
-                        lambda xp, g, x, y: -0.5 * g * y * y * y)
+                        lambda xp, g, x, y: -0.5 * g * y * y * y,
+                        lambda x, g: -0.5 * g * rsqrt(x) / x)
 
 
 def reciprocal(input: Tensor) -> Tensor:
     """``1 / x`` (an integer tensor gives the default float); backward ``-g·out²``."""
     if _AMP[0]:
         input = _amp_cast("fp32", input)[0]
-    return _float_unary("reciprocal", "Reciprocal", input, lambda xp, x: 1.0 / x, lambda xp, g, x, y: -g * y * y)
+    return _float_unary("reciprocal", "Reciprocal", input, lambda xp, x: 1.0 / x, lambda xp, g, x, y: -g * y * y,
+                        lambda x, g: -g / (x * x))
 
 
 def square(input: Tensor) -> Tensor:
@@ -320,7 +376,7 @@ def square(input: Tensor) -> Tensor:
     if _is_bool(input):
         input = Tensor._wrap(be.xp.astype(input.data, be.xp.int64), be)
     data = input.data
-    return result(data * data, be, (input,), lambda g: (2.0 * g * data,), "Square")
+    return result(data * data, be, (input,), lambda g: (2.0 * g * data,), "Square", lambda g: (2.0 * g * input,))
 
 
 def logit(input: Tensor, eps=None) -> Tensor:
@@ -345,6 +401,9 @@ def logit(input: Tensor, eps=None) -> Tensor:
         def backward(g):
             d = g / (data * (1.0 - data))
             return (xp.where((data < 0.0) | (data > 1.0), xp.full_like(d, math.nan), d),)
+
+        def graph(g):
+            return (where((data < 0.0) | (data > 1.0), math.nan, g / (x * (1.0 - x))),)
     else:
         lo, hi = float(eps), 1.0 - float(eps)
         z = xp.clip(data, lo, hi)
@@ -354,7 +413,10 @@ def logit(input: Tensor, eps=None) -> Tensor:
             d = g / (data * (1.0 - data))
             return (xp.where((data < lo) | (data > hi), xp.zeros_like(d), d),)
 
-    return result(out, be, (x,), backward, "Logit")
+        def graph(g):
+            return (where((data < lo) | (data > hi), 0.0, g / (x * (1.0 - x))),)
+
+    return result(out, be, (x,), backward, "Logit", graph)
 
 
 # -- NaN and infinity ------------------------------------------------------------------
@@ -418,7 +480,8 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Ten
     out = xp.where(xp.isnan(data), const(float(nan) if nan is not None else 0.0), data)
     out = xp.where(xp.isinf(data) & (data > 0), const(float(info.max) if posinf is None else float(posinf)), out)
     out = xp.where(xp.isinf(data) & (data < 0), const(float(info.min) if neginf is None else float(neginf)), out)
-    return result(out, be, (input,), lambda g: (xp.where(xp.isfinite(data), g, xp.zeros_like(g)),), "NanToNum")
+    return result(out, be, (input,), lambda g: (xp.where(xp.isfinite(data), g, xp.zeros_like(g)),), "NanToNum",
+                  lambda g: (where(xp.isfinite(data), g, 0.0),))
 
 
 # -- logical ops (bool results, no gradient) ------------------------------------------
@@ -496,9 +559,10 @@ def _operands(op, a, b, floating):
     return ta, tb, xa, xb, be
 
 
-def _binary_result(name, out, be, ta, tb, xa, xb, grad_a, grad_b):
+def _binary_result(name, out, be, ta, tb, xa, xb, grad_a, grad_b, graph_a=None, graph_b=None):
     """Record a binary op: ``grad_a(g)`` / ``grad_b(g)`` are the full-shape gradients,
-    summed back to each input's shape."""
+    summed back to each input's shape; ``graph_a``/``graph_b`` the same on Tensors
+    (:mod:`gdl.higher_order`; both None: the op has no graph backward)."""
     xp = be.xp
 
     def backward(g):
@@ -506,7 +570,13 @@ def _binary_result(name, out, be, ta, tb, xa, xb, grad_a, grad_b):
         gb = unbroadcast(xp, grad_b(g), xb.shape) if tb is not None else None
         return _pack(ta, tb, ga, gb)
 
-    return result(out, be, _inputs(ta, tb), backward, name)
+    graph = None if graph_a is None else _graph(ta, tb, graph_a, graph_b)
+    return result(out, be, _inputs(ta, tb), backward, name, graph)
+
+
+def _tensor_pair(ta, tb, xa, xb, be):
+    """Both operands as Tensors: a number operand (a 0-d array here) as a constant Tensor."""
+    return (ta if ta is not None else Tensor._wrap(xa, be)), (tb if tb is not None else Tensor._wrap(xb, be))
 
 
 def _run(op, fn, xa, xb):
@@ -534,8 +604,10 @@ def logaddexp(input, other) -> Tensor:
     ta, tb, xa, xb, be = _operands("logaddexp", input, other, floating=True)
     xp = be.xp
     out = _run("logaddexp", xp.logaddexp, xa, xb)
+    a, b = _tensor_pair(ta, tb, xa, xb, be)
     return _binary_result("Logaddexp", out, be, ta, tb, xa, xb,
-                          lambda g: g / (1.0 + xp.exp(xb - xa)), lambda g: g / (1.0 + xp.exp(xa - xb)))
+                          lambda g: g / (1.0 + xp.exp(xb - xa)), lambda g: g / (1.0 + xp.exp(xa - xb)),
+                          lambda g: g / (1.0 + exp(b - a)), lambda g: g / (1.0 + exp(a - b)))
 
 
 def hypot(input, other) -> Tensor:
@@ -547,7 +619,9 @@ def hypot(input, other) -> Tensor:
     """
     ta, tb, xa, xb, be = _operands("hypot", input, other, floating=True)
     out = _run("hypot", be.xp.hypot, xa, xb)
-    return _binary_result("Hypot", out, be, ta, tb, xa, xb, lambda g: g * xa / out, lambda g: g * xb / out)
+    a, b = _tensor_pair(ta, tb, xa, xb, be)
+    return _binary_result("Hypot", out, be, ta, tb, xa, xb, lambda g: g * xa / out, lambda g: g * xb / out,
+                          lambda g: g * a / hypot(a, b), lambda g: g * b / hypot(a, b))
 
 
 def _remainder(be, a, b):
@@ -594,7 +668,8 @@ def fmod(input, other) -> Tensor:
         out = _run("fmod", be.fmod, xa, xb)
     else:
         out = _run("fmod", lambda a, b: xp.sign(a) * xp.remainder(xp.abs(a), xp.abs(b)), xa, xb)
-    return _binary_result("Fmod", out, be, ta, tb, xa, xb, lambda g: g, lambda g: -g * xp.trunc(xa / xb))
+    return _binary_result("Fmod", out, be, ta, tb, xa, xb, lambda g: g, lambda g: -g * xp.trunc(xa / xb),
+                          lambda g: g, lambda g: -g * Tensor._wrap(xp.trunc(xa / xb), be))
 
 
 def remainder(input, other) -> Tensor:
@@ -613,7 +688,8 @@ def remainder(input, other) -> Tensor:
     _no_zero_divisor("remainder", xp, xb)
     out = _run("remainder", lambda a, b: _remainder(be, a, b), xa, xb)
     return _binary_result("Remainder", out, be, ta, tb, xa, xb,
-                          lambda g: g, lambda g: -g * _floor_divide(be, xa, xb))
+                          lambda g: g, lambda g: -g * _floor_divide(be, xa, xb),
+                          lambda g: g, lambda g: -g * Tensor._wrap(_floor_divide(be, xa, xb), be))
 
 
 def floor_divide(input, other) -> Tensor:
@@ -654,7 +730,9 @@ def xlogy(input, other) -> Tensor:
         d = fn(g, xb)
         return xp.where((xa == 0) & (xb <= 0), xp.zeros_like(d), d)
 
-    return _binary_result("Xlogy", out, be, ta, tb, xa, xb, grad_x, lambda g: g * xa / xb)
+    x, y = _tensor_pair(ta, tb, xa, xb, be)
+    return _binary_result("Xlogy", out, be, ta, tb, xa, xb, grad_x, lambda g: g * xa / xb,
+                          lambda g: where((xa == 0) & (xb <= 0), 0.0, xlogy(g, y)), lambda g: g * x / y)
 
 
 def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
@@ -701,7 +779,12 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
             grads.append(unbroadcast(xp, g * diff, xw.shape))
         return tuple(grads)
 
-    return result(out, be, (ta, tb) if tw is None else (ta, tb, tw), backward, "Lerp")
+    def graph(g):
+        w = tw if tw is not None else Tensor._wrap(xw, be)
+        grads = (_unb(g * (1.0 - w), xs.shape), _unb(g * w, xe.shape))
+        return grads if tw is None else grads + (_unb(g * (tb - ta), xw.shape),)
+
+    return result(out, be, (ta, tb) if tw is None else (ta, tb, tw), backward, "Lerp", graph)
 
 
 # -- clamping to one side ----------------------------------------------------------------
@@ -722,7 +805,8 @@ def _clamp_side(op, name, input, bound, is_min):
         passed = (lambda: xa < xb) if is_min else (lambda: xa > xb)
         return _binary_result(name, out, be, ta, tb, xa, xb,
                               lambda g: xp.where(keep(), g, xp.zeros_like(g)),
-                              lambda g: xp.where(passed(), g, xp.zeros_like(g)))
+                              lambda g: xp.where(passed(), g, xp.zeros_like(g)),
+                              lambda g: where(keep(), g, 0.0), lambda g: where(passed(), g, 0.0))
     if isinstance(bound, bool) or not isinstance(bound, (int, float)):
         raise TypeError(f"{op}: the bound must be a number or a Tensor, got {type(bound).__name__}")
     if _is_bool(input) and type(bound) is int:  # a bool tensor with an int is int64, as PyTorch

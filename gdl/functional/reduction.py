@@ -32,6 +32,21 @@ class ValuesIndices(NamedTuple):
     indices: Tensor
 
 
+def _expand(g: Tensor, shape, axes, keepdims) -> Tensor:
+    """``expand_reduced`` on Tensors, as a graph op (a reduction's ``graph`` backward): ``g``
+    broadcast back to the input's ``shape``; its own backward is the sum over ``axes``."""
+    be = g._backend
+    xp = be.xp
+    out = expand_reduced(xp, g.data, shape, axes, keepdims)
+    return result(out, be, (g,), lambda gg: (xp.sum(gg, axis=axes, keepdims=keepdims),), "Expand",
+                  lambda gg: (sum(gg, axis=axes, keepdims=keepdims),))
+
+
+def _const(x: Tensor, data) -> Tensor:
+    """A raw array (a mask, a count: a constant of the forward) as a Tensor beside ``x``."""
+    return Tensor._wrap(data, x._backend)
+
+
 def sum(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
     """Sum over ``axis`` (all axes when None); ``dim``/``keepdim`` are PyTorch's spellings."""
     if _AMP[0]:
@@ -51,7 +66,7 @@ def sum(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None)
     def backward(g):
         return (expand_reduced(xp, g, shape, axes, keepdims),)
 
-    return result(out, x._backend, (x,), backward, "Sum")
+    return result(out, x._backend, (x,), backward, "Sum", lambda g: (_expand(g, shape, axes, keepdims),))
 
 
 def mean(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=None) -> Tensor:
@@ -78,7 +93,7 @@ def mean(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None
     def backward(g):
         return (expand_reduced(xp, g / count, shape, axes, keepdims),)
 
-    return result(out, x._backend, (x,), backward, "Mean")
+    return result(out, x._backend, (x,), backward, "Mean", lambda g: (_expand(g / count, shape, axes, keepdims),))
 
 
 def _cast(op, x, dtype):
@@ -123,7 +138,13 @@ def _sqrt_of_var(x, v):
         zero = out == 0
         return (xp.where(zero, xp.zeros_like(g), g / (2.0 * xp.where(zero, xp.ones_like(out), out))),)
 
-    return result(out, x._backend, (v,), backward, "Std")
+    def graph(g):
+        from gdl.functional.elementwise import sqrt, where
+
+        zero = out == 0
+        return (where(zero, 0.0, g / (2.0 * sqrt(where(zero, 1.0, v)))),)
+
+    return result(out, x._backend, (v,), backward, "Std", graph)
 
 
 def _var(op, x, axis, keepdims, correction, dim, keepdim, unbiased, with_mean=False):
@@ -163,7 +184,11 @@ def _var(op, x, axis, keepdims, correction, dim, keepdim, unbiased, with_mean=Fa
         scale = 2.0 / denom if denom else float("nan")
         return (expand_reduced(xp, g, shape, axes, keepdims) * (d * scale),)
 
-    v = result(out, x._backend, (x,), backward, "Var")
+    def graph(g):
+        scale = 2.0 / denom if denom else float("nan")
+        return (_expand(g, shape, axes, keepdims) * ((x - mean(x, axis=axes, keepdims=True)) * scale),)
+
+    v = result(out, x._backend, (x,), backward, "Var", graph)
     if with_mean:  # (var, mean) from one mean
         from gdl.functional.shape import reshape
 
@@ -242,7 +267,13 @@ def _with_indices(op, x, dim, keepdim, axis, is_max):
         position = xp.reshape(xp.arange(shape[a], device=be.device), (shape[a],) + (1,) * (len(shape) - 1 - a))
         return (xp.where(position == idx_keep, g, xp.zeros_like(g)),)
 
-    out = result(values, be, (x,), backward, op.capitalize())
+    def graph(g):
+        from gdl.functional.elementwise import where
+
+        position = xp.reshape(xp.arange(shape[a], device=be.device), (shape[a],) + (1,) * (len(shape) - 1 - a))
+        return (where(position == idx_keep, _expand(g, shape, (a,), keepdim), 0.0),)
+
+    out = result(values, be, (x,), backward, op.capitalize(), graph)
     return ValuesIndices(out, Tensor._wrap(idx, be))
 
 
@@ -250,7 +281,7 @@ def _scalar_pair(x, name):
     """``(x, 0)`` for a 0-d tensor: what max/min/sort/topk along its one "dimension" give."""
     be = x._backend
     zero = be.xp.zeros((), dtype=be.xp.int64, device=be.device)
-    return ValuesIndices(result(x.data, be, (x,), lambda g: (g,), name), Tensor._wrap(zero, be))
+    return ValuesIndices(result(x.data, be, (x,), lambda g: (g,), name, lambda g: (g,)), Tensor._wrap(zero, be))
 
 
 def _extreme(x, axis, keepdims, is_max, op=None):
@@ -273,7 +304,11 @@ def _extreme(x, axis, keepdims, is_max, op=None):
         count = xp.sum(hit, axis=axes, keepdims=True)
         return (expand_reduced(xp, g, shape, axes, keepdims) * hit / count,)
 
-    return result(out, x._backend, (x,), backward, "Max" if is_max else "Min")
+    def graph(g):  # the share of each tied extreme is a constant of the forward
+        hit = xp.astype(data == out_keep, g.data.dtype)
+        return (_expand(g, shape, axes, keepdims) * _const(x, hit / xp.sum(hit, axis=axes, keepdims=True)),)
+
+    return result(out, x._backend, (x,), backward, "Max" if is_max else "Min", graph)
 
 
 def logsumexp(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
@@ -300,7 +335,12 @@ def logsumexp(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim
     def backward(g):
         return (expand_reduced(xp, g, shape, axes, keepdims) * xp.exp(data - out_keep),)
 
-    return result(out, x._backend, (x,), backward, "Logsumexp")
+    def graph(g):
+        from gdl.functional.elementwise import exp
+
+        return (_expand(g, shape, axes, keepdims) * exp(x - logsumexp(x, axis=axes, keepdims=True)),)
+
+    return result(out, x._backend, (x,), backward, "Logsumexp", graph)
 
 
 def softmax(x: Tensor, axis: int = LAST, *, dim=None) -> Tensor:
@@ -317,7 +357,11 @@ def softmax(x: Tensor, axis: int = LAST, *, dim=None) -> Tensor:
     def backward(g):
         return (out * (g - xp.sum(g * out, axis=axis, keepdims=True)),)
 
-    return result(out, x._backend, (x,), backward, "Softmax")
+    def graph(g):
+        y = softmax(x, axis)
+        return (y * (g - sum(g * y, axis=axis, keepdims=True)),)
+
+    return result(out, x._backend, (x,), backward, "Softmax", graph)
 
 
 def log_softmax(x: Tensor, axis: int = LAST, *, dim=None) -> Tensor:
@@ -334,7 +378,10 @@ def log_softmax(x: Tensor, axis: int = LAST, *, dim=None) -> Tensor:
     def backward(g):
         return (g - xp.exp(out) * xp.sum(g, axis=axis, keepdims=True),)
 
-    return result(out, x._backend, (x,), backward, "LogSoftmax")
+    def graph(g):
+        return (g - softmax(x, axis) * sum(g, axis=axis, keepdims=True),)
+
+    return result(out, x._backend, (x,), backward, "LogSoftmax", graph)
 
 
 def argmax(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
@@ -461,7 +508,21 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, k
         others = xp.permute_dims(others, tuple(inverse)) if order != tuple(range(len(shape))) else others
         return (expand_reduced(xp, g, shape, axes, keepdim) * others,)
 
-    return result(out, be, (x,), backward, "Prod")
+    def graph(g):  # others[i] = the product of row i of x tiled n times, with a 1 on the diagonal
+        from gdl.functional.elementwise import where
+        from gdl.functional.shape import permute, reshape
+
+        order = tuple(i for i in range(len(shape)) if i not in axes) + axes
+        moved = permute(x, order)
+        kept, size = moved.shape[: len(shape) - len(axes)], 1
+        for a in axes:
+            size *= shape[a]
+        eye = xp.eye(size, device=be.device) == 1
+        others = prod(where(eye, 1.0, reshape(moved, kept + (1, size))), dim=-1)
+        inverse = sorted(range(len(order)), key=order.__getitem__)
+        return (_expand(g, shape, axes, keepdim) * permute(reshape(others, moved.shape), inverse),)
+
+    return result(out, be, (x,), backward, "Prod", graph)
 
 
 def amax(x: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
@@ -562,7 +623,12 @@ def nansum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
         g = expand_reduced(xp, g, shape, axes, keepdim)
         return (xp.where(nan, xp.zeros_like(g), g),)
 
-    return result(out, x._backend, (x,), backward, "Nansum")
+    def graph(g):
+        from gdl.functional.elementwise import where
+
+        return (where(nan, 0.0, _expand(g, shape, axes, keepdim)),)
+
+    return result(out, x._backend, (x,), backward, "Nansum", graph)
 
 
 def nanmean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
@@ -593,7 +659,10 @@ def nanmean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None
     def backward(g):  # (an all-NaN slice: g / 0 * 0 = NaN, as PyTorch)
         return (expand_reduced(xp, g, shape, axes, keepdim) / count * xp.astype(~nan, g.dtype),)
 
-    return result(out, x._backend, (x,), backward, "Nanmean")
+    def graph(g):
+        return (_expand(g, shape, axes, keepdim) * _const(x, xp.astype(~nan, g.data.dtype) / count),)
+
+    return result(out, x._backend, (x,), backward, "Nanmean", graph)
 
 
 __all__ = [

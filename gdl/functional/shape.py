@@ -12,8 +12,13 @@ from gdl.functional._util import (
     normalize_axes,
     unbroadcast,
 )
+from gdl.higher_order import unbroadcast as _unbroadcast_graph
 from gdl.slice_grad import SliceGrad
 from gdl.tensor import Tensor, result
+
+
+def _identity_graph(g):
+    return (g,)
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
@@ -26,7 +31,8 @@ def reshape(x: Tensor, *shape) -> Tensor:
         out = xp.reshape(x.data, shape)
     except (ValueError, TypeError):
         raise ValueError(f"reshape: cannot reshape a tensor of shape {tuple(old)} into {shape}") from None
-    return result(out, x._backend, (x,), lambda g: (xp.reshape(g, old),), "Reshape")
+    return result(out, x._backend, (x,), lambda g: (xp.reshape(g, old),), "Reshape",
+                  lambda g: (reshape(g, tuple(old)),))
 
 
 def permute(x: Tensor, *axes) -> Tensor:
@@ -43,7 +49,8 @@ def permute(x: Tensor, *axes) -> Tensor:
     for i, a in enumerate(axes):
         inverse[a] = i
     out = xp.permute_dims(x.data, axes)
-    return result(out, x._backend, (x,), lambda g: (xp.permute_dims(g, tuple(inverse)),), "Permute")
+    return result(out, x._backend, (x,), lambda g: (xp.permute_dims(g, tuple(inverse)),), "Permute",
+                  lambda g: (permute(g, tuple(inverse)),))
 
 
 def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
@@ -68,7 +75,8 @@ def broadcast_to(x: Tensor, *shape) -> Tensor:
         out = xp.broadcast_to(x.data, shape)
     except (ValueError, TypeError):
         raise ValueError(f"broadcast_to: cannot broadcast shape {tuple(old)} to {shape}") from None
-    return result(out, x._backend, (x,), lambda g: (unbroadcast(xp, g, old),), "Expand")
+    return result(out, x._backend, (x,), lambda g: (unbroadcast(xp, g, old),), "Expand",
+                  lambda g: (_unbroadcast_graph(g, tuple(old)),))
 
 
 def squeeze(x: Tensor, axis=None, *, dim=None) -> Tensor:
@@ -138,7 +146,11 @@ def repeat(x: Tensor, *sizes) -> Tensor:
         g = xp.sum(xp.reshape(g, split), axis=tuple(range(0, len(split), 2)))
         return (xp.reshape(g, old),)
 
-    return result(out, x._backend, (x,), backward, "Repeat")
+    def graph(g):
+        g = reshape(g, split).sum(axis=tuple(range(0, len(split), 2)))
+        return (reshape(g, tuple(old)),)
+
+    return result(out, x._backend, (x,), backward, "Repeat", graph)
 
 
 def concat(tensors, axis: int = FIRST, *, dim=None) -> Tensor:
@@ -164,7 +176,14 @@ def concat(tensors, axis: int = FIRST, *, dim=None) -> Tensor:
             start += n
         return tuple(grads)
 
-    return result(out, tensors[0]._backend, tuple(tensors), backward, "Cat")
+    def graph(g):
+        grads, start = [], 0
+        for n in sizes:
+            grads.append(_basic_index(g, (slice(None),) * ax + (slice(start, start + n), Ellipsis)))
+            start += n
+        return tuple(grads)
+
+    return result(out, tensors[0]._backend, tuple(tensors), backward, "Cat", graph)
 
 
 def stack(tensors, axis: int = FIRST, *, dim=None) -> Tensor:
@@ -186,7 +205,10 @@ def stack(tensors, axis: int = FIRST, *, dim=None) -> Tensor:
     def backward(g):
         return tuple(g[(slice(None),) * ax + (i, Ellipsis)] for i in range(len(tensors)))
 
-    return result(out, tensors[0]._backend, tuple(tensors), backward, "Stack")
+    def graph(g):
+        return tuple(_basic_index(g, (slice(None),) * ax + (i, Ellipsis)) for i in range(len(tensors)))
+
+    return result(out, tensors[0]._backend, tuple(tensors), backward, "Stack", graph)
 
 
 def _same_backend_list(op, tensors):
@@ -208,7 +230,8 @@ def to_backend(x: Tensor, backend) -> Tensor:
     if target is src:
         return x
     out = target.from_host(src.to_host(x.data))
-    return result(out, target, (x,), lambda g: (src.from_host(target.to_host(g)),), "ToBackend")
+    return result(out, target, (x,), lambda g: (src.from_host(target.to_host(g)),), "ToBackend",
+                  lambda g: (to_backend(g, src),))
 
 
 # -- indexing ----------------------------------------------------------------------------
@@ -284,7 +307,46 @@ def _basic_index(x, key):
             g = xp.astype(g, dtype)
         return (SliceGrad(inner, g if inner_shape is None else xp.reshape(g, inner_shape), shape, be),)
 
-    return result(out, x._backend, (x,), backward, "Index")
+    def graph(g):
+        if g.dtype != x.dtype:
+            g = g.to(dtype=x.dtype)
+        return (_slice_put(g if inner_shape is None else reshape(g, inner_shape), inner, shape),)
+
+    return result(out, x._backend, (x,), backward, "Index", graph)
+
+
+def _slice_put(t: Tensor, key, shape) -> Tensor:
+    """Zeros of ``shape`` with ``t`` written at the basic index ``key`` (no ``None``; ``t``
+    has the shape of ``zeros(shape)[key]``): the gradient of ``x[key]`` as a differentiable
+    op, for ``create_graph=True``. Its own backward is the slice again."""
+    be = t._backend
+    xp = be.xp
+    out = xp.zeros(tuple(shape), dtype=t.data.dtype, device=be.device)
+    out[key] = t.data
+    return result(out, be, (t,), lambda g: (g[key],), "SlicePut", lambda g: (_basic_index(g, key),))
+
+
+def _take_rows(x: Tensor, rows) -> Tensor:
+    """The rows of ``x`` (along axis 0) at the 1-d integer array ``rows``, as a differentiable
+    op whose graph backward is :func:`_put_rows` (the gradient path of integer indexing)."""
+    be = x._backend
+    shape = tuple(x.data.shape)
+    out = be.xp.take(x.data, rows, axis=0)
+    return result(out, be, (x,), lambda g: (be.scatter_add(shape, rows, g),), "TakeRows",
+                  lambda g: (_put_rows(g, rows, shape[0]),))
+
+
+def _put_rows(t: Tensor, rows, n: int) -> Tensor:
+    """Zeros of shape ``(n, *t.shape[1:])`` with the rows of ``t`` added at the 1-d integer
+    array ``rows`` (repeated rows accumulate): the gradient of :func:`_take_rows` (and of the
+    other integer-index gathers) as a differentiable op, for ``create_graph=True``."""
+    be = t._backend
+    xp = be.xp
+    out = be.scatter_add((n,) + tuple(t.data.shape[1:]), rows, t.data)
+    if out.dtype != t.data.dtype:  # the portable version may sum small ints as int64
+        out = xp.astype(out, t.data.dtype)
+    return result(out, be, (t,), lambda g: (xp.take(g, rows, axis=0),), "PutRows",
+                  lambda g: (_take_rows(g, rows),))
 
 
 def _array_index(x, key, array_pos):
@@ -350,7 +412,15 @@ def _array_index(x, key, array_pos):
         full = xp.reshape(summed, tuple(shape[i] for i in moved))
         return (xp.permute_dims(full, tuple(inverse_moved)),)
 
-    return result(out, be, (x,), backward, "IndexArray")
+    def graph(g):
+        inv = [0] * len(order)
+        for i, a in enumerate(order):
+            inv[a] = i
+        gt = reshape(permute(g, tuple(inv)), (-1,) + rest)
+        full = reshape(_put_rows(gt, linear, indexed), tuple(shape[i] for i in moved))
+        return (permute(full, tuple(inverse_moved)),)
+
+    return result(out, be, (x,), backward, "IndexArray", graph)
 
 
 def take(x: Tensor, indices, axis: int = FIRST, *, dim=None) -> Tensor:
@@ -482,9 +552,9 @@ def flip(x: Tensor, dims=None, *more, axis=None) -> Tensor:
     xp = x._backend.xp
     axes = tuple(range(x.ndim)) if dims is None and not more else _dims_arg("flip", dims, more, x)
     if x.ndim == 0 or not axes:
-        return result(xp.asarray(x.data, copy=True), x._backend, (x,), lambda g: (g,), "Flip")
+        return result(xp.asarray(x.data, copy=True), x._backend, (x,), lambda g: (g,), "Flip", _identity_graph)
     out = xp.asarray(xp.flip(x.data, axis=axes), copy=True)  # NumPy's flip is a view
-    return result(out, x._backend, (x,), lambda g: (xp.flip(g, axis=axes),), "Flip")
+    return result(out, x._backend, (x,), lambda g: (xp.flip(g, axis=axes),), "Flip", lambda g: (flip(g, axes),))
 
 
 def roll(x: Tensor, shifts, dims=None, *, axis=None) -> Tensor:
@@ -516,9 +586,10 @@ def roll(x: Tensor, shifts, dims=None, *, axis=None) -> Tensor:
         axes = tuple(check_axis(a, x.ndim, "roll") for a in dims)
         shift, back = shifts, tuple(-s for s in shifts)
     if x.ndim == 0:
-        return result(x.data, x._backend, (x,), lambda g: (g,), "Roll")
+        return result(x.data, x._backend, (x,), lambda g: (g,), "Roll", _identity_graph)
     out = xp.roll(x.data, shift=shift, axis=axes)
-    return result(out, x._backend, (x,), lambda g: (xp.roll(g, shift=back, axis=axes),), "Roll")
+    return result(out, x._backend, (x,), lambda g: (xp.roll(g, shift=back, axis=axes),), "Roll",
+                  lambda g: (roll(g, back, axes),))
 
 
 def tile(x: Tensor, dims, *more) -> Tensor:
@@ -628,7 +699,14 @@ def _triangle(op: str, x: Tensor, diagonal: int, lower: bool) -> Tensor:
     offset = xp.arange(n, device=be.device)[None, :] - xp.arange(m, device=be.device)[:, None]
     keep = offset <= diagonal if lower else offset >= diagonal
     out = xp.where(keep, x.data, xp.zeros_like(x.data))
-    return result(out, be, (x,), lambda g: (xp.where(keep, g, xp.zeros_like(g)),), "Tril" if lower else "Triu")
+
+    def graph(g):
+        from gdl.functional.elementwise import where
+
+        return (where(keep, g, 0.0),)
+
+    return result(out, be, (x,), lambda g: (xp.where(keep, g, xp.zeros_like(g)),), "Tril" if lower else "Triu",
+                  graph)
 
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:

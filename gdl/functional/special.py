@@ -27,6 +27,7 @@ import math
 
 from gdl.amp.autocast_mode import ACTIVE as _AMP
 from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
+from gdl.functional.elementwise import exp
 from gdl.functional.pointwise import _float_unary
 
 __all__ = ["digamma", "erf", "erfc", "erfinv", "i0", "lgamma", "mvlgamma", "polygamma"]
@@ -95,6 +96,7 @@ def erf(input):
         "erf", "Erf", input,
         lambda xp, x: _in_float64(xp, lambda w: _erf_erfc(xp, w)[0], x),
         lambda xp, g, x, out: g * _derivative(xp, x),
+        lambda x, g: g * _TWO_OVER_SQRT_PI * exp(-x * x),
     )
 
 
@@ -110,6 +112,7 @@ def erfc(input):
         "erfc", "Erfc", input,
         lambda xp, x: _in_float64(xp, lambda w: _erf_erfc(xp, w)[1], x),
         lambda xp, g, x, out: -g * _derivative(xp, x),
+        lambda x, g: -g * _TWO_OVER_SQRT_PI * exp(-x * x),
     )
 
 
@@ -144,7 +147,13 @@ def erfinv(input):
         "erfinv", "Erfinv", input,
         lambda xp, y: _in_float64(xp, lambda w: _erfinv64(xp, w), y),
         lambda xp, g, y, out: g * (math.sqrt(math.pi) / 2.0) * xp.exp(out * out),
+        _erfinv_graph,
     )
+
+
+def _erfinv_graph(y, g):
+    out = erfinv(y)
+    return g * (math.sqrt(math.pi) / 2.0) * exp(out * out)
 
 
 
@@ -401,13 +410,15 @@ def _bessel_i64(xp, x, order: int, scaled: bool = False):
     return xp.where(x < 0, -out, out) if order == 1 else out
 
 
-def _special_unary(op, name, input, value64, derivative64):
+def _special_unary(op, name, input, value64, derivative64, graph=None):
     """A float op computed in float64 (``value64(xp, w)``) and rounded back; backward
-    ``g·derivative64(xp, w)`` (also in float64, rounded to the input's dtype)."""
+    ``g·derivative64(xp, w)`` (also in float64, rounded to the input's dtype); ``graph(x, g)``
+    the same on Tensors (see ``_float_unary``)."""
     return _float_unary(
         op, name, input,
         lambda xp, x: _in_float64(xp, lambda w: value64(xp, w), x),
         lambda xp, g, x, out: g * _in_float64(xp, lambda w: derivative64(xp, w), x),
+        graph,
     )
 
 
@@ -419,7 +430,7 @@ def lgamma(input):
     >>> gdl.lgamma(gdl.tensor([0.5, 1.0, 3.0, -2.5, 0.0]))
     tensor([ 0.5723649 ,  0.        ,  0.6931472 , -0.05624372,         inf], backend='numpy')
     """
-    return _special_unary("lgamma", "Lgamma", input, _lgamma64, _digamma64)
+    return _special_unary("lgamma", "Lgamma", input, _lgamma64, _digamma64, lambda x, g: g * digamma(x))
 
 
 def digamma(input):
@@ -430,7 +441,8 @@ def digamma(input):
     >>> gdl.digamma(gdl.tensor([1.0, 0.5, -0.5], dtype=gdl.float64))
     tensor([-0.57721566, -1.96351003,  0.03648997], backend='numpy', dtype=gdl.float64)
     """
-    return _special_unary("digamma", "Digamma", input, _digamma64, lambda xp, w: _polygamma64(xp, 1, w))
+    return _special_unary("digamma", "Digamma", input, _digamma64, lambda xp, w: _polygamma64(xp, 1, w),
+                          lambda x, g: g * polygamma(1, x))
 
 
 def polygamma(n, input):
@@ -451,6 +463,7 @@ def polygamma(n, input):
     return _special_unary(
         "polygamma", "Polygamma", input,
         lambda xp, w: _polygamma64(xp, n, w), lambda xp, w: _polygamma64(xp, n + 1, w),
+        lambda x, g: g * polygamma(n + 1, x),
     )
 
 
@@ -487,7 +500,13 @@ def mvlgamma(input, p):
             out = out + _digamma64(xp, w - 0.5 * j)
         return out
 
-    return _special_unary("mvlgamma", "Mvlgamma", input, value, derivative)
+    def graph(x, g):
+        out = digamma(x)
+        for j in range(1, p):
+            out = out + digamma(x - 0.5 * j)
+        return g * out
+
+    return _special_unary("mvlgamma", "Mvlgamma", input, value, derivative, graph)
 
 
 def i0(input):

@@ -1,7 +1,9 @@
 """Activations beyond the core ops (relu, tanh, sigmoid, softmax live in gdl.functional).
 
 Each function computes its forward once from the raw array, keeps what its backward
-needs, and defines that backward right beside it. ``inplace=`` is accepted where
+needs, and defines that backward right beside it, twice: on raw arrays (the fast path)
+and, as ``graph``, with Tensor ops recomputed from the input (so ``create_graph=True``
+can differentiate the gradient again; see :mod:`gdl.higher_order`). ``inplace=`` is accepted where
 PyTorch has it, but gdl never writes into its input: the result is always a new
 tensor. Integer (and bool) inputs give the default float dtype (``gdl.get_default_dtype()``).
 ``gumbel_softmax`` draws its noise from the backend's seeded generator (``gdl.manual_seed``).
@@ -59,6 +61,14 @@ def _erf(xp, x):
     return sign * (1.0 - poly * xp.exp(-a * a))
 
 
+def _normal_cdf(x: Tensor, cdf) -> Tensor:
+    """``Φ(x)`` as a graph node: the forward's own array ``cdf``, derivative ``φ(x)`` (exact,
+    not that of the erf approximation), so the GELU gradient can be differentiated again."""
+    xp = x._backend.xp
+    return result(cdf, x._backend, (x,), lambda g: (g * (_INV_SQRT_2PI * xp.exp(-0.5 * x.data * x.data)),),
+                  "NormalCdf", lambda g: (g * (_INV_SQRT_2PI * ops.exp(-0.5 * x * x)),))
+
+
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """GELU: ``x·Φ(x)``; ``approximate="tanh"`` uses the tanh formula.
 
@@ -76,6 +86,11 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
             dinner = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * data * data)
             return (g * (0.5 * (1.0 + th) + 0.5 * data * (1.0 - th * th) * dinner),)
 
+        def graph(g):
+            t = ops.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x)))
+            dinner = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
+            return (g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * dinner),)
+
     elif approximate == "none":
         cdf = 0.5 * (1.0 + _erf(xp, data * (1.0 / math.sqrt(2.0))))
         out = data * cdf
@@ -83,9 +98,12 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
         def backward(g):
             return (g * (cdf + data * _INV_SQRT_2PI * xp.exp(-0.5 * data * data)),)
 
+        def graph(g):
+            return (g * (_normal_cdf(x, cdf) + x * _INV_SQRT_2PI * ops.exp(-0.5 * x * x)),)
+
     else:
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return result(out, x._backend, (x,), backward, "Gelu")
+    return result(out, x._backend, (x,), backward, "Gelu", graph)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -94,7 +112,8 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -
     xp = x._backend.xp
     pos = x.data > 0
     out = xp.where(pos, x.data, x.data * negative_slope)
-    return result(out, x._backend, (x,), lambda g: (xp.where(pos, g, g * negative_slope),), "LeakyRelu")
+    return result(out, x._backend, (x,), lambda g: (xp.where(pos, g, g * negative_slope),), "LeakyRelu",
+                  lambda g: (ops.where(pos, g, g * negative_slope),))
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -104,7 +123,12 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     d = x.data
     s = _sigmoid(be, d)
     out = d * s
-    return result(out, be, (x,), lambda g: (g * (s * (1.0 + d * (1.0 - s))),), "Silu")
+
+    def graph(g):
+        st = ops.sigmoid(x)
+        return (g * (st * (1.0 + x * (1.0 - st))),)
+
+    return result(out, be, (x,), lambda g: (g * (s * (1.0 + d * (1.0 - s))),), "Silu", graph)
 
 
 def _elu(op, input, alpha, scale=1.0, input_scale=1.0):
@@ -124,7 +148,11 @@ def _elu(op, input, alpha, scale=1.0, input_scale=1.0):
         dneg = (neg + coef) * input_scale if input_scale != 1.0 else neg + coef
         return (xp.where(pos, g * scale if scale != 1.0 else g, g * dneg),)
 
-    return result(out, x._backend, (x,), backward, op)
+    def graph(g):  # exp of the non-positive part only, as the forward
+        e = ops.exp(ops.where(pos, 0.0, x) * input_scale if input_scale != 1.0 else ops.where(pos, 0.0, x))
+        return (ops.where(pos, g * scale, g * (e * (coef * input_scale))),)
+
+    return result(out, x._backend, (x,), backward, op, graph)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -167,7 +195,10 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
         r = 1.0 / (1.0 + e)
         return (xp.where(over, g, g * xp.where(bx >= 0, r, e * r)),)
 
-    return result(out, x._backend, (x,), backward, "Softplus")
+    def graph(g):
+        return (ops.where(over, g, g * ops.sigmoid(x * beta if beta != 1.0 else x)),)
+
+    return result(out, x._backend, (x,), backward, "Softplus", graph)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -184,7 +215,11 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
         sig = xp.where(d >= 0, r, e * r)
         return (g * (t + d * sig * (1.0 - t * t)),)
 
-    return result(out, x._backend, (x,), backward, "Mish")
+    def graph(g):
+        tt = ops.tanh(softplus(x, threshold=math.inf))
+        return (g * (tt + x * ops.sigmoid(x) * (1.0 - tt * tt)),)
+
+    return result(out, x._backend, (x,), backward, "Mish", graph)
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
@@ -199,7 +234,8 @@ def _hardtanh(op, input, lo, hi):
     xp = x._backend.xp
     d = x.data
     out = xp.clip(d, lo, hi)
-    return result(out, x._backend, (x,), lambda g: (xp.where((d > lo) & (d < hi), g, 0.0),), op)
+    return result(out, x._backend, (x,), lambda g: (xp.where((d > lo) & (d < hi), g, 0.0),), op,
+                  lambda g: (ops.where((d > lo) & (d < hi), g, 0.0),))
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -213,7 +249,8 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     xp = x._backend.xp
     d = x.data
     out = xp.clip(d + 3.0, 0.0, 6.0) / 6.0
-    return result(out, x._backend, (x,), lambda g: (xp.where((d > -3.0) & (d < 3.0), g / 6.0, 0.0),), "Hardsigmoid")
+    return result(out, x._backend, (x,), lambda g: (xp.where((d > -3.0) & (d < 3.0), g / 6.0, 0.0),), "Hardsigmoid",
+                  lambda g: (ops.where((d > -3.0) & (d < 3.0), g / 6.0, 0.0),))
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -227,7 +264,10 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
         inner = xp.where(d < 3.0, g * (d / 3.0 + 0.5), g)
         return (xp.where(d <= -3.0, 0.0, inner),)
 
-    return result(out, x._backend, (x,), backward, "Hardswish")
+    def graph(g):
+        return (ops.where(d <= -3.0, 0.0, ops.where(d < 3.0, g * (x / 3.0 + 0.5), g)),)
+
+    return result(out, x._backend, (x,), backward, "Hardswish", graph)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
@@ -241,7 +281,7 @@ def logsigmoid(input: Tensor) -> Tensor:
     def backward(g):
         return (g * (xp.where(d < 0, 1.0, e) / (1.0 + e)),)
 
-    return result(out, x._backend, (x,), backward, "LogSigmoid")
+    return result(out, x._backend, (x,), backward, "LogSigmoid", lambda g: (g * ops.sigmoid(-x),))
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -250,14 +290,24 @@ def softsign(input: Tensor) -> Tensor:
     xp = x._backend.xp
     a = 1.0 + xp.abs(x.data)
     out = x.data / a
-    return result(out, x._backend, (x,), lambda g: (g / (a * a),), "Softsign")
+
+    def graph(g):
+        at = 1.0 + ops.abs(x)
+        return (g / (at * at),)
+
+    return result(out, x._backend, (x,), lambda g: (g / (a * a),), "Softsign", graph)
 
 
 def tanhshrink(input: Tensor) -> Tensor:
     """``x - tanh(x)``; backward ``tanh(x)²``."""
     x = _float(input)
     t = x._backend.xp.tanh(x.data)
-    return result(x.data - t, x._backend, (x,), lambda g: (g * (t * t),), "Tanhshrink")
+
+    def graph(g):
+        tt = ops.tanh(x)
+        return (g * (tt * tt),)
+
+    return result(x.data - t, x._backend, (x,), lambda g: (g * (t * t),), "Tanhshrink", graph)
 
 
 def _check_lambd(op, lambd):
@@ -272,7 +322,8 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     xp = x._backend.xp
     d = x.data
     out = d - xp.clip(d, -lambd, lambd)
-    return result(out, x._backend, (x,), lambda g: (xp.where(xp.abs(d) > lambd, g, 0.0),), "Softshrink")
+    return result(out, x._backend, (x,), lambda g: (xp.where(xp.abs(d) > lambd, g, 0.0),), "Softshrink",
+                  lambda g: (ops.where(xp.abs(d) > lambd, g, 0.0),))
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -281,7 +332,8 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     xp = x._backend.xp
     keep = xp.abs(x.data) > lambd
     out = xp.where(keep, x.data, 0.0)
-    return result(out, x._backend, (x,), lambda g: (xp.where(keep, g, 0.0),), "Hardshrink")
+    return result(out, x._backend, (x,), lambda g: (xp.where(keep, g, 0.0),), "Hardshrink",
+                  lambda g: (ops.where(keep, g, 0.0),))
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
@@ -290,7 +342,8 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     xp = x._backend.xp
     keep = x.data > threshold
     out = xp.where(keep, x.data, value)
-    return result(out, x._backend, (x,), lambda g: (xp.where(keep, g, 0.0),), "Threshold")
+    return result(out, x._backend, (x,), lambda g: (xp.where(keep, g, 0.0),), "Threshold",
+                  lambda g: (ops.where(keep, g, 0.0),))
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
@@ -319,7 +372,12 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
         ga = g * s
         return (xp.concat([ga, ga * a * (1.0 - s)], axis=axis),)
 
-    return result(out, be, (x,), backward, "Glu")
+    def graph(g):
+        at, st = ops.narrow(x, axis, 0, n // 2), ops.sigmoid(ops.narrow(x, axis, n // 2, n // 2))
+        ga = g * st
+        return (ops.cat([ga, ga * at * (1.0 - st)], dim=axis),)
+
+    return result(out, be, (x,), backward, "Glu", graph)
 
 
 def _implicit_softmax_dim(op, ndim):
@@ -354,7 +412,11 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
     def backward(g):
         return (out * (xp.sum(g * out, axis=axis, keepdims=True) - g),)
 
-    return result(out, x._backend, (x,), backward, "Softmin")
+    def graph(g):
+        o = ops.softmax(-x, dim=axis)
+        return (o * (ops.sum(g * o, axis=axis, keepdims=True) - g),)
+
+    return result(out, x._backend, (x,), backward, "Softmin", graph)
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
@@ -395,7 +457,15 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
             gw = xp.reshape(xp.sum(xp.where(pos, 0.0, g * d), axis=axes), wshape)
         return (gx, gw)
 
-    return result(out, x._backend, (x, weight), backward, "Prelu")
+    def graph(g):
+        gx = gw = None
+        if x.requires_grad:
+            gx = ops.where(pos, g, g * ops.reshape(weight, tuple(w.shape)))
+        if weight.requires_grad:
+            gw = ops.reshape(ops.sum(ops.where(pos, 0.0, g * x), axis=axes), wshape)
+        return (gx, gw)
+
+    return result(out, x._backend, (x, weight), backward, "Prelu", graph)
 
 
 def _gumbel_noise(be, shape, dtype):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from gdl import functional as ops
 from gdl.amp.autocast_mode import ACTIVE as _AMP
 from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import check_same_backend
@@ -51,7 +52,32 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return (gx, gw, be.sum_rows(g2))
 
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return result(out, be, inputs, backward, "Linear")
+    return result(out, be, inputs, backward, "Linear", _linear_graph(x, weight, bias))
+
+
+def _linear_graph(x, weight, bias):
+    """:func:`linear`'s backward on Tensors (``create_graph=True``): ``dx = g @ W``,
+    ``dW = g2ᵀ @ x2``, ``db = Σ g2`` over the rows, with ``g2``, ``x2`` the inputs seen as 2-D."""
+    n_out, n_in = weight.shape
+
+    def graph(g):
+        gx = gw = gb = None
+        if x.requires_grad:
+            gx = ops.matmul(g, weight)
+            if gx.dtype != x.dtype:
+                gx = gx.to(dtype=x.dtype)
+        if weight.requires_grad or (bias is not None and bias.requires_grad):
+            g2 = g if g.ndim == 2 else ops.reshape(g, (-1, n_out))
+            if weight.requires_grad:
+                x2 = x if x.ndim == 2 else ops.reshape(x, (-1, n_in))
+                gw = ops.matmul(ops.permute(g2, 1, 0), x2)
+            if bias is not None and bias.requires_grad:
+                gb = ops.sum(g2, axis=0)
+                if gb.dtype != bias.dtype:
+                    gb = gb.to(dtype=bias.dtype)
+        return (gx, gw) if bias is None else (gx, gw, gb)
+
+    return graph
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -138,7 +164,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     else:
         mask = be.bernoulli(1.0 - p, x.shape, dtype=x.data.dtype) * (1.0 / (1.0 - p))
         out = x.data * mask
-    return result(out, be, (x,), lambda g: (g * mask,), "Dropout")
+    return result(out, be, (x,), lambda g: (g * mask,), "Dropout", lambda g: (g * Tensor._wrap(mask, be),))
 
 
 def embedding(indices, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
@@ -209,7 +235,40 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None, max_norm:
             grad = xp.where(keep, grad, xp.zeros_like(grad))
         return (grad,)
 
-    return result(out, be, (weight,), backward, "Embedding")
+    def graph(g):  # the same scatter-add, as a node whose own backward gathers the rows again
+        scale = None
+        if scale_grad_by_freq and flat.shape[0]:
+            ones = xp.ones((flat.shape[0], 1), dtype=g.data.dtype, device=be.device)
+            scale = 1.0 / xp.take(be.scatter_add((num, 1), flat, ones), flat, axis=0)
+        return (_scatter_rows(ops.reshape(g, (-1, dim)), flat, num, padding_idx, scale),)
+
+    return result(out, be, (weight,), backward, "Embedding", graph)
+
+
+def _scatter_rows(rows: Tensor, flat, num: int, padding_idx, scale=None) -> Tensor:
+    """``rows`` (n, dim) scatter-added into a (num, dim) table at ``flat`` (the row
+    ``padding_idx`` left 0), each row times ``scale`` (n, 1) if given: :func:`embedding`'s
+    weight gradient as a graph node. Its backward is the gather ``embedding(flat, g)`` (0 at
+    ``padding_idx``; not scaled, as PyTorch's ``embedding_dense_double_backward``), itself a
+    node with a graph backward, so the gradient can be differentiated any number of times."""
+    be = rows._backend
+    xp = be.xp
+    dim = rows.shape[1]
+    grad = be.scatter_add((num, dim), flat, rows.data if scale is None else rows.data * scale)
+    keep = None
+    if padding_idx is not None:
+        grad = xp.where(xp.arange(num, device=be.device)[:, None] != padding_idx, grad, xp.zeros_like(grad))
+        keep = (flat != padding_idx)[:, None]
+
+    def backward(g):
+        picked = xp.take(g, flat, axis=0)
+        return (picked if keep is None else xp.where(keep, picked, xp.zeros_like(picked)),)
+
+    def graph(g):
+        picked = embedding(flat, g)
+        return (picked if keep is None else ops.where(keep, picked, 0.0),)
+
+    return result(grad, be, (rows,), backward, "EmbeddingBackward", graph)
 
 
 def _renorm_rows(weight: Tensor, flat, max_norm: float, norm_type: float) -> None:
@@ -252,7 +311,38 @@ def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float =
     _check_param("layer_norm", "bias", x, bias, normalized_shape)
     size = math.prod(normalized_shape)
     view = (math.prod(x.shape[: x.ndim - len(normalized_shape)]), size)
-    return _norm_node("LayerNorm", x, view, (1,), (1, size), weight, bias, eps)
+    out = _norm_node("LayerNorm", x, view, (1,), (1, size), weight, bias, eps)
+    if out.grad_fn is not None and size:
+        out.grad_fn.graph = _layer_norm_graph(x, view, weight, bias, eps)
+    return out
+
+
+def _layer_norm_graph(x, view, weight, bias, eps):
+    """:func:`layer_norm`'s backward on Tensors (``create_graph=True``), the statistics
+    recomputed from ``x``: with ``x̂ = (x − μ)·r`` and ``ĝ = g·w`` over each row of ``view``,
+    ``dx = r·(ĝ − mean ĝ − x̂·mean(ĝ·x̂))``, ``dw = Σ g·x̂``, ``db = Σ g`` over the rows."""
+    shape, wshape = tuple(x.shape), (1, view[1])
+
+    def graph(g):
+        xv = ops.reshape(x, view)
+        gv = ops.reshape(g, view)
+        if gv.dtype != xv.dtype:
+            gv = gv.to(dtype=xv.dtype)
+        xc = xv - ops.mean(xv, axis=1, keepdims=True)
+        r = 1.0 / ops.sqrt(ops.mean(xc * xc, axis=1, keepdims=True) + eps)
+        xhat = xc * r
+        grads = [None]
+        if x.requires_grad:
+            gh = gv if weight is None else gv * ops.reshape(weight, wshape)
+            gx = r * (gh - ops.mean(gh, axis=1, keepdims=True) - xhat * ops.mean(gh * xhat, axis=1, keepdims=True))
+            grads[0] = ops.reshape(gx, shape)
+        for t, d in ((weight, gv * xhat), (bias, gv)):
+            if t is not None:
+                grads.append(ops.reshape(ops.sum(d, axis=0), tuple(t.shape)) if t.requires_grad else None)
+        owners = (x,) + tuple(t for t in (weight, bias) if t is not None)
+        return tuple(d if d is None or d.dtype == t.dtype else d.to(dtype=t.dtype) for d, t in zip(grads, owners))
+
+    return graph
 
 
 def batch_norm(

@@ -25,6 +25,11 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
+def _const(value, be):
+    """A forward constant (a raw array, or a number) as an operand of graph ops."""
+    return Tensor._wrap(value, be) if be.is_array(value) else value
+
+
 def _check_reduction(reduction):
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
@@ -113,7 +118,11 @@ def _xlogx(t: Tensor) -> Tensor:
     zero = data == 0.0
     log_t = xp.log(xp.where(zero, 1.0, data))
     out = xp.where(zero, 0.0, data * log_t)
-    return result(out, be, (t,), lambda g: (g * xp.where(zero, math.nan, log_t + 1.0),), "XLogX")
+
+    def graph(g):
+        return (g * ops.where(zero, math.nan, ops.log(ops.where(zero, 1.0, t)) + 1.0),)
+
+    return result(out, be, (t,), lambda g: (g * xp.where(zero, math.nan, log_t + 1.0),), "XLogX", graph)
 
 
 def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = False) -> Tensor:
@@ -285,7 +294,42 @@ def cross_entropy(
         grad = (probs * row_weight - per_class) * gl
         return (_restore_class_axis(xp, grad, shape),)
 
-    return result(out, be, (input,), backward, "CrossEntropy")
+    def graph(g):  # the same formula, the softmax recomputed from ``input`` in its own layout
+        pc = Tensor._wrap(_restore_class_axis(xp, per_class, shape), be)
+        rw = Tensor._wrap(_restore_class_axis(xp, xp.broadcast_to(row_weight, per_class.shape), shape), be)
+        if reduction == "none":
+            gl = ops.unsqueeze(g, 1) if len(shape) > 1 else g
+        elif reduction == "mean":
+            gl = g / _const(denom, be)
+        else:
+            gl = g
+        return ((ops.softmax(input, dim=1 if len(shape) > 1 else 0) * rw - pc) * gl,)
+
+    return result(out, be, (input,), backward, "CrossEntropy", graph)
+
+
+def _index_ce_graph(input, target, ignore_index, reduction):
+    """The backward of class-index cross-entropy on (N, C) logits, on Tensors
+    (``create_graph=True``; every path, the fused kernels' too):
+    ``(softmax(input) - onehot(target))·g``, 0 on ignored rows, ``/count`` for the mean."""
+
+    def graph(g):
+        be = input._backend
+        xp = be.xp
+        t = target.data
+        valid = t != ignore_index
+        safe = xp.where(valid, t, xp.zeros_like(t))
+        hit = xp.arange(input.shape[1], device=be.device)[None, :] == safe[:, None]
+        probs = ops.softmax(input, dim=1)
+        grad = ops.where(hit & valid[:, None], probs - 1.0, ops.where(valid[:, None], probs, 0.0))
+        if reduction == "none":
+            return (grad * ops.unsqueeze(g, 1),)
+        if reduction == "mean":
+            count = int(xp.sum(xp.astype(valid, xp.int64)))
+            g = g / count if count else g * math.nan  # a mean over no rows is NaN, as in PyTorch
+        return (grad * g,)
+
+    return graph
 
 
 def _index_cross_entropy(input, target, ignore_index, reduction):
@@ -327,7 +371,7 @@ def _index_cross_entropy(input, target, ignore_index, reduction):
         scale = g / count if reduction == "mean" else g
         return (grad * scale,)
 
-    return result(out, be, (input,), backward, "CrossEntropy")
+    return result(out, be, (input,), backward, "CrossEntropy", _index_ce_graph(input, target, ignore_index, reduction))
 
 
 def _fused_cross_entropy(fused, input, target, ignore_index, reduction):
@@ -349,13 +393,14 @@ def _fused_cross_entropy(fused, input, target, ignore_index, reduction):
         def backward(g):
             return (grad * g,)
 
-    return result(out, be, (input,), backward, "CrossEntropy")
+    return result(out, be, (input,), backward, "CrossEntropy", _index_ce_graph(input, target, ignore_index, reduction))
 
 
 def _fused_mean_cross_entropy(fused, input, target, ignore_index):
     """The mean over rows in one backend kernel: ``fused(...) -> (loss, grad of the mean)``."""
     loss, grad = fused(input.data, target.data, ignore_index)
-    return result(loss, input._backend, (input,), lambda g: (grad * g,), "CrossEntropy")
+    return result(loss, input._backend, (input,), lambda g: (grad * g,), "CrossEntropy",
+                  _index_ce_graph(input, target, ignore_index, "mean"))
 
 
 def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
@@ -401,7 +446,10 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduc
     def backward(g):
         return (_restore_class_axis(xp, -pick * xp.reshape(g, (-1, 1)), shape),)
 
-    losses = result(xp.reshape(losses, expected), be, (input,), backward, "NLLLoss")
+    def graph(g):
+        return (Tensor._wrap(_restore_class_axis(xp, -pick, shape), be) * (ops.unsqueeze(g, 1) if len(shape) > 1 else g),)
+
+    losses = result(xp.reshape(losses, expected), be, (input,), backward, "NLLLoss", graph)
     if reduction == "mean":
         return sum(losses) / Tensor._wrap(xp.sum(pick), be)
     return _reduce(losses, reduction)
@@ -436,7 +484,10 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
 
     losses = -(t * clamped_log(p) + (1.0 - t) * clamped_log(1.0 - p))
     dgrad = (p - t) / xp.clip(p * (1.0 - p), 1e-12, None)
-    loss = result(losses, be, (input,), lambda g: (g * dgrad,), "BinaryCrossEntropy")
+    def graph(g):
+        return (g * ((input - _const(t, be)) / ops.clip(input * (1.0 - input), 1e-12, None)),)
+
+    loss = result(losses, be, (input,), lambda g: (g * dgrad,), "BinaryCrossEntropy", graph)
     if weight is not None:
         _check_elementwise_weight("binary_cross_entropy", "weight", weight, input.shape)
         loss = loss * weight
@@ -465,10 +516,18 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, pos_wei
         lw = 1.0 + (pw - 1.0) * t
         losses = (1.0 - t) * x + lw * softplus_neg
         dgrad = (1.0 - t) - lw * (1.0 - sig)
+
+        def graph(g):
+            return (g * (_const(1.0 - t, be) - _const(lw, be) * (1.0 - ops.sigmoid(input))),)
+
     else:
         losses = (1.0 - t) * x + softplus_neg
         dgrad = sig - t
-    loss = result(losses, be, (input,), lambda g: (g * dgrad,), "BCEWithLogits")
+
+        def graph(g):
+            return (g * (ops.sigmoid(input) - _const(t, be)),)
+
+    loss = result(losses, be, (input,), lambda g: (g * dgrad,), "BCEWithLogits", graph)
     if weight is not None:
         _check_elementwise_weight("binary_cross_entropy_with_logits", "weight", weight, input.shape)
         loss = loss * weight
