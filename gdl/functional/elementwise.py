@@ -333,10 +333,12 @@ def _minmax(op, a, b, is_max):
             gb = unbroadcast(xp, xp.where((xa > xb) if is_max else (xa < xb), zero, shared), xb.shape)
         return _pack(ta, tb, ga, gb)
 
-    tie = xa == xb
-    a_loses, b_loses = ((xa < xb), (xa > xb)) if is_max else ((xa > xb), (xa < xb))
-    graph = _graph(ta, tb, lambda g: where(a_loses, 0.0, where(tie, 0.5 * g, g)),
-                   lambda g: where(b_loses, 0.0, where(tie, 0.5 * g, g)))
+    def share(g, loses):  # (the masks made only here: bools, which need no gradient, have no order)
+        return where(loses(), 0.0, where(xa == xb, 0.5 * g, g))
+
+    a_loses = (lambda: xa < xb) if is_max else (lambda: xa > xb)
+    b_loses = (lambda: xa > xb) if is_max else (lambda: xa < xb)
+    graph = _graph(ta, tb, lambda g: share(g, a_loses), lambda g: share(g, b_loses))
     return result(out, be, _inputs(ta, tb), backward, op.capitalize(), graph)
 
 
