@@ -86,10 +86,20 @@ def test_backward_inputs_with_create_graph(backend):
 
 def test_an_op_without_a_graph_backward_is_named(backend):
     x = _x([1.0, 2.0, 3.0])
-    with pytest.raises(NotImplementedError, match="the op Cumsum has no differentiable backward"):
-        gdl.autograd.grad(x.cumsum(0).sum(), x, create_graph=True)
-    x.cumsum(0).sum().backward()  # the first-order path still works
-    np.testing.assert_allclose(x.grad.numpy(), [3.0, 2.0, 1.0])
+    with pytest.raises(NotImplementedError, match="the op Cumprod has no differentiable backward"):
+        gdl.autograd.grad(x.cumprod(0).sum(), x, create_graph=True)
+    x.cumprod(0).sum().backward()  # the first-order path still works: d/dx (x0 + x0x1 + x0x1x2)
+    np.testing.assert_allclose(x.grad.numpy(), [1 + 2 + 6, 1 + 3, 2])
+
+
+def test_cumsum_second_derivative(backend):
+    x = _x([0.5, -1.0, 2.0])
+    (g,) = gdl.autograd.grad((x.cumsum(0) ** 3).sum(), x, create_graph=True)
+    (h,) = gdl.autograd.grad(g.sum(), x)
+    c = np.cumsum(x.numpy())
+    # g_j = Σ_{i≥j} 3c_i², h_k = Σ_j Σ_{i≥max(j,k)} 6c_i
+    want = [sum(6 * c[i] for j in range(3) for i in range(max(j, k), 3)) for k in range(3)]
+    np.testing.assert_allclose(h.numpy(), want)
 
 
 def test_first_order_results_are_unchanged_by_the_graph_path(backend):

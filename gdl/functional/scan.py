@@ -164,7 +164,14 @@ def cumsum(x: Tensor, dim=None, *, dtype=None, axis=None) -> Tensor:
         return _scalar_1d(x, cumsum)
     xp = x._backend.xp
     out = _cumsum(xp, x.data, a)
-    return result(out, x._backend, (x,), lambda g: (_revcumsum(xp, g, a),), "Cumsum")
+    return result(out, x._backend, (x,), lambda g: (_revcumsum(xp, g, a),), "Cumsum", lambda g: (_revcumsum_graph(g, a),))
+
+
+def _revcumsum_graph(g: Tensor, axis: int) -> Tensor:
+    """The gradient summed from the end, with Tensor ops (``create_graph=True``)."""
+    from gdl.functional.shape import flip
+
+    return flip(cumsum(flip(g, axis), dim=axis), axis)
 
 
 def cumprod(x: Tensor, dim=None, *, dtype=None, axis=None) -> Tensor:
