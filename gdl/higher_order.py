@@ -13,11 +13,16 @@ Ops that have a ``graph`` backward: arithmetic and the elementwise math (``+ - *
 ``softmax``, ``log_softmax``), ``matmul`` and the products built on it (``mm``, ``bmm``,
 ``einsum``, ``tensordot``, ``outer``, ``addmm``, ``norm``, ...), the shape and indexing ops
 (``reshape``, ``permute``, ``expand``, ``cat``, ``stack``, slicing, integer-array
-indexing, ``gather``, ``index_select``, ``scatter``, ``index_add``, ...), and in
-``gdl.nn.functional`` ``linear``, ``dropout``, ``embedding``, ``layer_norm``, the
-activations and the losses (``cross_entropy``, ``nll_loss``, ``mse_loss``, the BCE
-losses, ...), plus :class:`gdl.autograd.Function` ops whose backward is written with
-Tensor ops. Any other op met on the way (``cumsum``, convolutions, the recurrent layers,
+indexing, ``gather``, ``index_select``, ``scatter``, ``index_add``, ``cumsum``, ...), and
+in ``gdl.nn.functional`` ``linear``, the convolutions (1-D, 2-D, 3-D and transposed),
+``unfold``/``fold``, the pools, ``dropout``, ``embedding``, the norms (batch, layer,
+group, instance, RMS), ``pad``, ``interpolate``, ``pixel_shuffle``, the activations, the
+losses (``cross_entropy``, ``nll_loss``, ``mse_loss``, the BCE losses, ...), attention
+(``scaled_dot_product_attention``, ``MultiheadAttention``) and the recurrent layers and
+cells, plus :class:`gdl.autograd.Function` ops whose backward is written with Tensor ops.
+The fused nodes (attention, the recurrent layers) get theirs by recomputing their output
+with ordinary ops (:func:`by_recomputation`), so their fast first-order path stays as it
+is. Any other op met on the way (``cumprod``, ``sort``, the CTC loss, ``grid_sample``,
 ``gdl.linalg``'s factorizations, ...) raises a ``NotImplementedError`` that names it.
 
 >>> import gdl
@@ -143,9 +148,27 @@ def _on_gradient(t, g, keep=False):
     return g
 
 
+def by_recomputation(recompute, inputs):
+    """A ``graph`` backward for a fused node (one whose forward and backward are hand-written
+    on raw arrays): ``recompute(*inputs)`` computes the node's output again with ordinary
+    gdl ops, each with its own graph backward, and ``g`` is backpropagated through that with
+    ``create_graph=True``. Slower than a hand-written graph, but exact, and it keeps the
+    fused node's fast first-order path as it is."""
+
+    def graph(g):
+        from gdl.autograd import grad
+
+        out = recompute(*inputs)
+        need = [t for t in inputs if t.requires_grad]
+        found = iter(grad(out, need, g, create_graph=True, allow_unused=True) if need else ())
+        return tuple(next(found) if t.requires_grad else None for t in inputs)
+
+    return graph
+
+
 def unbroadcast(g: Tensor, shape) -> Tensor:
     """``g`` summed down to ``shape`` (the input's shape before broadcasting), on Tensors."""
     return g if g.shape == tuple(shape) else g.sum_to_size(tuple(shape))
 
 
-__all__ = ["backprop_graph", "unbroadcast"]
+__all__ = ["backprop_graph", "by_recomputation", "unbroadcast"]

@@ -14,6 +14,7 @@ from gdl import functional as ops
 from gdl.amp.autocast_mode import ACTIVE as _AMP
 from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import unbroadcast
+from gdl.higher_order import by_recomputation
 from gdl.nn.functional.layers import dropout, linear
 from gdl.tensor import Tensor, result
 
@@ -216,7 +217,30 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         return (gq, gk, gv, gm)
 
     inputs = (query, key, value) if mask_t is None else (query, key, value, mask_t)
-    return result(out, be, inputs, backward, "ScaledDotProductAttention")
+
+    def recompute(q, k, v, m=None):  # the same attention with differentiable ops (create_graph=True)
+        if groups > 1:
+            q = ops.reshape(q, q_shape[:-3] + (q_shape[-3] // groups, groups, L, E))
+            k, v = ops.unsqueeze(k, -3), ops.unsqueeze(v, -3)
+        scores = ops.matmul(q, ops.transpose(k, -2, -1)) * scale
+        if m is not None:
+            if groups > 1:
+                m = ops.reshape(ops.broadcast_to(m, full_batch + (L, S)), scores_shape)
+            scores = scores + (m if m.dtype == q.dtype else m.to(dtype=q.dtype))
+        if keep is not None:
+            dead = Tensor._wrap(xp.logical_not(xp.any(keep, axis=-1, keepdims=True)), be)  # rows with no key
+            scores = ops.where(keep, scores, -math.inf)
+            probs = ops.where(dead, 0.0, ops.softmax(ops.where(dead, 0.0, scores), axis=-1))
+        else:
+            probs = ops.softmax(scores, axis=-1)
+        if drop is not None:
+            probs = probs * Tensor._wrap(drop, be)
+        result_ = ops.matmul(probs, v)
+        if groups > 1:
+            result_ = ops.reshape(result_, out_shape[:-4] + (out_shape[-4] * groups, L, out_shape[-1]))
+        return result_
+
+    return result(out, be, inputs, backward, "ScaledDotProductAttention", by_recomputation(recompute, inputs))
 
 
 def _attention_weights(q: Tensor, k: Tensor, mask: Tensor | None, scale: float) -> Tensor:
@@ -241,7 +265,12 @@ def _attention_weights(q: Tensor, k: Tensor, mask: Tensor | None, scale: float) 
         return (gq, gk, unbroadcast(xp, gs, mask.shape))
 
     inputs = (q, k) if mask is None else (q, k, mask)
-    return result(p, be, inputs, backward, "AttentionWeights")
+
+    def recompute(q_, k_, m=None):
+        scores = ops.matmul(q_ * scale, ops.transpose(k_, -2, -1))
+        return ops.softmax(scores if m is None else m + scores, axis=-1)
+
+    return result(p, be, inputs, backward, "AttentionWeights", by_recomputation(recompute, inputs))
 
 
 def _bmm(a: Tensor, b: Tensor) -> Tensor:
@@ -254,7 +283,11 @@ def _bmm(a: Tensor, b: Tensor) -> Tensor:
         ga = be.matmul(g, xp.matrix_transpose(bd)) if a.requires_grad else None
         return (ga, be.matmul(xp.matrix_transpose(ad), g) if b.requires_grad else None)
 
-    return result(be.matmul(ad, bd), be, (a, b), backward, "Bmm")
+    def graph(g):
+        return (ops.matmul(g, ops.transpose(b, -2, -1)) if a.requires_grad else None,
+                ops.matmul(ops.transpose(a, -2, -1), g) if b.requires_grad else None)
+
+    return result(be.matmul(ad, bd), be, (a, b), backward, "Bmm", graph)
 
 
 # -- multi-head attention ------------------------------------------------------------------------------------------

@@ -144,7 +144,46 @@ def _conv_node(op, x, weight, bias, kernel, stride, padding, dilation, groups, o
         return (gx, gw, xp.reshape(xp.sum(g4, axis=(0, 3)), (o,)))
 
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return result(xp.reshape(out, out_shape(oh, ow)), be, inputs, backward, "Conv")
+    return result(xp.reshape(out, out_shape(oh, ow)), be, inputs, backward, "Conv",
+                  _conv_graph(x, weight, bias, kernel, stride, padding, dilation, groups, (n, c, h, w), (oh, ow)))
+
+
+def _conv_graph(x, weight, bias, kernel, stride, padding, dilation, groups, shape4, out_hw):
+    """:func:`_conv_node`'s backward on Tensors (``create_graph=True``), on the 4-D views:
+    ``dx = conv_transpose2d(g, W)`` (same stride, padding, dilation and groups, the
+    ``output_padding`` that gives back x's size), ``dW[g] = Σ_n g[n, g] @ unfold(x)[n, g]ᵀ``,
+    ``db = Σ g`` over the batch and the positions. Each is a node with its own graph backward
+    (the transposed convolution's is this convolution again, ``unfold``'s is ``fold``)."""
+    n, c, h, w = shape4
+    oh, ow = out_hw
+    o = weight.shape[0]
+    cg, og = c // groups, o // groups
+
+    def graph(g):
+        from gdl import functional as ops
+        from gdl.nn.functional.upsampling import unfold
+
+        g4 = ops.reshape(g, (n, o, oh, ow))
+        gx = gw = gb = None
+        if x.requires_grad:
+            w4 = weight if weight.ndim == 4 else ops.reshape(weight, (o, cg) + tuple(kernel))
+            # output_padding: the rows/columns of x past the last window (always < stride)
+            extra = tuple(size - ((m - 1) * s - 2 * p + d * (k - 1) + 1)
+                          for size, m, k, s, p, d in zip((h, w), (oh, ow), kernel, stride, padding, dilation))
+            gx = _conv_transpose_node("conv_transpose2d", g4, w4, None, kernel, stride, padding, extra, dilation,
+                                      groups, lambda a, b: (n, c, a, b), g4.data, w4.data)
+            gx = ops.reshape(gx, tuple(x.shape))
+        if weight.requires_grad:
+            x4 = x if x.ndim == 4 else ops.reshape(x, (n, c, h, w))
+            cols = ops.reshape(unfold(x4, kernel, dilation, padding, stride),
+                               (n, groups, cg * kernel[0] * kernel[1], oh * ow))
+            gw = ops.matmul(ops.reshape(g4, (n, groups, og, oh * ow)), ops.transpose(cols, -2, -1))
+            gw = ops.reshape(ops.sum(gw, axis=0), tuple(weight.shape))
+        if bias is not None and bias.requires_grad:
+            gb = ops.sum(g4, axis=(0, 2, 3))
+        return (gx, gw) if bias is None else (gx, gw, gb)
+
+    return graph
 
 
 def _check_conv_args(op, x, weight, bias, groups, spatial):
@@ -322,7 +361,50 @@ def _conv_transpose_node(op, x, weight, bias, kernel, stride, padding, output_pa
         return (gx, gw, xp.sum(g4, axis=(0, 2, 3)))
 
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return result(xp.reshape(out, out_shape(oh, ow)), be, inputs, backward, "ConvTranspose")
+    return result(xp.reshape(out, out_shape(oh, ow)), be, inputs, backward, "ConvTranspose",
+                  _conv_transpose_graph(x, weight, bias, kernel, stride, padding, dilation, groups, (n, c, h, w),
+                                        (oh, ow)))
+
+
+def _conv_transpose_graph(x, weight, bias, kernel, stride, padding, dilation, groups, shape4, out_hw):
+    """:func:`_conv_transpose_node`'s backward on Tensors (``create_graph=True``), on the 4-D
+    views: ``dx = conv2d(g, W)`` (same stride, padding, dilation and groups; cropped to x's
+    size where ``output_padding`` left windows past it), ``dW[g] = Σ_n x[n, g] @ unfold(g)[n, g]ᵀ``,
+    ``db = Σ g`` over the batch and the positions."""
+    n, c, h, w = shape4
+    oh, ow = out_hw
+    og = weight.shape[1]
+    o, cg = og * groups, c // groups
+    kk = kernel[0] * kernel[1]
+
+    def graph(g):
+        from gdl import functional as ops
+        from gdl.nn.functional.upsampling import unfold
+
+        # the windows of g: as many as conv2d of g gives, at least x's size
+        gh, gw_ = ((m + 2 * p - d * (k - 1) - 1) // s + 1
+                   for m, k, s, p, d in zip((oh, ow), kernel, stride, padding, dilation))
+        g4 = ops.reshape(g, (n, o, oh, ow))
+        gx = gw = gb = None
+        if x.requires_grad:
+            w4 = weight if weight.ndim == 4 else ops.reshape(weight, (c, og) + tuple(kernel))
+            gx = _conv_node("conv2d", g4, w4, None, kernel, stride, padding, dilation, groups,
+                            lambda a, b: (n, c, a, b), g4.data, w4.data)
+            if (gh, gw_) != (h, w):
+                gx = gx[:, :, :h, :w]
+            gx = ops.reshape(gx, tuple(x.shape))
+        if weight.requires_grad:
+            cols = unfold(g4, kernel, dilation, padding, stride)  # (N, O·kH·kW, gh·gw)
+            if (gh, gw_) != (h, w):
+                cols = ops.reshape(ops.reshape(cols, (n, o * kk, gh, gw_))[:, :, :h, :w], (n, o * kk, h * w))
+            cols = ops.reshape(cols, (n, groups, og * kk, h * w))
+            xg = ops.reshape(x, (n, groups, cg, h * w))
+            gw = ops.reshape(ops.sum(ops.matmul(xg, ops.transpose(cols, -2, -1)), axis=0), tuple(weight.shape))
+        if bias is not None and bias.requires_grad:
+            gb = ops.sum(g4, axis=(0, 2, 3))
+        return (gx, gw) if bias is None else (gx, gw, gb)
+
+    return graph
 
 
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
@@ -462,6 +544,29 @@ def _crop_end(gx, extra):
     return gx[:, :, :h, :w] if extra != (0, 0) else gx
 
 
+def _linear_node(t: Tensor, apply, adjoint, name: str) -> Tensor:
+    """``apply(t.data)`` as a graph node, for a map ``apply`` linear in its input with the
+    adjoint ``adjoint`` (both on raw arrays): backward ``adjoint(g)``, graph backward the
+    same node with the two swapped. A linear op's backward (an average pool's spreading,
+    a max pool's scatter to its arg-max) wrapped so can be differentiated any number of
+    times (``create_graph=True``)."""
+    return result(apply(t.data), t._backend, (t,), lambda g: (adjoint(g),), name,
+                  lambda g: (_linear_node(g, adjoint, apply, name),))
+
+
+def _gather_flat(xp, flat_idx, spatial: int):
+    """The gather ``h → h[..., flat_idx]`` over the last ``spatial`` axes of ``h`` flattened
+    (``flat_idx`` int, the output's shape: a max pool's ``return_indices``): the adjoint of
+    its scatter-add to the arg-max positions, on raw arrays."""
+    shape = tuple(flat_idx.shape)
+    lead = shape[: len(shape) - spatial]
+    b = 1
+    for s in lead:
+        b *= s
+    fi = xp.reshape(flat_idx, (b, -1))
+    return lambda h: xp.reshape(xp.take_along_axis(xp.reshape(h, (b, -1)), fi, axis=1), shape)
+
+
 def _max_pool(op, x, kernel_size, stride, padding, dilation, two_d, ceil_mode=False, return_indices=False):
     _check_input(op, x, 4 if two_d else 3, "(N, C, H, W)" if two_d else "(N, C, L)")
     kernel, stride, padding, dilation = _pool_args(op, kernel_size, stride, padding, dilation, two_d)
@@ -491,7 +596,12 @@ def _max_pool(op, x, kernel_size, stride, padding, dilation, two_d, ceil_mode=Fa
         gx = _crop_end(be.col2im(gcols, shape4, kernel, stride, padding, dilation), extra)
         return (xp.reshape(gx, tuple(x.shape)),)
 
-    out = result(xp.reshape(out, out_shape), be, (x,), backward, "MaxPool")
+    def graph(g):  # the scatter to the arg-max as a node whose own backward gathers there again
+        at = _flat_indices(be, idx, shape4[3] - extra[1], kernel, stride, padding, dilation)
+        gather = _gather_flat(xp, xp.reshape(at, out_shape), 2 if two_d else 1)
+        return (_linear_node(g, lambda a: backward(a)[0], gather, "MaxPoolBackward"),)
+
+    out = result(xp.reshape(out, out_shape), be, (x,), backward, "MaxPool", graph)
     return (out, _index_tensor(be, indices, out_shape)) if return_indices else out
 
 
@@ -546,7 +656,15 @@ def _avg_pool(op, x, kernel_size, stride, padding, count_include_pad, two_d, cei
         gx = _crop_end(be.col2im(gcols, shape4, kernel, stride, padding, dilation), extra)
         return (xp.reshape(gx, tuple(x.shape)),)
 
-    return result(xp.reshape(out, out_shape), be, (x,), backward, "AvgPool")
+    def pool(a):  # the forward on a raw array of x's shape: the adjoint of ``backward``
+        a4 = xp.reshape(a, (n, c, shape4[2] - extra[0], shape4[3] - extra[1]))
+        a6 = be.im2col(_pad_end(be, a4, extra, 0.0), kernel, stride, padding, dilation, 0.0)
+        return xp.reshape(xp.sum(a6, axis=(2, 3)) / divisor, out_shape)
+
+    def graph(g):  # backward as a node whose own backward is the average pool again
+        return (_linear_node(g, lambda a: backward(a)[0], pool, "AvgPoolBackward"),)
+
+    return result(xp.reshape(out, out_shape), be, (x,), backward, "AvgPool", graph)
 
 
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,

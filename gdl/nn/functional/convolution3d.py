@@ -26,9 +26,11 @@ conv3d's input gradient, its backward conv3d's forward). The 3-D pools
 
 from __future__ import annotations
 
+from gdl import functional as ops
 from gdl.amp.autocast_mode import ACTIVE as _AMP
 from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import check_same_backend
+from gdl.functional.shape import _slice_put
 from gdl.nn.functional.conv import _crop_end, _pad_end, _transpose_out_size
 from gdl.nn.functional.pooling import _gather_adjoint
 from gdl.tensor import Tensor, is_grad_enabled, result
@@ -230,7 +232,53 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
     inputs = (input, weight) if bias is None else (input, weight, bias)
     out_shape = (n, o, od, oh, ow) if input.ndim == 5 else (o, od, oh, ow)
-    return result(xp.reshape(out, out_shape), be, inputs, backward, "Conv3d")
+    return result(xp.reshape(out, out_shape), be, inputs, backward, "Conv3d",
+                  _conv3d_graph(input, weight, bias, stride, pads, dilation, groups, (n, c, d, h, w), (od, oh, ow)))
+
+
+def _conv3d_graph(input, weight, bias, stride, pads, dilation, groups, shape5, out_dhw):
+    """:func:`conv3d`'s backward on Tensors (``create_graph=True``), with ``x`` padded at the end
+    where the padding is uneven (``'same'`` with an even kernel), so the rest is padded evenly:
+
+    - ``dx = conv_transpose3d(g, W)`` (same stride, front padding, dilation and groups, the
+      ``output_padding`` that gives back the padded size), cropped to x's size;
+    - ``dW``: the correlation of ``x`` with ``g``, itself a :func:`conv3d` with the roles of
+      batch and channels swapped (input ``x`` as ``(C/G, G·N, ...)``, weight ``g`` as
+      ``(O, N, oD, oH, oW)``, ``groups`` groups, stride and dilation exchanged), cropped to the kernel;
+    - ``db = Σ g`` over the batch and the positions.
+    """
+    n, c, d, h, w = shape5
+    od, oh, ow = out_dhw
+    o, cg = weight.shape[0], weight.shape[1]
+    kernel = tuple(weight.shape[2:])
+    front = tuple(p[0] for p in pads)
+    sizes = tuple(size + p[1] - p[0] for size, p in zip((d, h, w), pads))  # x with the uneven part padded
+
+    def graph(g):
+        g5 = ops.reshape(g, (n, o, od, oh, ow))
+        gx = gw = gb = None
+        if input.requires_grad:
+            outpad = tuple(size - ((m - 1) * s - 2 * p + dl * (k - 1) + 1)
+                           for size, m, k, s, p, dl in zip(sizes, (od, oh, ow), kernel, stride, front, dilation))
+            gx = conv_transpose3d(g5, weight, None, stride, front, outpad, groups, dilation)
+            if sizes != (d, h, w):
+                gx = gx[:, :, :d, :h, :w]
+            gx = ops.reshape(gx, tuple(input.shape))
+        if weight.requires_grad:
+            x5 = ops.reshape(input, shape5)
+            if sizes != (d, h, w):
+                x5 = _slice_put(x5, (slice(None), slice(None), slice(0, d), slice(0, h), slice(0, w)), (n, c) + sizes)
+            xt = ops.reshape(ops.permute(ops.reshape(x5, (n, groups, cg) + sizes), (2, 1, 0, 3, 4, 5)),
+                             (cg, groups * n) + sizes)
+            y = conv3d(xt, ops.permute(g5, (1, 0, 2, 3, 4)), None, dilation, front, stride, groups)  # (C/G, O, k'...)
+            if tuple(y.shape[2:]) != kernel:
+                y = y[:, :, :kernel[0], :kernel[1], :kernel[2]]
+            gw = ops.permute(y, (1, 0, 2, 3, 4))
+        if bias is not None and bias.requires_grad:
+            gb = ops.sum(g5, axis=(0, 2, 3, 4))
+        return (gx, gw) if bias is None else (gx, gw, gb)
+
+    return graph
 
 
 def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
@@ -295,7 +343,48 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 
     inputs = (input, weight) if bias is None else (input, weight, bias)
     out_shape = (n, o, od, oh, ow) if input.ndim == 5 else (o, od, oh, ow)
-    return result(xp.reshape(out, out_shape), be, inputs, backward, "ConvTranspose3d")
+    return result(xp.reshape(out, out_shape), be, inputs, backward, "ConvTranspose3d",
+                  _conv_transpose3d_graph(input, weight, bias, stride, padding, dilation, groups, (n, c, d, h, w),
+                                          (od, oh, ow)))
+
+
+def _conv_transpose3d_graph(input, weight, bias, stride, padding, dilation, groups, shape5, out_dhw):
+    """:func:`conv_transpose3d`'s backward on Tensors (``create_graph=True``):
+
+    - ``dx = conv3d(g, W)`` (same stride, padding, dilation and groups), cropped to x's size
+      where ``output_padding`` left windows past it;
+    - ``dW``: the correlation of ``g`` with ``x``, a :func:`conv3d` with the roles of batch and
+      channels swapped (input ``g`` as ``(O/G, G·N, ...)``, weight ``x`` as ``(C, N, D, H, W)``,
+      ``groups`` groups, stride and dilation exchanged), cropped to the kernel;
+    - ``db = Σ g`` over the batch and the positions.
+    """
+    n, c, d, h, w = shape5
+    od, oh, ow = out_dhw
+    og = weight.shape[1]
+    o = og * groups
+    kernel = tuple(weight.shape[2:])
+
+    def graph(g):
+        g5 = ops.reshape(g, (n, o, od, oh, ow))
+        gx = gw = gb = None
+        if input.requires_grad:
+            gx = conv3d(g5, weight, None, stride, padding, dilation, groups)
+            if tuple(gx.shape[2:]) != (d, h, w):
+                gx = gx[:, :, :d, :h, :w]
+            gx = ops.reshape(gx, tuple(input.shape))
+        if weight.requires_grad:
+            gt = ops.reshape(ops.permute(ops.reshape(g5, (n, groups, og, od, oh, ow)), (2, 1, 0, 3, 4, 5)),
+                             (og, groups * n, od, oh, ow))
+            xw = ops.permute(ops.reshape(input, shape5), (1, 0, 2, 3, 4))  # (C, N, D, H, W)
+            y = conv3d(gt, xw, None, dilation, padding, stride, groups)  # (O/G, C, k'...)
+            if tuple(y.shape[2:]) != kernel:
+                y = y[:, :, :kernel[0], :kernel[1], :kernel[2]]
+            gw = ops.permute(y, (1, 0, 2, 3, 4))
+        if bias is not None and bias.requires_grad:
+            gb = ops.sum(g5, axis=(0, 2, 3, 4))
+        return (gx, gw) if bias is None else (gx, gw, gb)
+
+    return graph
 
 
 __all__ = ["conv3d", "conv_transpose3d"]

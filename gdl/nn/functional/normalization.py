@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 
+from gdl import functional as ops
 from gdl.amp.autocast_mode import ACTIVE as _AMP
 from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import check_same_backend
@@ -190,7 +191,53 @@ def _norm_node(op, x, view, axes, wview, weight, bias, eps, center=True, stats=N
         return grads
 
     inputs = (x,) + tuple(t for t in (weight, bias) if t is not None)
-    return result(out, be, inputs, backward, op)
+    graph = _norm_graph(x, view, axes, wview, weight, bias, eps, center, stats) if n else None
+    return result(out, be, inputs, backward, op, graph)
+
+
+def _norm_graph(x, view, axes, wview, weight, bias, eps, center=True, stats=None):
+    """:func:`_norm_node`'s backward on Tensors (``create_graph=True``), the statistics
+    recomputed from ``x`` (``stats``: fixed ones, constants): with ``x̂ = (x − μ)·r`` and
+    ``ĝ = g·w``, ``dx = r·(ĝ − mean ĝ − x̂·mean(ĝ·x̂))`` over each group (RMS: no
+    ``mean ĝ``; fixed statistics: ``dx = r·ĝ``), ``dw = Σ g·x̂``, ``db = Σ g`` over the
+    axes the weight is broadcast along."""
+    shape = tuple(x.shape)
+    waxes = tuple(i for i, s in enumerate(wview) if s == 1)
+
+    def graph(g):
+        be = x._backend
+        xv = ops.reshape(x, view)
+        low = xv.dtype == "float16"
+        if low:  # computed in float32, as the forward
+            xv = xv.to(dtype="float32")
+        gv = ops.reshape(g, view)
+        if gv.dtype != xv.dtype:
+            gv = gv.to(dtype=xv.dtype)
+        if stats is not None:
+            xc = xv - Tensor._wrap(stats[0], be)
+            r = Tensor._wrap(stats[1], be)
+        else:
+            xc = xv - ops.mean(xv, axis=axes, keepdims=True) if center else xv
+            r = 1.0 / ops.sqrt(ops.mean(xc * xc, axis=axes, keepdims=True) + eps)
+        xhat = xc * r
+        grads = [None]
+        if x.requires_grad:
+            gh = gv if weight is None else gv * ops.reshape(weight, wview).to(dtype=xv.dtype)
+            if stats is not None:
+                gx = gh * r
+            else:
+                t = xhat * ops.mean(gh * xhat, axis=axes, keepdims=True)
+                if center:
+                    t = t + ops.mean(gh, axis=axes, keepdims=True)
+                gx = r * (gh - t)
+            grads[0] = ops.reshape(gx, shape)
+        for p, d in ((weight, gv * xhat if weight is not None and weight.requires_grad else None), (bias, gv)):
+            if p is not None:
+                grads.append(ops.reshape(ops.sum(d, axis=waxes), tuple(p.shape)) if p.requires_grad else None)
+        owners = (x,) + tuple(t for t in (weight, bias) if t is not None)
+        return tuple(d if d is None or d.dtype == t.dtype else d.to(dtype=t.dtype) for d, t in zip(grads, owners))
+
+    return graph
 
 
 # -- group norm ------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ tensor([[[2., 3., 0., 1., 2., 3., 0.]]], backend='numpy')
 from __future__ import annotations
 
 from gdl import dtypes
+from gdl.nn.functional.conv import _linear_node
 from gdl.tensor import Tensor, result
 
 _MODES = ("constant", "reflect", "replicate", "circular")
@@ -116,7 +117,13 @@ def _pad_constant(x, pairs, value):
         def backward(g):
             return (g[dst],)
 
-    return result(out, be, (x,), backward, "ConstantPad")
+    def graph(g):  # the slice as a node whose own backward pads with zeros again
+        def zero_pad(a):
+            return _pad_constant(Tensor._wrap(a, be), pairs, 0).data
+
+        return (_linear_node(g, lambda a: backward(a)[0], zero_pad, "ConstantPadBackward"),)
+
+    return result(out, be, (x,), backward, "ConstantPad", graph)
 
 
 def _axis_plan(mode, n, lo, hi, axis, shape):
@@ -224,7 +231,14 @@ def _pad_copy(x, pairs, mode):
         return (gx,)
 
     name = {"reflect": "ReflectionPad", "replicate": "ReplicationPad", "circular": "CircularPad"}[mode]
-    return result(out, be, (x,), backward, name)
+
+    def graph(g):  # the border sums as a node whose own backward pads again
+        def repad(a):
+            return _pad_copy(Tensor._wrap(a, be), pairs, mode).data
+
+        return (_linear_node(g, lambda a: backward(a)[0], repad, name + "Backward"),)
+
+    return result(out, be, (x,), backward, name, graph)
 
 
 __all__ = [

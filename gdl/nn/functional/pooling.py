@@ -44,7 +44,16 @@ import math
 
 from gdl import functional as ops
 from gdl.nn.functional._arguments import _check_tensor, _index_array, _real, _zero
-from gdl.nn.functional.conv import _pair, _single, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
+from gdl.nn.functional.conv import (
+    _gather_flat,
+    _linear_node,
+    _pair,
+    _single,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 from gdl.nn.functional.upsampling import _take_adjoint
 from gdl.tensor import Tensor, is_grad_enabled, result
 
@@ -104,7 +113,8 @@ def _empty(x, out_shape, name):
     be = x._backend
     xp = be.xp
     out = xp.zeros(out_shape, dtype=x.data.dtype, device=be.device)
-    return result(out, be, (x,), lambda g: (xp.zeros_like(x.data),), name)
+    return result(out, be, (x,), lambda g: (xp.zeros_like(x.data),), name,
+                  lambda g: (Tensor._wrap(xp.zeros_like(x.data), be),))
 
 
 _MATRIX_ENTRIES = 1 << 16  # an averaging matrix up to this size is faster than gathers
@@ -180,7 +190,22 @@ def _adaptive_avg(op, x, output_size, two_d):
             gx = _gather_adjoint(be, spread, pos, idx, size)
         return (xp.reshape(gx, tuple(x.shape)),)
 
-    return result(xp.reshape(out, out_shape), be, (x,), backward, "AdaptiveAvgPool")
+    def pool(a):  # the forward on a raw array of x's shape: the adjoint of ``backward``
+        a = xp.reshape(a, tuple(x4.shape))
+        for axis, _, n_out, (p, idx, k, weights) in plans:
+            if p is not None:
+                a = p @ a if axis == -2 else a @ p.mT
+                continue
+            shape = tuple(a.shape)
+            pos = len(shape) + axis
+            win = xp.take(a, xp.asarray(idx, dtype=xp.int64, device=be.device), axis=axis)
+            a = xp.sum(xp.reshape(win, shape[:pos] + (n_out, k) + shape[pos + 1:]) * weights, axis=axis)
+        return xp.reshape(a if plans else be.copy(a), out_shape)
+
+    def graph(g):  # backward as a node whose own backward is the pool again
+        return (_linear_node(g, lambda a: backward(a)[0], pool, "AdaptiveAvgPoolBackward"),)
+
+    return result(xp.reshape(out, out_shape), be, (x,), backward, "AdaptiveAvgPool", graph)
 
 
 def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
@@ -259,13 +284,19 @@ def _adaptive_max(op, x, output_size, two_d, return_indices):
                 gx = _gather_adjoint(be, gx, nd + 1, idx_w, w)
             return (xp.reshape(gx, tuple(x.shape)),)
 
-    out_t = result(xp.reshape(out, out_shape), be, (x,), backward, "AdaptiveMaxPool")
+    def flat_indices():
+        rows = xp.reshape(xp.asarray(starts_h, dtype=arg.dtype, device=be.device), (oh, 1)) + arg // kw
+        cols = xp.reshape(xp.asarray(starts_w, dtype=arg.dtype, device=be.device), (1, ow)) + arg % kw
+        return xp.astype(xp.reshape(rows * w + cols, out_shape), xp.int64)
+
+    def graph(g):  # the scatter to the arg-max as a node whose own backward gathers there again
+        gather = _gather_flat(xp, flat_indices(), 2 if two_d else 1)
+        return (_linear_node(g, lambda a: backward(a)[0], gather, "AdaptiveMaxPoolBackward"),)
+
+    out_t = result(xp.reshape(out, out_shape), be, (x,), backward, "AdaptiveMaxPool", graph if need_grad else None)
     if not return_indices:
         return out_t
-    rows = xp.reshape(xp.asarray(starts_h, dtype=arg.dtype, device=be.device), (oh, 1)) + arg // kw
-    cols = xp.reshape(xp.asarray(starts_w, dtype=arg.dtype, device=be.device), (1, ow)) + arg % kw
-    flat = xp.astype(xp.reshape(rows * w + cols, out_shape), xp.int64)
-    return out_t, Tensor._wrap(flat, be)
+    return out_t, Tensor._wrap(flat_indices(), be)
 
 
 def adaptive_max_pool2d(x: Tensor, output_size, return_indices: bool = False):
@@ -347,7 +378,13 @@ def _unpool_node(op, input, indices, kernel, stride, padding, output_size, name)
     def backward(g):
         return (xp.reshape(xp.take_along_axis(xp.reshape(g, (b, q)), idx2, axis=1), input.shape),)
 
-    return result(xp.reshape(out, lead + tuple(sizes)), be, (input,), backward, name)
+    def scatter(a):  # the adjoint of ``backward``: each value added at its index
+        return xp.reshape(be.scatter_add((b * q,), keys, xp.reshape(a, (-1,))), lead + tuple(sizes))
+
+    def graph(g):  # the gather as a node whose own backward is the scatter-add
+        return (_linear_node(g, lambda a: backward(a)[0], scatter, name + "Backward"),)
+
+    return result(xp.reshape(out, lead + tuple(sizes)), be, (input,), backward, name, graph)
 
 
 def max_unpool2d(input: Tensor, indices, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:

@@ -26,7 +26,7 @@ import math
 
 from gdl import functional as ops
 from gdl.nn.functional._arguments import _check_tensor, _real
-from gdl.nn.functional.conv import _ceil_extra, _crop_end, _pad_end
+from gdl.nn.functional.conv import _ceil_extra, _crop_end, _gather_flat, _linear_node, _pad_end
 from gdl.nn.functional.convolution3d import (
     _AXES,
     _as5,
@@ -135,19 +135,25 @@ def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
             gflat = xp.where(positions == arg[:, :, :, None, ...], g6, xp.zeros_like(g6))
             return (win.grad_input(be, gflat, input),)
 
-    out = result(out, be, (input,), backward, "MaxPool3d")
+    def flat_indices():
+        kd, kh, kw = kernel
+        (sd, sh, sw), (pd, ph, pw), (dd, dh, dw) = stride, padding, dilation
+        od, oh, ow = win.out
+        steps = [xp.reshape(xp.arange(m, dtype=arg.dtype, device=be.device), shape)
+                 for m, shape in ((od, (1, od, 1, 1, 1)), (oh, (1, 1, 1, oh, 1)), (ow, (1, 1, 1, 1, ow)))]
+        dpos = steps[0] * sd - pd + (arg // (kh * kw)) * dd
+        hpos = steps[1] * sh - ph + ((arg // kw) % kh) * dh
+        wpos = steps[2] * sw - pw + (arg % kw) * dw
+        flat_idx = (dpos * win.h + hpos) * win.w + wpos
+        return xp.astype(win.to_output(xp, flat_idx, input), xp.int64)
+
+    def graph(g):  # the scatter to the arg-max as a node whose own backward gathers there again
+        return (_linear_node(g, lambda a: backward(a)[0], _gather_flat(xp, flat_indices(), 3), "MaxPool3dBackward"),)
+
+    out = result(out, be, (input,), backward, "MaxPool3d", graph if need_grad else None)
     if not return_indices:
         return out
-    kd, kh, kw = kernel
-    (sd, sh, sw), (pd, ph, pw), (dd, dh, dw) = stride, padding, dilation
-    od, oh, ow = win.out
-    steps = [xp.reshape(xp.arange(m, dtype=arg.dtype, device=be.device), shape)
-             for m, shape in ((od, (1, od, 1, 1, 1)), (oh, (1, 1, 1, oh, 1)), (ow, (1, 1, 1, 1, ow)))]
-    dpos = steps[0] * sd - pd + (arg // (kh * kw)) * dd
-    hpos = steps[1] * sh - ph + ((arg // kw) % kh) * dh
-    wpos = steps[2] * sw - pw + (arg % kw) * dw
-    flat_idx = (dpos * win.h + hpos) * win.w + wpos
-    return out, Tensor._wrap(xp.astype(win.to_output(xp, flat_idx, input), xp.int64), be)
+    return out, Tensor._wrap(flat_indices(), be)
 
 
 def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -192,7 +198,14 @@ def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
         gflat = xp.broadcast_to(g6, (win.n, od, win.c, math.prod(kernel), oh, ow))
         return (win.grad_input(be, gflat, input),)
 
-    return result(out, be, (input,), backward, "AvgPool3d")
+    def pool(a):  # the forward on a raw array of the input's shape: the adjoint of ``backward``
+        w = _Windows(op, Tensor._wrap(a, be), kernel, stride, padding, dilation, 0.0, ceil_mode)
+        return w.to_output(xp, xp.sum(w.flat(xp), axis=3) / divisor, input)
+
+    def graph(g):  # backward as a node whose own backward is the average pool again
+        return (_linear_node(g, lambda a: backward(a)[0], pool, "AvgPool3dBackward"),)
+
+    return result(out, be, (input,), backward, "AvgPool3d", graph)
 
 
 # -- adaptive pools -------------------------------------------------------------------------------
@@ -254,7 +267,21 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
             gx = _gather_adjoint(be, spread, pos, idx, size)
         return (xp.reshape(gx, tuple(input.shape)),)
 
-    return result(out, be, (input,), backward, "AdaptiveAvgPool3d")
+    def pool(a):  # the forward on a raw array of the input's shape: the adjoint of ``backward``
+        for axis, _, n_out, (p, idx, k, weights) in plans:
+            if p is not None:
+                a = _along(xp, p, a, axis)
+                continue
+            shape = tuple(a.shape)
+            pos = len(shape) + axis
+            win = xp.take(a, xp.asarray(idx, dtype=xp.int64, device=be.device), axis=axis)
+            a = xp.sum(xp.reshape(win, shape[:pos] + (n_out, k) + shape[pos + 1:]) * weights, axis=axis)
+        return a if plans else be.copy(a)
+
+    def graph(g):  # backward as a node whose own backward is the pool again
+        return (_linear_node(g, lambda a: backward(a)[0], pool, "AdaptiveAvgPool3dBackward"),)
+
+    return result(out, be, (input,), backward, "AdaptiveAvgPool3d", graph)
 
 
 def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
@@ -299,15 +326,22 @@ def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False
                 gx = _gather_adjoint(be, gx, axis, pos, size)
             return (gx,)
 
-    out_t = result(out, be, (input,), backward, "AdaptiveMaxPool3d")
+    def flat_indices():
+        sd, sh, sw = (xp.asarray(starts, dtype=arg.dtype, device=be.device) for _, starts, _ in plans)
+        d_ = xp.reshape(sd, (od, 1, 1)) + arg // (kh * kw)
+        h_ = xp.reshape(sh, (oh, 1)) + (arg // kw) % kh
+        w_ = sw + arg % kw
+        h, w = input.shape[-2:]
+        return xp.astype((d_ * h + h_) * w + w_, xp.int64)
+
+    def graph(g):  # the scatter to the arg-max as a node whose own backward gathers there again
+        gather = _gather_flat(xp, flat_indices(), 3)
+        return (_linear_node(g, lambda a: backward(a)[0], gather, "AdaptiveMaxPool3dBackward"),)
+
+    out_t = result(out, be, (input,), backward, "AdaptiveMaxPool3d", graph if need_grad else None)
     if not return_indices:
         return out_t
-    sd, sh, sw = (xp.asarray(starts, dtype=arg.dtype, device=be.device) for _, starts, _ in plans)
-    d_ = xp.reshape(sd, (od, 1, 1)) + arg // (kh * kw)
-    h_ = xp.reshape(sh, (oh, 1)) + (arg // kw) % kh
-    w_ = sw + arg % kw
-    h, w = input.shape[-2:]
-    return out_t, Tensor._wrap(xp.astype((d_ * h + h_) * w + w_, xp.int64), be)
+    return out_t, Tensor._wrap(flat_indices(), be)
 
 
 # -- unpooling and power-average pooling ---------------------------------------------------------

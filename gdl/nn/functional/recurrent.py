@@ -47,9 +47,11 @@ Each pair is used only when both entries exist. The portable references are
 
 from __future__ import annotations
 
+from gdl import functional as ops
 from gdl.amp.autocast_mode import ACTIVE as _AMP
 from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
 from gdl.functional._util import check_same_backend
+from gdl.higher_order import by_recomputation
 from gdl.nn.functional.layers import linear
 from gdl.tensor import Tensor, is_grad_enabled, result
 
@@ -247,20 +249,70 @@ def _gate_node(step, gi, gh, h, c):
             dgates, _, _, dc = step.backward(saved, g[0, ...], g[1, ...])
             return (dgates, dgates, dc)
 
-        return result(xp.stack([h_new, c_new]), be, (gi, gh, c), backward, "LSTMGates")
+        return result(xp.stack([h_new, c_new]), be, (gi, gh, c), backward, "LSTMGates",
+                      by_recomputation(lambda a, b, c_: ops.stack(_step_ops("lstm", a, b, None, c_), axis=0),
+                                       (gi, gh, c)))
     if step.mode == "gru":
 
         def backward(g):
             dgi, dgh, dh, _ = step.backward(saved, g, None)
             return (dgi, dgh, dh)
 
-        return result(h_new, be, (gi, gh, h), backward, "GRUGates")
+        return result(h_new, be, (gi, gh, h), backward, "GRUGates",
+                      by_recomputation(lambda a, b, h_: _step_ops("gru", a, b, h_, None)[0], (gi, gh, h)))
 
     def backward(g):
         da, _, _, _ = step.backward(saved, g, None)
         return (da, da)
 
-    return result(h_new, be, (gi, gh), backward, "RNNGates")
+    return result(h_new, be, (gi, gh), backward, "RNNGates",
+                  by_recomputation(lambda a, b: _step_ops(step.mode, a, b, None, None)[0], (gi, gh)))
+
+
+# -- the same step with differentiable ops (create_graph=True recomputes through these) -----------
+
+
+def _step_ops(mode, gi, gh, h, c):
+    """One step's gate math on Tensors: ``(h', c')`` (``c'`` None except for the LSTM)."""
+    hid = gh.shape[-1] // {"lstm": 4, "gru": 3}.get(mode, 1)
+    if mode == "lstm":
+        a = gi + gh
+        i, f = ops.sigmoid(a[:, :hid]), ops.sigmoid(a[:, hid : 2 * hid])
+        g, o = ops.tanh(a[:, 2 * hid : 3 * hid]), ops.sigmoid(a[:, 3 * hid :])
+        c_new = f * c + i * g
+        return o * ops.tanh(c_new), c_new
+    if mode == "gru":
+        r = ops.sigmoid(gi[:, :hid] + gh[:, :hid])
+        z = ops.sigmoid(gi[:, hid : 2 * hid] + gh[:, hid : 2 * hid])
+        n = ops.tanh(gi[:, 2 * hid :] + r * gh[:, 2 * hid :])
+        return (1.0 - z) * n + z * h, None
+    a = gi + gh
+    act = {"rnn_tanh": ops.tanh, "rnn_relu": ops.relu, "rnn_sigmoid": ops.sigmoid}[mode]
+    return act(a), None
+
+
+def _layer_ops(mode, has_cell, has_b_ih, has_b_hh):
+    """A whole layer's packed output ``(h_1..h_T[, c_T])`` from its node's inputs, with Tensor ops."""
+
+    def run(x, h0, *rest):
+        rest = list(rest)
+        c = rest.pop(0) if has_cell else None
+        w_ih, w_hh = rest.pop(0), rest.pop(0)
+        b_ih = rest.pop(0) if has_b_ih else None
+        b_hh = rest.pop(0) if has_b_hh else None
+        xg = ops.matmul(x, ops.transpose(w_ih, 0, 1))
+        if b_ih is not None:
+            xg = xg + b_ih
+        h, hs = h0, []
+        for t in range(x.shape[0]):
+            gh = ops.matmul(h, ops.transpose(w_hh, 0, 1))
+            if b_hh is not None:
+                gh = gh + b_hh
+            h, c = _step_ops(mode, xg[t], gh, h, c)
+            hs.append(h)
+        return ops.stack(hs + ([c] if has_cell else []), axis=0)
+
+    return run
 
 
 def _cell(op, mode, x, hx, cx, w_ih, w_hh, b_ih, b_hh):
@@ -378,7 +430,8 @@ def _layer_node(op, step, x, h0, c0, w_ih, w_hh, b_ih, b_hh, h0_is_zero=False):
 
     inputs = [x, h0] + ([c0] if step.has_cell else []) + [w_ih, w_hh]
     inputs += [b for b in (b_ih, b_hh) if b is not None]
-    return result(out, be, tuple(inputs), backward, op)
+    graph = by_recomputation(_layer_ops(step.mode, step.has_cell, b_ih is not None, b_hh is not None), tuple(inputs))
+    return result(out, be, tuple(inputs), backward, op, graph)
 
 
 def _sequence_kernels(be):
@@ -406,7 +459,8 @@ def _sequence_node(op, sequence, x, x2, xg, h0, c0, w_ih, w_hh, b_ih, b_hh, h0_i
         return tuple(grads)
 
     inputs = [x, h0, c0, w_ih, w_hh] + [b for b in (b_ih, b_hh) if b is not None]
-    return result(out, be, tuple(inputs), backward, op)
+    graph = by_recomputation(_layer_ops("lstm", True, b_ih is not None, b_hh is not None), tuple(inputs))
+    return result(out, be, tuple(inputs), backward, op, graph)
 
 
 def recurrent_layer(mode: str, x: Tensor, h0: Tensor | None, c0: Tensor | None, weight_ih: Tensor,

@@ -25,7 +25,7 @@ import math
 
 from gdl.amp.autocast_mode import ACTIVE as _AMP
 from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
-from gdl.nn.functional.conv import _out_size, _pair
+from gdl.nn.functional.conv import _linear_node, _out_size, _pair
 from gdl.tensor import Tensor, result
 
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear")
@@ -283,7 +283,15 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             g = _scatter_axis(be, g, axis, taps, n_in)
         return (g,)
 
-    return result(out, be, (input,), backward, "Interpolate")
+    def resample(a):  # the forward on a raw array of the input's shape: the adjoint of ``backward``
+        for axis, taps, _ in axes:
+            a = _gather_axis(xp, a, axis, taps)
+        return a if axes else xp.asarray(a, copy=True)
+
+    def graph(g):  # the scatter as a node whose own backward is the resampling again
+        return (_linear_node(g, lambda a: backward(a)[0], resample, "InterpolateBackward"),)
+
+    return result(out, be, (input,), backward, "Interpolate", graph)
 
 
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None) -> Tensor:
@@ -345,7 +353,14 @@ def _shuffle(op, x, factor, up):
         g = xp.permute_dims(xp.reshape(g, moved_shape), inverse)
         return (xp.reshape(g, tuple(x.shape)),)
 
-    return result(out, be, (x,), backward, "PixelShuffle" if up else "PixelUnshuffle")
+    def shuffle(a):  # the forward on a raw array of x's shape: the adjoint of ``backward``
+        return xp.reshape(xp.permute_dims(xp.reshape(a, split), perm), out_shape, copy=True)
+
+    def graph(g):  # the inverse shuffle as a node whose own backward shuffles again
+        name = "PixelShuffleBackward" if up else "PixelUnshuffleBackward"
+        return (_linear_node(g, lambda a: backward(a)[0], shuffle, name),)
+
+    return result(out, be, (x,), backward, "PixelShuffle" if up else "PixelUnshuffle", graph)
 
 
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
@@ -414,7 +429,10 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
         g6 = xp.reshape(g, (n, c, kernel[0], kernel[1], oh, ow))
         return (xp.reshape(be.col2im(g6, (n, c, h, w), kernel, stride, padding, dilation), tuple(input.shape)),)
 
-    return result(out, be, (input,), backward, "Unfold")
+    def graph(g):  # the adjoint, fold, as a node (whose own graph backward is unfold again)
+        return (fold(g, (h, w), kernel, dilation, padding, stride),)
+
+    return result(out, be, (input,), backward, "Unfold", graph)
 
 
 def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
@@ -461,7 +479,10 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
         gcols = be.im2col(g4, kernel, stride, padding, dilation, 0.0)
         return (xp.reshape(gcols, tuple(input.shape)),)
 
-    return result(out, be, (input,), backward, "Fold")
+    def graph(g):  # the adjoint, unfold, as a node (whose own graph backward is fold again)
+        return (unfold(g, kernel, dilation, padding, stride),)
+
+    return result(out, be, (input,), backward, "Fold", graph)
 
 
 __all__ = [
