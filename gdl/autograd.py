@@ -359,21 +359,25 @@ class _OutputGrads:
         )
 
 
-def _call_backward(cls, ctx, args, positions, metas, grads):
-    name = cls.__name__
-    grad_tensors = []
+def _gradient_inputs(ctx, metas, grads, wrap):
+    """The gradients the user's backward receives, one per forward output: ``wrap(g, meta)``,
+    or zeros (``ctx.materialize_grads``) or None where none arrived."""
+    out = []
     for g, meta in zip(grads, metas):
         if meta is None:
-            grad_tensors.append(None)
+            out.append(None)
         elif g is None:
-            if ctx.materialize_grads:
-                shape, dtype, be = meta
-                grad_tensors.append(Tensor._wrap(be.xp.zeros(shape, dtype=dtype, device=be.device), be))
-            else:
-                grad_tensors.append(None)
+            shape, dtype, be = meta
+            out.append(Tensor._wrap(be.xp.zeros(shape, dtype=dtype, device=be.device), be)
+                       if ctx.materialize_grads else None)
         else:
-            grad_tensors.append(Tensor._wrap(g, meta[2]))
-    result = cls.backward(ctx, *grad_tensors)
+            out.append(wrap(g, meta))
+    return out
+
+
+def _user_gradients(name, args, result):
+    """The user's backward ``result`` checked against forward's arguments: ``(a, r)`` for each
+    Tensor argument ``a``, with ``r`` its gradient Tensor (shape not yet summed back) or None."""
     result = result if isinstance(result, tuple) else (result,)
     n = len(args)
     if len(result) < n or any(r is not None for r in result[n:]):
@@ -381,7 +385,6 @@ def _call_backward(cls, ctx, args, positions, metas, grads):
             f"{name}.backward returned an incorrect number of gradients (expected {n}, one per "
             f"argument of forward, got {len(result)})"
         )
-    out = []
     for i, a in enumerate(args):
         r = result[i]
         if not isinstance(a, Tensor):
@@ -392,7 +395,7 @@ def _call_backward(cls, ctx, args, positions, metas, grads):
                 )
             continue
         if r is None or not a.requires_grad:
-            out.append(None)
+            yield a, None
             continue
         if not isinstance(r, Tensor):
             raise TypeError(f"{name}.backward returned a {type(r).__name__} at position {i}; expected a Tensor or None")
@@ -401,13 +404,23 @@ def _call_backward(cls, ctx, args, positions, metas, grads):
                 f"{name}.backward: the gradient at position {i} is on backend {r.backend!r}, "
                 f"but the input is on {a.backend!r}"
             )
+        if r.shape != a.shape and not _sums_to(r.shape, a.shape):
+            raise ValueError(
+                f"{name}.backward returned a gradient of shape {r.shape} at position {i}, "
+                f"but the input has shape {a.shape}"
+            )
+        yield a, r
+
+
+def _call_backward(cls, ctx, args, positions, metas, grads):
+    grad_tensors = _gradient_inputs(ctx, metas, grads, lambda g, meta: Tensor._wrap(g, meta[2]))
+    out = []
+    for a, r in _user_gradients(cls.__name__, args, cls.backward(ctx, *grad_tensors)):
+        if r is None:
+            out.append(None)
+            continue
         g = r.data
         if tuple(g.shape) != a.shape:
-            if not _sums_to(tuple(g.shape), a.shape):
-                raise ValueError(
-                    f"{name}.backward returned a gradient of shape {tuple(g.shape)} at position {i}, "
-                    f"but the input has shape {a.shape}"
-                )
             from gdl.functional._util import unbroadcast
 
             g = unbroadcast(a._backend.xp, g, a.shape)  # a broadcast input's gradient, summed back
@@ -425,17 +438,7 @@ def _call_backward_graph(cls, ctx, args, metas, grads, outs, wrapped):
     gradients ``grads``, run with graph building on (the engine's mode), so its results,
     when it computes them with Tensor ops, carry a graph. While it runs, a saved forward
     output reads as the output ``apply`` returned (whose node is this one), as PyTorch's."""
-    name = cls.__name__
-    grad_tensors = []
-    for g, meta in zip(grads, metas):
-        if meta is None:
-            grad_tensors.append(None)
-        elif g is None:
-            shape, dtype, be = meta
-            grad_tensors.append(Tensor._wrap(be.xp.zeros(shape, dtype=dtype, device=be.device), be)
-                                if ctx.materialize_grads else None)
-        else:
-            grad_tensors.append(g)
+    grad_tensors = _gradient_inputs(ctx, metas, grads, lambda g, meta: g)
     saved = ctx._saved
     swap = {id(o): w for o, w in zip(outs, wrapped) if isinstance(o, Tensor) and w is not o}
     if any(t is not None and id(t) in swap for t in saved):
@@ -444,44 +447,15 @@ def _call_backward_graph(cls, ctx, args, metas, grads, outs, wrapped):
         result = cls.backward(ctx, *grad_tensors)
     finally:
         ctx._saved = saved
-    result = result if isinstance(result, tuple) else (result,)
-    n = len(args)
-    if len(result) < n or any(r is not None for r in result[n:]):
-        raise RuntimeError(
-            f"{name}.backward returned an incorrect number of gradients (expected {n}, one per "
-            f"argument of forward, got {len(result)})"
-        )
     out = []
-    for i, a in enumerate(args):
-        r = result[i]
-        if not isinstance(a, Tensor):
-            if r is not None:
-                raise RuntimeError(
-                    f"{name}.backward returned a gradient different from None at position {i}, "
-                    f"but forward's argument {i} is a {type(a).__name__}, not a Tensor"
-                )
-            continue
-        if r is None or not a.requires_grad:
-            out.append(None)
-            continue
-        if not isinstance(r, Tensor):
-            raise TypeError(f"{name}.backward returned a {type(r).__name__} at position {i}; expected a Tensor or None")
-        if r._backend is not a._backend:
-            raise ValueError(
-                f"{name}.backward: the gradient at position {i} is on backend {r.backend!r}, "
-                f"but the input is on {a.backend!r}"
-            )
-        if r.shape != a.shape:
-            if not _sums_to(r.shape, a.shape):
-                raise ValueError(
-                    f"{name}.backward returned a gradient of shape {r.shape} at position {i}, "
-                    f"but the input has shape {a.shape}"
-                )
-            from gdl.higher_order import unbroadcast
+    for a, r in _user_gradients(cls.__name__, args, result):
+        if r is not None:
+            if r.shape != a.shape:
+                from gdl.higher_order import unbroadcast
 
-            r = unbroadcast(r, a.shape)  # a broadcast input's gradient, summed back
-        if r.dtype != a.dtype:
-            r = r.to(dtype=a.dtype)
+                r = unbroadcast(r, a.shape)  # a broadcast input's gradient, summed back
+            if r.dtype != a.dtype:
+                r = r.to(dtype=a.dtype)
         out.append(r)
     return tuple(out)
 
