@@ -20,10 +20,14 @@ group, instance, RMS), ``pad``, ``interpolate``, ``pixel_shuffle``, the activati
 losses (``cross_entropy``, ``nll_loss``, ``mse_loss``, the BCE losses, ...), attention
 (``scaled_dot_product_attention``, ``MultiheadAttention``) and the recurrent layers and
 cells, plus :class:`gdl.autograd.Function` ops whose backward is written with Tensor ops.
-The fused nodes (attention, the recurrent layers) get theirs by recomputing their output
-with ordinary ops (:func:`by_recomputation`), so their fast first-order path stays as it
-is. Any other op met on the way (``cumprod``, ``sort``, the CTC loss, ``grid_sample``,
-``gdl.linalg``'s factorizations, ...) raises a ``NotImplementedError`` that names it.
+The fused nodes (attention, the recurrent layers, ``grid_sample``, ``bilinear``, ...) get
+theirs by recomputing their output with ordinary ops (:func:`by_recomputation`), so their
+fast first-order path stays as it is. Also covered: the sorting and scan ops (``sort``,
+``topk``, ``median``, ``cumprod``, ``cummax``, ``logcumsumexp``, ``diff``), ``cdist``,
+``embedding_bag``, ``affine_grid`` and ``gdl.linalg`` (``inv``, ``solve``, ``det``,
+``slogdet``, ``cholesky``, ``eigh``, ``svd``, ``qr``, ``pinv`` and what is built on them).
+Any other op met on the way (the CTC loss, ``det`` of a singular matrix, ...) raises a
+``NotImplementedError`` that names it.
 
 >>> import gdl
 >>> x = gdl.tensor([1.0, 2.0], requires_grad=True)

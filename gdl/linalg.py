@@ -159,18 +159,52 @@ def _symmetric(xp, a, upper=False):
     return xp.tril(a) + xp.tril(a, k=-1).mT
 
 
-def _results(arrays, be, inputs, backward, name):
+def _results(arrays, be, inputs, backward, name, graph=None):
     """Tensors of the outputs ``arrays`` of one op, and one node behind them all:
     ``backward(grads)`` gets one gradient array (or None) per output and returns one per
     input. A hidden tensor made first collects the outputs' gradients, so its node runs
-    (once) after all of them, as in ``gdl.autograd.Function``."""
+    (once) after all of them, as in ``gdl.autograd.Function``. ``graph(grads)``: the same
+    on Tensors (:mod:`gdl.higher_order`), or None where there is none."""
     n = len(arrays)
     if not (is_grad_enabled() and any(t.requires_grad for t in inputs)):
         return [Tensor._wrap(a, be) for a in arrays]
     hub = Tensor._wrap(arrays[0], be)
     hub.requires_grad = True
-    hub.grad_fn = Node(name, tuple(inputs), lambda collected: backward(collected.grads))
-    return [result(a, be, (hub,), lambda g, i=i: (_OutputGrads.one(i, g, n),), name) for i, a in enumerate(arrays)]
+    hub.grad_fn = Node(name, tuple(inputs), lambda collected: backward(collected.grads),
+                       None if graph is None else lambda collected: graph(collected.grads))
+    outs = []
+    for i, a in enumerate(arrays):
+        one = lambda g, i=i: (_OutputGrads.one(i, g, n),)  # noqa: E731
+        outs.append(result(a, be, (hub,), one, name, one if graph is not None else None))
+    return outs
+
+
+# -- graph backwards (create_graph=True, gdl.higher_order): the backwards below on Tensors,
+# written with the gdl.linalg functions themselves so that they differentiate again
+
+
+def _t(x):
+    return S.transpose(x, -2, -1)
+
+
+def _mm(a, b):
+    return FL.matmul(a, b)
+
+
+def _const(be, array):
+    return Tensor._wrap(array, be)
+
+
+def _unb(g, shape):
+    from gdl.higher_order import unbroadcast as _unbroadcast
+
+    return _unbroadcast(g, shape)
+
+
+def _diag_embed_t(v):
+    from gdl.functional.misc import diag_embed
+
+    return diag_embed(v)
 
 
 def _needs_grad(*ts) -> bool:
@@ -366,7 +400,11 @@ def inv(A: Tensor) -> Tensor:
         t = out.mT
         return (-be.matmul(be.matmul(t, g), t),)
 
-    return result(out, be, (A,), backward, "LinalgInv")
+    def graph(g):
+        t = _t(inv(A))
+        return (-_mm(_mm(t, g), t),)
+
+    return result(out, be, (A,), backward, "LinalgInv", graph)
 
 
 def _vector_rhs(A, B) -> bool:
@@ -420,7 +458,20 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
             gb = gb[..., 0] if vector else gb
         return (ga, gb if need_b else None)
 
-    return result(out, be, (A, B), backward, "LinalgSolve")
+    def graph(g):
+        g2 = S.unsqueeze(g, -1) if vector else g
+        gb = solve(_t(A), g2)  # (the broadcast batch, n, k): never read as a vector
+        ga = None
+        if need_a:
+            xt = solve(A, B)
+            xt = S.unsqueeze(xt, -1) if vector else xt
+            ga = _unb(-_mm(gb, _t(xt)), A.shape)
+        if need_b:
+            gb = _unb(gb, tuple(xb.shape))
+            gb = S.squeeze(gb, -1) if vector else gb
+        return (ga, gb if need_b else None)
+
+    return result(out, be, (A, B), backward, "LinalgSolve", graph)
 
 
 def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False) -> Tensor:
@@ -472,7 +523,18 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, un
             ga = unbroadcast(xp, xp.triu(full, k=k) if upper else xp.tril(full, k=-k), A.shape)
         return (ga, unbroadcast(xp, gb, B.shape) if need_b else None)
 
-    return result(x, be, (A, B), backward, "LinalgSolveTriangular")
+    def graph(g):
+        # A⁻ᵀ g (g A⁻ᵀ): the transpose of A's triangle is a triangle of the other kind
+        gb = solve_triangular(_t(A), g, upper=not upper, left=left, unitriangular=unitriangular)
+        ga = None
+        if need_a:
+            xt = solve_triangular(A, B, upper=upper, left=left, unitriangular=unitriangular)
+            full = -_mm(gb, _t(xt)) if left else -_mm(_t(xt), gb)
+            k = 1 if unitriangular else 0
+            ga = _unb(S.triu(full, k) if upper else S.tril(full, -k), A.shape)
+        return (ga, _unb(gb, B.shape) if need_b else None)
+
+    return result(x, be, (A, B), backward, "LinalgSolveTriangular", graph)
 
 
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
@@ -594,7 +656,18 @@ def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
         phk = mm(ph, k)
         return (-mm(k, p).mT + mm(mm(gh - mm(a, k), p), ph) + phk - mm(mm(phk, p), a),)
 
-    return result(out, be, (A,), backward, "LinalgPinv")
+    def graph(g):
+        p = pinv(A, atol=atol, rtol=rtol, hermitian=hermitian)
+        ph, gh, ta = _t(p), _t(g), A
+        if m <= n:
+            k = _mm(gh, p)
+            kph = _mm(k, ph)
+            return (-_t(_mm(p, k)) + kph - _mm(_mm(ta, p), kph) + _mm(_mm(ph, p), gh - _mm(k, ta)),)
+        k = _mm(p, gh)
+        phk = _mm(ph, k)
+        return (-_t(_mm(k, p)) + _mm(_mm(gh - _mm(ta, k), p), ph) + phk - _mm(_mm(phk, p), ta),)
+
+    return result(out, be, (A,), backward, "LinalgPinv", graph)
 
 
 def _tolerance(xp, s, a, atol, rtol):
@@ -669,7 +742,13 @@ def det(A: Tensor) -> Tensor:
     def backward(g):
         return (g[..., None, None] * _cofactor(be, a, out),)
 
-    return result(out, be, (A,), backward, "LinalgDet")
+    def graph(g):
+        if not _all(xp, out != 0):
+            raise NotImplementedError("create_graph=True: linalg.det at a singular matrix (its gradient, the "
+                                      "cofactor matrix, is computed from the SVD there and has no graph backward)")
+        return (S.unsqueeze(S.unsqueeze(g * det(A), -1), -1) * _t(inv(A)),)
+
+    return result(out, be, (A,), backward, "LinalgDet", graph)
 
 
 def _cofactor(be, a, d):
@@ -716,7 +795,18 @@ def slogdet(A: Tensor) -> SlogdetResult:
         _check_finite("slogdet", problem, xp, a_inv, A.data)
         return (g[..., None, None] * a_inv.mT,)
 
-    return SlogdetResult(*_results((sign, logabs), be, (A,), backward, "LinalgSlogdet"))
+    def graph(grads):
+        g = grads[1]
+        if g is None:
+            return (_const(be, xp.zeros_like(A.data)),)
+        try:
+            a_inv = inv(A)
+        except LinAlgError:
+            raise LinAlgError("linalg.slogdet: backward at a singular matrix: logabsdet is -inf there and has "
+                              "no gradient") from None
+        return (S.unsqueeze(S.unsqueeze(g, -1), -1) * _t(a_inv),)
+
+    return SlogdetResult(*_results((sign, logabs), be, (A,), backward, "LinalgSlogdet", graph))
 
 
 def logdet(A: Tensor) -> Tensor:
@@ -768,7 +858,16 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
         l_inv = xp.linalg.inv(low)
         return (be.matmul(be.matmul(l_inv.mT, phi), l_inv),)
 
-    return result(out, be, (A,), backward, "LinalgCholesky")
+    def graph(g):
+        factor = cholesky(A, upper=upper)
+        lt = factor if upper else _t(factor)  # Lᵀ
+        low_t = _t(lt)
+        p = S.tril(_mm(lt, _t(g) if upper else g))
+        phi = 0.5 * (p + _t(S.tril(p, -1)))
+        left_part = solve_triangular(lt, phi, upper=True)  # L⁻ᵀ Φ
+        return (solve_triangular(low_t, left_part, upper=False, left=False),)  # L⁻ᵀ Φ L⁻¹
+
+    return result(out, be, (A,), backward, "LinalgCholesky", graph)
 
 
 def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803 (PyTorch's name)
@@ -791,7 +890,12 @@ def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803 (PyTorch's nam
         gw, gv = grads
         return (_eigh_backward(be, w, v, gw, gv),)
 
-    return EighResult(*_results((w, v), be, (A,), backward, "LinalgEigh"))
+    def graph(grads):
+        gw, gv = grads
+        tw, tv = eigh(A, UPLO)
+        return (_eigh_graph(be, tw, tv, gw, gv),)
+
+    return EighResult(*_results((w, v), be, (A,), backward, "LinalgEigh", graph))
 
 
 def _uplo(op, UPLO) -> bool:  # noqa: N803
@@ -814,6 +918,21 @@ def _eigh_backward(be, w, v, gw, gv):
     return be.matmul(be.matmul(v, inner), vt)
 
 
+def _eigh_graph(be, w, v, gw, gv):
+    """:func:`_eigh_backward` on Tensors (``w``, ``v`` recomputed by :func:`eigh`)."""
+    vt = _t(v)
+    if gv is None:
+        return _mm(v * S.unsqueeze(gw, -2), vt)
+    vgv = _mm(vt, gv)
+    vgv = 0.5 * (vgv - _t(vgv))
+    eye = _const(be, _eye(be, w.shape[-1], w.data.dtype))
+    e = S.unsqueeze(w, -2) - S.unsqueeze(w, -1) + eye
+    inner = vgv / e
+    if gw is not None:
+        inner = inner + _diag_embed_t(gw)
+    return _mm(_mm(v, inner), vt)
+
+
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
     """The eigenvalues (ascending) of a symmetric matrix, as ``torch.linalg.eigvalsh``.
     Backward: ``V diag(g) Vᵀ`` (the eigenvectors are computed when a gradient is needed).
@@ -830,7 +949,10 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
     if not _needs_grad(A):
         return Tensor._wrap(xp.linalg.eigvalsh(a), be)
     w, v = xp.linalg.eigh(a)
-    return result(w, be, (A,), lambda g: (_eigh_backward(be, w, v, g, None),), "LinalgEigvalsh")
+    def graph(g):
+        return (_eigh_graph(be, None, eigh(A, UPLO)[1], g, None),)
+
+    return result(w, be, (A,), lambda g: (_eigh_backward(be, w, v, g, None),), "LinalgEigvalsh", graph)
 
 
 def svd(A: Tensor, full_matrices: bool = True) -> SVDResult:
@@ -860,7 +982,48 @@ def svd(A: Tensor, full_matrices: bool = True) -> SVDResult:
             gvh = None if gvh is None else gvh[..., :k, :]
         return (_svd_backward(be, uk, s, vhk, gu, gs, gvh),)
 
-    return SVDResult(*_results((u, s, vh), be, (A,), backward, "LinalgSvd"))
+    def graph(grads):
+        gu, gs, gvh = grads
+        tu, ts, tvh = svd(A, full_matrices=full_matrices)
+        if full_matrices:
+            tu, tvh = tu[..., :, :k], tvh[..., :k, :]
+            gu = None if gu is None else gu[..., :, :k]
+            gvh = None if gvh is None else gvh[..., :k, :]
+        return (_svd_graph(be, tu, ts, tvh, gu, gs, gvh),)
+
+    return SVDResult(*_results((u, s, vh), be, (A,), backward, "LinalgSvd", graph))
+
+
+def _svd_graph(be, u, s, vh, gu, gs, gvh):
+    """:func:`_svd_backward` on Tensors (``u``, ``s``, ``vh`` recomputed by :func:`svd`)."""
+    m, n = u.shape[-2], vh.shape[-1]
+    if gu is None and gvh is None:
+        return _mm(u * S.unsqueeze(gs, -2), vh)
+    eye = _const(be, _eye(be, s.shape[-1], s.data.dtype))
+    s2 = s * s
+    e = S.unsqueeze(s2, -2) - S.unsqueeze(s2, -1) + eye
+    inner = None
+    if gu is not None:
+        uhgu = _mm(_t(u), gu)
+        inner = (uhgu - _t(uhgu)) * S.unsqueeze(s, -2)
+    if gvh is not None:
+        vhgv = _mm(vh, _t(gvh))
+        part = S.unsqueeze(s, -1) * (vhgv - _t(vhgv))
+        inner = part if inner is None else inner + part
+    inner = inner / e
+    if gs is not None:
+        inner = inner + _diag_embed_t(gs)
+    if m > n and gu is not None:
+        ga = _mm(u, inner)
+        gus = gu / S.unsqueeze(s, -2)
+        ga = ga + gus - _mm(u, _mm(_t(u), gus))
+        return _mm(ga, vh)
+    if m < n and gvh is not None:
+        ga = _mm(inner, vh)
+        sgvh = gvh / S.unsqueeze(s, -1)
+        ga = ga + sgvh - _mm(_mm(sgvh, _t(vh)), vh)
+        return _mm(u, ga)
+    return _mm(u, _mm(inner, vh))
 
 
 def _svd_backward(be, u, s, vh, gu, gs, gvh):
@@ -909,7 +1072,11 @@ def svdvals(A: Tensor) -> Tensor:
     if not _needs_grad(A):
         return Tensor._wrap(xp.linalg.svdvals(A.data), be)
     u, s, vh = xp.linalg.svd(A.data, full_matrices=False)
-    return result(s, be, (A,), lambda g: (be.matmul(u * g[..., None, :], vh),), "LinalgSvdvals")
+    def graph(g):
+        tu, _, tvh = svd(A, full_matrices=False)
+        return (_mm(tu * S.unsqueeze(g, -2), tvh),)
+
+    return result(s, be, (A,), lambda g: (be.matmul(u * g[..., None, :], vh),), "LinalgSvdvals", graph)
 
 
 def qr(A: Tensor, mode: str = "reduced") -> QRResult:
@@ -941,11 +1108,17 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
                                "(the extra columns of Q are not determined by A); use mode='reduced'")
         return (_qr_backward(be, q, r, *grads),)
 
+    def graph(grads):
+        if mode == "r" or (mode == "complete" and m > n):
+            backward(grads)  # raises, as the first-order backward does
+        tq, tr = qr(A, mode=mode)
+        return (_qr_graph(be, tq, tr, *grads),)
+
     if mode == "r":
         empty = xp.zeros((0,), dtype=q.dtype, device=be.device)
         return QRResult(Tensor._wrap(empty, be), _results((r,), be, (A,), lambda gs: backward((None, gs[0])),
-                                                          "LinalgQr")[0])
-    return QRResult(*_results((q, r), be, (A,), backward, "LinalgQr"))
+                                                          "LinalgQr", lambda gs: graph((None, gs[0])))[0])
+    return QRResult(*_results((q, r), be, (A,), backward, "LinalgQr", graph))
 
 
 def _qr_backward(be, q, r, gq, gr):
@@ -969,6 +1142,27 @@ def _qr_backward(be, q, r, gq, gr):
     return ga if gr is None else ga + mm(q, gr)
 
 
+def _qr_graph(be, q, r, gq, gr):
+    """:func:`_qr_backward` on Tensors (``q``, ``r`` recomputed by :func:`qr`); the
+    triangular solves are :func:`solve_triangular` on ``R``."""
+    m, n = q.shape[-2], r.shape[-1]
+    if gq is None:
+        M = _mm(gr, _t(r))  # noqa: N806
+    else:
+        M = -_mm(_t(q), gq) if gr is None else _mm(gr, _t(r)) - _mm(_t(q), gq)  # noqa: N806
+    if m >= n:
+        sym = S.triu(M) + _t(S.triu(M, 1))
+        b = _mm(q, sym)
+        if gq is not None:
+            b = b + gq
+        return solve_triangular(_t(r), b, upper=False, left=False)  # b R⁻ᵀ
+    skew = S.tril(_t(M) - M)
+    b = solve_triangular(_t(r[..., :, :m]), _mm(q, skew), upper=False, left=False)  # (Q skew) R₁⁻ᵀ
+    zeros = _const(be, be.xp.zeros(tuple(b.shape[:-1]) + (n - m,), dtype=b.data.dtype, device=be.device))
+    ga = S.concat([b, zeros], axis=-1)
+    return ga if gr is None else ga + _mm(q, gr)
+
+
 # -- built from the above -----------------------------------------------------------------------
 
 
@@ -989,7 +1183,8 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     xp = be.xp
     if n == 0:
         eye = xp.broadcast_to(_eye(be, A.shape[-1], A.data.dtype), A.shape)
-        return result(xp.asarray(eye, copy=True), be, (A,), lambda g: (xp.zeros_like(g),), "LinalgMatrixPower")
+        return result(xp.asarray(eye, copy=True), be, (A,), lambda g: (xp.zeros_like(g),), "LinalgMatrixPower",
+                      lambda g: (_const(be, xp.zeros_like(g.data)),))
     if n < 0:
         A, n = inv(A), -n
     out, base = None, A

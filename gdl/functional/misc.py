@@ -510,7 +510,12 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
         cols_sum = xp.sum(xp.where(on, gp, xp.zeros((), dtype=gp.dtype, device=be.device)), axis=-2)
         return (cols_sum[..., c0 : c0 + n],)
 
-    return result(out, be, (x,), backward, "DiagEmbed")
+    def graph(g):  # the same diagonals, with Tensor ops
+        on_t = Tensor._wrap(xp.astype(on, g.data.dtype), be)
+        cols_sum = (g.permute(inverse) * on_t).sum(-2)
+        return (S._slice_along(cols_sum, cols_sum.ndim - 1, slice(c0, c0 + n)),)
+
+    return result(out, be, (x,), backward, "DiagEmbed", graph)
 
 
 def _plane_perm(nd, d1, d2):
@@ -567,7 +572,11 @@ def block_diag(*tensors) -> Tensor:
             grads.append(block if block.dtype == src or not dtypes.is_floating(src) else xp.astype(block, src))
         return tuple(grads)
 
-    return result(out, be, tuple(tensors), backward, "BlockDiag")
+    def graph(g):  # each tensor's block, with Tensor ops (a non-float block needs no gradient)
+        blocks = [g[r0 : r0 + h, c0 : c0 + w].reshape(shape) for r0, c0, (h, w), shape, _ in boxes]
+        return tuple(E.astype(k, t.dtype) if t.requires_grad else None for k, t in zip(blocks, tensors))
+
+    return result(out, be, tuple(tensors), backward, "BlockDiag", graph)
 
 
 def _promoted(xp, dts):
@@ -805,7 +814,44 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode="use_mm_for_eucli
         return ga, gb
 
     out = dist if dist.dtype == src else xp.astype(dist, src)
-    return result(out, be, (a, b), backward, "Cdist")
+    return result(out, be, (a, b), backward, "Cdist", lambda g: _cdist_graph(a, b, out, g, p))
+
+
+def _cdist_graph(a: Tensor, b: Tensor, dist, g: Tensor, p: float):
+    """``cdist``'s backward with Tensor ops (create_graph): the gradient of each distance
+    with respect to each difference, as :func:`_cdist_grad` (its masks and signs constants
+    of the forward), from the differences taken directly (``(..., P, R, M)`` at once)."""
+    from gdl.higher_order import unbroadcast as unb
+
+    be = a._backend
+    xp = be.xp
+    if p == 0:
+        return tuple(Tensor._wrap(xp.zeros(t.data.shape, dtype=t.data.dtype, device=be.device), be) for t in (a, b))
+
+    def const(v):
+        return Tensor._wrap(v if v.dtype == a.data.dtype else xp.astype(v, a.data.dtype), be)
+
+    diff = a.unsqueeze(-2) - b.unsqueeze(-3)
+    raw = diff.data
+    sign = const(xp.sign(raw))
+    gd = g.unsqueeze(-1)
+    dd = dist[..., None]
+    if p == 1:
+        per = sign * gd
+    elif p == 2:
+        zero = xp.astype(dist == 0, raw.dtype)
+        safe = ((diff * diff).sum(-1) + const(zero)).sqrt()  # 1 where the distance is 0
+        per = diff * (g * const(1 - zero) / safe).unsqueeze(-1)
+    elif math.isinf(p):
+        per = sign * const(xp.abs(raw) == dd) * gd
+    else:
+        flat = xp.astype(raw == 0, raw.dtype)
+        zd = xp.astype(dist == 0, raw.dtype)
+        safe_ad = diff.abs() + const(flat)  # 1 where a difference is 0
+        dsafe = ((safe_ad ** p * const(1 - flat)).sum(-1) + const(zd)) ** (1.0 / p)
+        live = const((1 - flat) * (1 - zd)[..., None])
+        per = sign * safe_ad ** (p - 1) / dsafe.unsqueeze(-1) ** (p - 1) * gd * live
+    return unb(per.sum(-2), a.shape), unb(-per.sum(-3), b.shape)
 
 
 def _batch_shape(sa, sb):

@@ -9,7 +9,7 @@ import builtins
 
 from gdl import dtypes
 from gdl.functional._util import LAST, axis_alias, check_axis
-from gdl.functional.indexing import _gather
+from gdl.functional.indexing import _gather, _scatter_graph
 from gdl.functional.reduction import ValuesIndices, _dims, _float_data, _scalar_pair
 from gdl.tensor import Tensor, result
 
@@ -68,7 +68,9 @@ def _gather_sorted(x, order, a, name):
     def backward(g):
         return (xp.take_along_axis(g, xp.argsort(order, axis=a), axis=a),)
 
-    return ValuesIndices(result(values, be, (x,), backward, name), Tensor._wrap(order, be))
+    shape = tuple(x.data.shape)
+    return ValuesIndices(result(values, be, (x,), backward, name, lambda g: (_scatter_graph(g, shape, a, order),)),
+                         Tensor._wrap(order, be))
 
 
 def argsort(x: Tensor, dim: int = LAST, descending: bool = False, stable: bool = False, *, axis=None) -> Tensor:
@@ -123,7 +125,12 @@ def _pick_sorted(op, x, a, keepdim, position):
         pos = xp.reshape(xp.arange(shape[a], device=be.device), (shape[a],) + (1,) * (len(shape) - 1 - a))
         return (xp.where(pos == idx_keep, g, xp.zeros_like(g)),)
 
-    return ValuesIndices(result(values, be, (x,), backward, op.capitalize()), Tensor._wrap(idx, be))
+    def graph(g):  # g scattered to the index: a scatter whose own graph is the gather
+        from gdl.functional.shape import unsqueeze
+
+        return (_scatter_graph(g if keepdim else unsqueeze(g, a), tuple(shape), a, idx_keep),)
+
+    return ValuesIndices(result(values, be, (x,), backward, op.capitalize(), graph), Tensor._wrap(idx, be))
 
 
 def _nan_count(xp, ordered, a):
@@ -198,7 +205,8 @@ def _median_all(x, op, nan_aware):
     n = flat.shape[0]
     if n == 0:
         out = xp.full((), float("nan"), dtype=_float_data(x).data.dtype, device=be.device)
-        return result(out, be, (x,), lambda g: (xp.zeros_like(data),), op.capitalize())  # NaN, in the graph
+        return result(out, be, (x,), lambda g: (xp.zeros_like(data),), op.capitalize(),  # NaN, in the graph
+                      lambda g: (Tensor._wrap(xp.zeros_like(data), be),))
     ordered = xp.sort(flat, stable=True)
     count = int(_nan_count(xp, xp.reshape(ordered, (1, n)), 1)[0, 0])
     if nan_aware:
@@ -214,7 +222,14 @@ def _median_all(x, op, nan_aware):
         hit = xp.astype(hit, g.dtype)
         return (g * hit / xp.sum(hit),)
 
-    return result(out, be, (x,), backward, op.capitalize())
+    def graph(g):  # g times a constant share (the ties are a property of the forward)
+        hit = data == out
+        if dtypes.is_floating(data.dtype):
+            hit = hit | (xp.isnan(data) & xp.isnan(out))
+        hit = xp.astype(hit, g.data.dtype)
+        return (g * Tensor._wrap(hit / xp.sum(hit), be),)
+
+    return result(out, be, (x,), backward, op.capitalize(), graph)
 
 
 def kthvalue(x: Tensor, k: int, dim: int = LAST, keepdim: bool = False, *, axis=None, keepdims=None) -> ValuesIndices:

@@ -214,7 +214,33 @@ def cumprod(x: Tensor, dim=None, *, dtype=None, axis=None) -> Tensor:
             s *= 2
         return (_exclusive_cumprod(xp, data, a, be.device) * xp.flip(h, axis=a),)
 
-    return result(out, be, (x,), backward, "Cumprod")
+    return result(out, be, (x,), backward, "Cumprod", _recompute_scan(x, a, lambda p, q: p * q))
+
+
+def _doubling_scan_graph(t: Tensor, axis: int, combine) -> Tensor:
+    """:func:`_doubling_scan` with Tensor ops (differentiable), ``combine`` on Tensors."""
+    from gdl.functional.shape import _slice_along, concat
+
+    n = t.shape[axis]
+    s = 1
+    while s < n:
+        head = _slice_along(t, axis, slice(0, s))
+        tail = combine(_slice_along(t, axis, slice(0, n - s)), _slice_along(t, axis, slice(s, n)))
+        t = concat([head, tail], axis)
+        s *= 2
+    return t
+
+
+def _recompute_scan(x: Tensor, axis: int, combine):
+    """A graph backward for a scan node: its output recomputed as a log-depth scan of
+    differentiable ``combine`` steps (see :func:`gdl.higher_order.by_recomputation`)."""
+
+    def graph(g):
+        from gdl.higher_order import by_recomputation
+
+        return by_recomputation(lambda t: _doubling_scan_graph(t, axis, combine), (x,))(g)
+
+    return graph
 
 
 def _exclusive_shift(xp, data, axis, device):
@@ -252,7 +278,12 @@ def logcumsumexp(x: Tensor, dim=None, *, axis=None) -> Tensor:
         log_neg = xp.where(neg, xp.log(xp.where(neg, -g, ones)), neg_inf) - out
         return (xp.exp(data + _flip_scan(xp, log_pos, a, add)) - xp.exp(data + _flip_scan(xp, log_neg, a, add)),)
 
-    return result(out, x._backend, (x,), backward, "Logcumsumexp")
+    def combine(p, q):
+        from gdl.functional.pointwise import logaddexp
+
+        return logaddexp(p, q)
+
+    return result(out, x._backend, (x,), backward, "Logcumsumexp", _recompute_scan(x, a, combine))
 
 
 def cummax(x: Tensor, dim=None, *, axis=None) -> ValuesIndices:
@@ -297,7 +328,12 @@ def _cumextreme(op, x, dim, axis, is_max):
     def backward(g):
         return (_scatter_along(be, g, indices, a),)
 
-    out = result(values, be, (x,), backward, op.capitalize())
+    def graph(g):  # a scatter to the indices, whose own graph is the gather
+        from gdl.functional.indexing import _scatter_graph
+
+        return (_scatter_graph(g, tuple(data.shape), a, indices),)
+
+    out = result(values, be, (x,), backward, op.capitalize(), graph)
     return ValuesIndices(out, Tensor._wrap(indices, be))
 
 
@@ -370,7 +406,20 @@ def diff(x: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None, *, axi
             start += size
         return tuple(grads)
 
-    return result(out, be, tuple(parts), backward, "Diff")
+    def graph(g):  # the same differences of g, with Tensor ops
+        from gdl.functional.shape import _slice_along, concat
+
+        for _ in range(min(n, total)):
+            zshape = g.shape[:a] + (1,) + g.shape[a + 1 :]
+            zero = Tensor._wrap(xp.zeros(zshape, dtype=g.data.dtype, device=be.device), be)
+            g = concat([zero, g], a) - concat([g, zero], a)
+        grads, start = [], 0
+        for size in sizes:
+            grads.append(_slice_along(g, a, slice(start, start + size)))
+            start += size
+        return tuple(grads)
+
+    return result(out, be, tuple(parts), backward, "Diff", graph)
 
 
 __all__ = ["cummax", "cummin", "cumprod", "cumsum", "diff", "logcumsumexp"]

@@ -95,7 +95,25 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
             g2 = unbroadcast(xp, gk / c2 * (u1 - ok * (b / xp.where(n2 == 0, 1.0, n2))), shape2)
         return (g1, g2)
 
-    return result(out, be, (a_t, b_t), backward, "CosineSimilarity")
+    bshape = tuple(a.shape)
+    # For create_graph: the output recomputed with Tensor ops. Each norm is sqrt(Σx² + z) with
+    # z = 1 on a zero vector (so x/‖x‖ = 0 there, as above) plus the clamp as a constant
+    # offset (the gradient flows through the norm even where it was clamped, as above).
+    off1, off2 = (xp.astype(n == 0, a.dtype) for n in (n1, n2))
+    shift1, shift2 = c1 - xp.sqrt(xp.sum(a * a, axis=axis, keepdims=True) + off1), c2 - xp.sqrt(
+        xp.sum(b * b, axis=axis, keepdims=True) + off2)
+
+    def recompute(t1, t2):
+        u = []
+        for t, off, shift in ((t1, off1, shift1), (t2, off2, shift2)):
+            t = t.broadcast_to(bshape) if t.shape != bshape else t
+            clamped = (t * t).sum(axis, keepdims=True) + Tensor._wrap(off, be)
+            u.append(t / (clamped.sqrt() + Tensor._wrap(shift, be)))
+        return (u[0] * u[1]).sum(axis)
+
+    from gdl.higher_order import by_recomputation
+
+    return result(out, be, (a_t, b_t), backward, "CosineSimilarity", by_recomputation(recompute, (a_t, b_t)))
 
 
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from gdl.functional.shape import _put_rows, _take_rows
 from gdl.nn.functional._arguments import (
     _check_tensor,
     _host_ints,
@@ -149,7 +150,12 @@ def embedding_bag(input, weight: Tensor, offsets=None, max_norm: float | None = 
             gw = xp.zeros((num, dim), dtype=dt, device=be.device)
             return (gw,) if per_sample_weights is None else (gw, xp.zeros_like(per_sample_weights.data))
 
-        return result(out, be, inputs, backward_empty, "EmbeddingBag")
+        def graph_empty(g):
+            gw = Tensor._wrap(xp.zeros((num, dim), dtype=dt, device=be.device), be)
+            return (gw,) if per_sample_weights is None else (gw, Tensor._wrap(xp.zeros_like(per_sample_weights.data),
+                                                                              be))
+
+        return result(out, be, inputs, backward_empty, "EmbeddingBag", graph_empty)
     valid = None if padding_idx is None else flat != padding_idx
     rows = xp.take(weight.data, flat, axis=0)  # (m, dim)
     if mode == "max":
@@ -192,7 +198,29 @@ def embedding_bag(input, weight: Tensor, offsets=None, max_norm: float | None = 
             gpsw = xp.reshape(gpsw, per_sample_weights.shape)
         return (gw,) if per_sample_weights is None else (gw, gpsw)
 
-    return result(out, be, inputs, backward, "EmbeddingBag")
+    def graph(g):  # the same with Tensor ops (create_graph; weight's gradient dense even with sparse=True)
+        ge = _take_rows(g, bag)
+        gw = gpsw = None
+        if need_w:
+            if per_sample_weights is None:
+                scale = coef
+            else:  # coef without the per-sample weights (their Tensor takes their place)
+                scale = xp.ones((m,), dtype=dt, device=be.device) if valid is None else xp.astype(valid, dt)
+            if scale_grad_by_freq:
+                freq = be.scatter_add((num, 1), flat, xp.ones((m, 1), dtype=dt, device=be.device))
+                scale = scale / xp.take(freq, flat, axis=0)[:, 0]
+            factor = Tensor._wrap(scale[:, None], be)
+            if per_sample_weights is not None:
+                factor = factor * per_sample_weights.reshape((m, 1))
+            gw = _put_rows(ge * factor, flat, num)
+        if need_psw:
+            gpsw = (ge * _take_rows(weight, flat)).sum(1)
+            if valid is not None:
+                gpsw = gpsw * Tensor._wrap(xp.astype(valid, dt), be)
+            gpsw = gpsw.reshape(per_sample_weights.shape)
+        return (gw,) if per_sample_weights is None else (gw, gpsw)
+
+    return result(out, be, inputs, backward, "EmbeddingBag", graph)
 
 
 def _bag_max(be, weight, flat, bag, starts, ends, n_bags, width, valid, rows):
@@ -230,4 +258,14 @@ def _bag_max(be, weight, flat, bag, starts, ends, n_bags, width, valid, rows):
         contrib = xp.reshape(xp.where(any_member, g, zero), (-1,))
         return (xp.reshape(be.scatter_add((num * dim,), row * dim + col, contrib), (num, dim)),)
 
-    return result(out, be, (weight,), backward, "EmbeddingBag")
+    def graph(g):  # g sent to the winning (row, column) entries, with Tensor ops
+        if not longest:
+            return (Tensor._wrap(xp.zeros((num, dim), dtype=dt, device=be.device), be),)
+        first = xp.argmax(block, axis=1)
+        row = xp.take(flat, xp.reshape(xp.take_along_axis(member, first, axis=1), (-1,)))
+        col = xp.reshape(xp.broadcast_to(xp.arange(dim, dtype=xp.int64, device=be.device)[None, :],
+                                          (n_bags, dim)), (-1,))
+        contrib = (g * Tensor._wrap(xp.astype(any_member, dt), be)).reshape((-1,))
+        return (_put_rows(contrib, row * dim + col, num * dim).reshape((num, dim)),)
+
+    return result(out, be, (weight,), backward, "EmbeddingBag", graph)

@@ -143,8 +143,16 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
             return gx1, gx2, gw
         return gx1, gx2, gw, xp.sum(g2, axis=0)
 
+    def recompute(t1, t2, tw, tb=None):  # the same products with Tensor ops, for create_graph
+        z = (t1.reshape((b, n1)) @ tw.permute((1, 0, 2)).reshape((n1, n_out * n2))).reshape((b, n_out, n2))
+        y = (z * t2.reshape((b, 1, n2))).sum(-1)
+        return (y if tb is None else y + tb).reshape(lead + (n_out,))
+
+    from gdl.higher_order import by_recomputation
+
     inputs = (input1, input2, weight) if bias is None else (input1, input2, weight, bias)
-    return result(xp.reshape(out, lead + (n_out,)), be, inputs, backward, "Bilinear")
+    return result(xp.reshape(out, lead + (n_out,)), be, inputs, backward, "Bilinear",
+                  by_recomputation(recompute, inputs))
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:

@@ -15,6 +15,7 @@ tensor([[[[ 0., 10.],
 
 from __future__ import annotations
 
+from gdl.functional.shape import _take_rows
 from gdl.nn.functional._arguments import _check_tensor, _same_backend, _same_dtype, _zero
 from gdl.tensor import Tensor, result
 
@@ -76,7 +77,10 @@ def affine_grid(theta: Tensor, size, align_corners=None) -> Tensor:
     def backward(g):
         return (xp.reshape(g, (n, h * w, 2)).mT @ base,)
 
-    return result(xp.reshape(out, (n, h, w, 2)), be, (theta,), backward, "AffineGrid")
+    def graph(g):  # linear in theta: the same product with Tensor ops
+        return (g.reshape((n, h * w, 2)).mT @ Tensor._wrap(base, be),)
+
+    return result(xp.reshape(out, (n, h, w, 2)), be, (theta,), backward, "AffineGrid", graph)
 
 
 def _clip_with_grad(xp, x, size):
@@ -216,4 +220,33 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
                 ggrid = xp.reshape(xp.stack([gx, gy], axis=1), grid.shape)
         return gin, ggrid
 
-    return result(out, be, (input, grid), backward, "GridSampler2D")
+    def recompute(t_in, t_grid):
+        """The output again with Tensor ops (create_graph): the taps' rows and masks are
+        constants; the pixel coordinates are linear in the grid with slope ``dx``/``dy``."""
+        t_src = t_in.permute((0, 2, 3, 1)).reshape((n * h * w, c))
+        if mode == "nearest":
+            t_weights = [Tensor._wrap(wk, be) for wk in weights]
+        else:
+            coords = []
+            for k, pos, slope in ((0, x, dx), (1, y, dy)):
+                flat = t_grid[..., k].reshape((-1,))
+                coords.append((flat - Tensor._wrap(flat.data, be)) * Tensor._wrap(xp.asarray(slope, dtype=dt, device=be.device), be)
+                              + Tensor._wrap(pos - xp.floor(pos), be))
+            twx, twy = coords
+            t_weights = [(1 - twx) * (1 - twy), twx * (1 - twy), (1 - twx) * twy, twx * twy]
+        total = None
+        for (rows, inb), wk in zip(taps, t_weights):
+            picked = _take_rows(t_src, rows) * Tensor._wrap(xp.astype(inb, dt)[:, None], be)
+            term = wk.reshape((cnt, 1)) * picked
+            total = term if total is None else total + term
+        return total.reshape((n, ho, wo, c)).permute((0, 3, 1, 2))
+
+    from gdl.higher_order import by_recomputation
+
+    def graph(g):  # nearest: the grid's gradient is zeros (as the first-order backward's), not None
+        gin, ggrid = by_recomputation(recompute, (input, grid))(g)
+        if ggrid is None and need_grid:
+            ggrid = Tensor._wrap(xp.zeros(grid.shape, dtype=dt, device=be.device), be)
+        return gin, ggrid
+
+    return result(out, be, (input, grid), backward, "GridSampler2D", graph)
