@@ -26,7 +26,7 @@ fast first-order path stays as it is. Also covered: the sorting and scan ops (``
 ``topk``, ``median``, ``cumprod``, ``cummax``, ``logcumsumexp``, ``diff``), ``cdist``,
 ``embedding_bag``, ``affine_grid`` and ``gdl.linalg`` (``inv``, ``solve``, ``det``,
 ``slogdet``, ``cholesky``, ``eigh``, ``svd``, ``qr``, ``pinv`` and what is built on them).
-Any other op met on the way (the CTC loss, ``det`` of a singular matrix, ...) raises a
+Any other op met on the way (the CTC loss, ``det`` of a singular matrix) raises a
 ``NotImplementedError`` that names it.
 
 >>> import gdl

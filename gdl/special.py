@@ -26,7 +26,7 @@ import math
 from gdl.functional import elementwise as _E
 from gdl.functional import pointwise as _P
 from gdl.functional import reduction as _R
-from gdl.functional.pointwise import _binary_result, _operands, _run
+from gdl.functional.pointwise import _binary_result, _operands, _run, _tensor_pair
 from gdl.functional.pointwise_extra import sinc
 from gdl.functional.special import (
     _FRACTION_FROM,
@@ -69,6 +69,11 @@ _SQRT2 = math.sqrt(2.0)
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
+def _safe(x, at):
+    """``x`` with ``1`` where the raw mask ``at`` holds (a divisor kept away from 0)."""
+    return _E.where(at, 1.0, x)
+
+
 # -- the normal distribution --------------------------------------------------------------------
 
 
@@ -101,12 +106,14 @@ def _normal_pdf_over_cdf(xp, x):
 def ndtr(input):
     """The standard normal CDF ``Φ(x) = ½·erfc(−x/√2)``; backward ``g·φ(x)``."""
     return _special_unary("ndtr", "Ndtr", input, _ndtr64,
-                          lambda xp, w: xp.exp(-0.5 * w * w - _LOG_SQRT_2PI))
+                          lambda xp, w: xp.exp(-0.5 * w * w - _LOG_SQRT_2PI),
+                          lambda x, g: g * _E.exp(-0.5 * x * x - _LOG_SQRT_2PI))
 
 
 def log_ndtr(input):
     """``log Φ(x)``, accurate in both tails (as ``torch.special.log_ndtr``); backward ``g·φ(x)/Φ(x)``."""
-    return _special_unary("log_ndtr", "LogNdtr", input, _log_ndtr64, _normal_pdf_over_cdf)
+    return _special_unary("log_ndtr", "LogNdtr", input, _log_ndtr64, _normal_pdf_over_cdf,
+                          lambda x, g: g * _E.exp(-0.5 * x * x - _LOG_SQRT_2PI - log_ndtr(x)))
 
 
 def _ndtri64(xp, p):
@@ -131,7 +138,13 @@ def ndtri(input):
     """The inverse of :func:`ndtr`: the ``x`` with ``Φ(x) = p`` (−inf at 0, inf at 1, NaN
     outside [0, 1]), as ``torch.special.ndtri``; backward ``g·√(2π)·e^{x²/2}``."""
     return _special_unary("ndtri", "Ndtri", input, _ndtri64,
-                          lambda xp, w: xp.exp(0.5 * _ndtri64(xp, w) ** 2 + _LOG_SQRT_2PI))
+                          lambda xp, w: xp.exp(0.5 * _ndtri64(xp, w) ** 2 + _LOG_SQRT_2PI),
+                          _ndtri_graph)
+
+
+def _ndtri_graph(p, g):
+    x = ndtri(p)
+    return g * _E.exp(0.5 * x * x + _LOG_SQRT_2PI)
 
 
 # -- Bessel ------------------------------------------------------------------------------------------
@@ -148,7 +161,11 @@ def i1(input):
     def derivative(xp, w):
         return xp.where(w == 0, 0.5, _bessel_i64(xp, w, 0) - _safe_over_x(xp, _bessel_i64(xp, w, 1), w, 0.0))
 
-    return _special_unary("i1", "I1", input, lambda xp, w: _bessel_i64(xp, w, 1), derivative)
+    def graph(x, g):
+        zero = x.data == 0
+        return g * _E.where(zero, 0.5, i0(x) - i1(x) / _safe(x, zero))
+
+    return _special_unary("i1", "I1", input, lambda xp, w: _bessel_i64(xp, w, 1), derivative, graph)
 
 
 def i0e(input):
@@ -156,6 +173,7 @@ def i0e(input):
     return _special_unary(
         "i0e", "I0e", input, lambda xp, w: _bessel_i64(xp, w, 0, scaled=True),
         lambda xp, w: _bessel_i64(xp, w, 1, scaled=True) - xp.sign(w) * _bessel_i64(xp, w, 0, scaled=True),
+        lambda x, g: g * (i1e(x) - _P.sign(x) * i0e(x)),
     )
 
 
@@ -166,7 +184,13 @@ def i1e(input):
         e0, e1 = _bessel_i64(xp, w, 0, scaled=True), _bessel_i64(xp, w, 1, scaled=True)
         return xp.where(w == 0, 0.5, e0 - xp.sign(w) * e1 - _safe_over_x(xp, e1, w, 0.0))
 
-    return _special_unary("i1e", "I1e", input, lambda xp, w: _bessel_i64(xp, w, 1, scaled=True), derivative)
+    def graph(x, g):
+        zero = x.data == 0
+        e1 = i1e(x)
+        return g * _E.where(zero, 0.5, i0e(x) - _P.sign(x) * e1 - e1 / _safe(x, zero))
+
+    return _special_unary("i1e", "I1e", input, lambda xp, w: _bessel_i64(xp, w, 1, scaled=True), derivative,
+                          graph)
 
 
 # -- erfcx, entr, xlog1py -------------------------------------------------------------------------------
@@ -188,7 +212,8 @@ def erfcx(input):
     """The scaled complementary error function ``e^{x²}·erfc(x)`` (finite for large ``x``,
     where ``erfc`` underflows); backward ``g·(2x·erfcx(x) − 2/√π)``."""
     return _special_unary("erfcx", "Erfcx", input, _erfcx64,
-                          lambda xp, w: 2.0 * w * _erfcx64(xp, w) - 2.0 / math.sqrt(math.pi))
+                          lambda xp, w: 2.0 * w * _erfcx64(xp, w) - 2.0 / math.sqrt(math.pi),
+                          lambda x, g: g * (2.0 * x * erfcx(x) - 2.0 / math.sqrt(math.pi)))
 
 
 def _entr64(xp, x):
@@ -200,7 +225,8 @@ def _entr64(xp, x):
 
 def entr(input):
     """The elementwise entropy ``−x·log x`` (0 at 0, −inf below); backward ``g·(−log x − 1)``."""
-    return _special_unary("entr", "Entr", input, _entr64, lambda xp, w: -xp.log(w) - 1.0)
+    return _special_unary("entr", "Entr", input, _entr64, lambda xp, w: -xp.log(w) - 1.0,
+                          lambda x, g: g * (-_E.log(x) - 1.0))
 
 
 def xlog1py(input, other):
@@ -221,5 +247,12 @@ def xlog1py(input, other):
         d = fn(g, xb)
         return xp.where((xa == 0) & (xb <= -1), xp.zeros_like(d), d)
 
-    return _binary_result("Xlog1py", out, be, ta, tb, xa, xb, grad_x, lambda g: g * xa / (1.0 + xb))
+    x, y = _tensor_pair(ta, tb, xa, xb, be)
+
+    def graph_x(g):
+        dead = (xa == 0) & (xb <= -1)
+        return _E.where(dead, 0.0, g * _P.log1p(_E.where(dead, 0.0, y)))
+
+    return _binary_result("Xlog1py", out, be, ta, tb, xa, xb, grad_x, lambda g: g * xa / (1.0 + xb),
+                          graph_x, lambda g: g * x / (1.0 + y))
 

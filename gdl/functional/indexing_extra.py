@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 
+from gdl.functional import elementwise as E
 from gdl.functional import linalg as FL
 from gdl.functional import misc as MI
 from gdl.functional import shape as S
@@ -34,7 +35,31 @@ from gdl.functional.indexing import (
     _same_dtype,
     _wrap_negative,
 )
+from gdl.higher_order import by_recomputation
+from gdl.higher_order import unbroadcast as _unb
 from gdl.tensor import Tensor, result
+
+# -- graph backwards (create_graph=True): the same gradients with Tensor ops ---------------------------
+
+
+def _zeroed(g: Tensor, mask) -> Tensor:
+    """``g`` with zeros where the raw bool ``mask`` holds (a differentiable ``where``)."""
+    return E.where(mask, 0.0, g)
+
+
+def _slices_at(g: Tensor, d: int, positions) -> Tensor:
+    """``g``'s slices along ``d`` at the raw integer array ``positions`` (their gradient
+    scatter-adds back: the pair of the scatter ops' gradients)."""
+    moved = S.movedim(g, d, 0) if d else g
+    taken = S._take_rows(moved, positions)
+    return S.movedim(taken, 0, d) if d else taken
+
+
+def _padded(t: Tensor, shape) -> Tensor:
+    """``t`` extended with zeros at the end of each axis up to ``shape`` (``_pad_to`` on Tensors)."""
+    if tuple(t.shape) == tuple(shape):
+        return t
+    return S._slice_put(t, tuple(slice(0, n) for n in t.shape), shape)
 
 
 def _need(op: str, t, what: str = "input") -> Tensor:
@@ -164,7 +189,12 @@ def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
         gx = xp.permute_dims(xp.where(mask, xp.zeros_like(gm), gm), inverse)
         return gx, xp.linalg.diagonal(gm, offset=offset)
 
-    return result(out, be, (x, src), backward, "DiagonalScatter")
+    def graph(g):
+        gm = S.permute(g, perm)
+        gx = S.permute(_zeroed(gm, mask), inverse)
+        return gx, FL.diagonal(gm, offset=offset, dim1=-2, dim2=-1)
+
+    return result(out, be, (x, src), backward, "DiagonalScatter", graph)
 
 
 # -- one selection or slice -------------------------------------------------------------------------
@@ -186,7 +216,10 @@ def _write_along(op, x: Tensor, src: Tensor, d: int, hit, source_pos, name, read
     def backward(g):
         return xp.where(mask, xp.zeros_like(g), g), xp.take(g, used, axis=d)
 
-    return result(out, be, (x, src), backward, name)
+    def graph(g):
+        return _zeroed(g, mask), _slices_at(g, d, used)
+
+    return result(out, be, (x, src), backward, name, graph)
 
 
 def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
@@ -368,7 +401,13 @@ def index_fill(input: Tensor, dim: int, index, value) -> Tensor:
             return (gx,)
         return gx, xp.astype(xp.sum(xp.where(mask, g, zero)), value.data.dtype)
 
-    return result(out, be, inputs, backward, "IndexFill")
+    def graph(g):
+        gx = _zeroed(g, mask)
+        if len(inputs) == 1:
+            return (gx,)
+        return gx, E.astype(E.where(mask, g, 0.0).sum(), value.dtype)
+
+    return result(out, be, inputs, backward, "IndexFill", graph)
 
 
 # -- writes at element positions ------------------------------------------------------------------------
@@ -411,7 +450,13 @@ def _put_rows(op, x: Tensor, lin, values: Tensor, bshape, k: int, accumulate: bo
         gv = xp.reshape(xp.take(gf, lin, axis=0), full)
         return gx, unbroadcast(xp, gv, vshape)
 
-    return result(out, be, (x, values), backward, name)
+    def graph(g):
+        gf = S.reshape(g, (rows_n, width))
+        gx = g if accumulate else S.reshape(_zeroed(gf, written[:, None]), x.shape)
+        gv = S.reshape(S._take_rows(gf, lin), full)
+        return gx, _unb(gv, vshape)
+
+    return result(out, be, (x, values), backward, name, graph)
 
 
 def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) -> Tensor:
@@ -536,7 +581,13 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
         gs = xp.concat([gs, xp.zeros((total - count,), dtype=gf.dtype, device=be.device)])
         return gx, xp.reshape(gs, sshape)
 
-    return result(out, be, (x, source), backward, "MaskedScatter")
+    def graph(g):
+        gf = S.reshape(g, (-1,))
+        gx = S.reshape(_zeroed(gf, m), shape)
+        gs = _padded(S._take_rows(gf, positions), (total,))
+        return gx, S.reshape(gs, sshape)
+
+    return result(out, be, (x, source), backward, "MaskedScatter", graph)
 
 
 # -- scatter with a reduction ----------------------------------------------------------------------------
@@ -668,7 +719,60 @@ def scatter_reduce(input: Tensor, dim: int, index, src: Tensor, reduce: str, *, 
                           xp.take(gf * out, keys) / xp.where(src_zero, xp.ones_like(vals), vals))
         return xp.reshape(gx, shape), to_src(gs)
 
-    return result(xp.reshape(out, shape), be, (x, src), backward, "ScatterReduce")
+    def src_graph(per_place):
+        """``src``'s gradient from a flat per-place Tensor: each value's place, padded to src."""
+        return _padded(S.reshape(S._take_rows(per_place, keys), ishape), sshape)
+
+    def graph(g):
+        gf = S.reshape(g, (-1,))
+        gx = gf if include_self else _zeroed(gf, hit)
+        if reduce == "sum":
+            gs = src_graph(gf)
+        elif reduce == "mean":
+            per = gf / Tensor._wrap(n, be)
+            gx = E.where(hit, per, gf) if include_self else gx
+            gs = src_graph(per)
+        else:  # amax, amin: the ties are constants (the gradient is piecewise linear in g)
+            on_src = xp.astype(vals == xp.take(out, keys), xf.dtype)
+            on_self = xp.astype(xf == out, xf.dtype)
+            ties = be.scatter_add((size,), keys, on_src) + on_self
+            share = gf / Tensor._wrap(xp.where(ties > 0, ties, xp.ones_like(ties)), be)
+            gx = share * Tensor._wrap(on_self, be) if include_self else gx
+            gs = _padded(S.reshape(S._take_rows(share, keys) * Tensor._wrap(on_src, be), ishape), sshape)
+        return S.reshape(gx, shape), gs
+
+    if reduce == "prod":
+        graph = by_recomputation(_prod_recompute(be, size, keys, hit, ishape, shape, include_self), (x, src))
+
+    return result(xp.reshape(out, shape), be, (x, src), backward, "ScatterReduce", graph)
+
+
+def _prod_recompute(be, size, keys, hit, ishape, shape, include_self):
+    """``scatter_reduce(..., "prod")`` with Tensor ops (for its graph backward): the rounds of
+    :func:`_segments`, each a duplicate-free ``_put_rows`` multiplied in."""
+    xp = be.xp
+    count = xp.astype(be.scatter_add((size,), keys, xp.ones(keys.shape, dtype=xp.int64, device=be.device)),
+                      xp.int64)
+    order = xp.argsort(keys, stable=True)
+    sk = xp.take(keys, order)
+    first = xp.cumulative_sum(count) - count
+    rank = xp.arange(keys.shape[0], dtype=xp.int64, device=be.device) - xp.take(first, sk)
+    rounds = []
+    for r in range(int(xp.max(count)) if keys.shape[0] else 0):
+        sel = xp.nonzero(rank == r)[0]
+        rounds.append((xp.take(order, sel), xp.take(sk, sel), count > r))
+
+    def recompute(x, src):
+        out = S.reshape(x, (-1,))
+        if not include_self:
+            out = E.where(hit, 1.0, out)
+        vals = S.reshape(src[tuple(slice(0, k) for k in ishape)], (-1,))
+        for at, where_to, here in rounds:
+            placed = S._put_rows(S._take_rows(vals, at), where_to, size)
+            out = out * E.where(here, placed, 1.0)
+        return S.reshape(out, shape)
+
+    return recompute
 
 
 __all__ = [

@@ -184,7 +184,32 @@ def matrix_exp(input: Tensor) -> Tensor:
         block = xp.concat([xp.concat([at, g], axis=-1), lower], axis=-2)
         return (_expm(be, block)[..., :n, n:],)
 
-    return result(_expm(be, a), be, (x,), backward, "MatrixExp")
+    def graph(g):  # the same block exponential, with Tensor ops (differentiable in A and G)
+        at = S.transpose(x, -2, -1)
+        zero = Tensor._wrap(xp.zeros_like(a), be)
+        block = S.concat([S.concat([at, g], axis=-1), S.concat([zero, at], axis=-1)], axis=-2)
+        return (_expm_graph(block)[..., :n, n:],)
+
+    return result(_expm(be, a), be, (x,), backward, "MatrixExp", graph)
+
+
+def _expm_graph(m: Tensor) -> Tensor:
+    """:func:`_expm` with gdl ops (the scaling ``2**s`` chosen from the values, a constant)."""
+    be = m._backend
+    xp = be.xp
+    a = m.data
+    n = a.shape[-1]
+    norm = float(xp.max(xp.sum(xp.abs(a), axis=-2))) if math.prod(a.shape) else 0.0
+    s = max(0, math.ceil(math.log2(norm / 0.5))) if math.isfinite(norm) and norm > 0.5 else 0
+    if s:
+        m = m / float(2**s)
+    eye = Tensor._wrap(xp.broadcast_to(xp.eye(n, dtype=a.dtype, device=be.device), a.shape), be)
+    out = eye
+    for k in range(_TAYLOR_TERMS, 0, -1):
+        out = eye + FL.matmul(m, out) / float(k)
+    for _ in range(s):
+        out = FL.matmul(out, out)
+    return out
 
 
 # -- statistics ------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 from gdl import dtypes
 from gdl.functional import elementwise as E
+from gdl.functional import pointwise as _P
 from gdl.functional._util import check_same_backend, unbroadcast
 from gdl.functional.pointwise import (
     _binary_result,
@@ -32,8 +33,10 @@ from gdl.functional.pointwise import (
     _no_zero_divisor,
     _operands,
     _run,
+    _tensor_pair,
     sign,
 )
+from gdl.higher_order import unbroadcast as _unb
 from gdl.tensor import Tensor, result
 
 _LN2 = math.log(2.0)
@@ -126,7 +129,16 @@ def _addc(op, name, input, tensor1, tensor2, value, divide):
             g2 = g * v * xb
         return unbroadcast(xp, g, xa.shape), unbroadcast(xp, g1, xb.shape), unbroadcast(xp, g2, xc.shape)
 
-    return result(out, be, (a, b, c), backward, name)
+    def graph(g):
+        if divide:
+            g1 = g * v / c
+            g2 = -(g * v) * b / (c * c)
+        else:
+            g1 = g * v * c
+            g2 = g * v * b
+        return _unb(g, a.shape), _unb(g1, b.shape), _unb(g2, c.shape)
+
+    return result(out, be, (a, b, c), backward, name, graph)
 
 
 def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:
@@ -174,7 +186,17 @@ def copysign(input, other) -> Tensor:
         ratio = out / xp.where(xa == 0, 1.0, xa)
         return g * xp.where(xa == 0, 0.0, ratio)
 
-    return _binary_result("Copysign", out, be, ta, tb, xa, xb, grad_input, lambda g: xp.zeros_like(g))
+    def graph_input(g):  # out/input is ±1 (0 at 0): piecewise constant, a constant here
+        ratio = xp.where(xa == 0, 0.0, out / xp.where(xa == 0, 1.0, xa))
+        return g * Tensor._wrap(ratio, be)
+
+    return _binary_result("Copysign", out, be, ta, tb, xa, xb, grad_input, lambda g: xp.zeros_like(g),
+                          graph_input, _zeros_like)
+
+
+def _zeros_like(g):
+    """A zero gradient (of a piecewise-constant dependence), as a constant Tensor."""
+    return Tensor._wrap(g._backend.xp.zeros_like(g.data), g._backend)
 
 
 def signbit(input) -> Tensor:
@@ -231,7 +253,8 @@ def _nan_extreme(op, name, input, other, is_max):
         return wins | xp.isnan(xb) if dtypes.is_floating(xb.dtype) else wins
 
     return _binary_result(name, out, be, ta, tb, xa, xb,
-                          lambda g: xp.where(to_input(), g, 0.0), lambda g: xp.where(to_input(), 0.0, g))
+                          lambda g: xp.where(to_input(), g, 0.0), lambda g: xp.where(to_input(), 0.0, g),
+                          lambda g: E.where(to_input(), g, 0.0), lambda g: E.where(to_input(), 0.0, g))
 
 
 def fmax(input, other) -> Tensor:
@@ -361,7 +384,12 @@ def frexp(input) -> FrexpResult:
     def backward(g):
         return (xp.astype(xp.astype(g, xp.float64) * 2.0 ** -e64, g.dtype),)
 
-    return FrexpResult(result(mantissa, be, (input,), backward, "Frexp"), _detached(exponent, be))
+    def graph(g):  # a constant scale: 2**-exponent (as backward, in float64)
+        if g.data.dtype == xp.float64:
+            return (g * Tensor._wrap(2.0 ** -e64, be),)
+        return (E.astype(E.astype(g, dtypes.float64) * Tensor._wrap(2.0 ** -e64, be), dtypes.as_dtype(g.data.dtype)),)
+
+    return FrexpResult(result(mantissa, be, (input,), backward, "Frexp", graph), _detached(exponent, be))
 
 
 def nextafter(input, other) -> Tensor:
@@ -505,7 +533,38 @@ def sinc(input) -> Tensor:
         "sinc", "Sinc", input,
         lambda xp, x: _in_float64(xp, lambda w: _sinc64(xp, w)[0], x),
         lambda xp, g, x, out: g * _in_float64(xp, lambda w: _sinc64(xp, w)[1], x),
+        _sinc_graph,
     )
+
+
+def _sinc_graph(x, g):
+    """``g·sinc'(x)`` with Tensor ops: ``(cos(πx) − sinc(x))/x`` with ``πx`` reduced by the
+    constant ``round(x)`` (a sign flip where it is odd), and near 0 the Taylor series of
+    ``sinc'`` (so its own derivative at 0 is ``sinc''(0) = −π²/3``)."""
+    be = x._backend
+    xp = be.xp
+    data = x.data
+    finite = xp.isfinite(data)
+    n = xp.round(xp.where(finite, data, 0.5))
+    odd = (n - 2.0 * xp.floor(n / 2.0)) != 0
+    flip = Tensor._wrap(xp.where(odd, -1.0, 1.0), be)
+    small = xp.abs(data) < 0.1
+    zero = data == 0
+    xs = E.where(small | ~finite, 1.0, x)  # away from 0 (|x| >= 0.1) and finite
+    r = xs - Tensor._wrap(xp.round(xp.where(small | ~finite, 1.0, data)), be)
+    pr = math.pi * r
+    s, c = flip * _P.sin(pr), flip * _P.cos(pr)
+    value = E.where(zero, 1.0, s / (math.pi * xs))
+    slope = (c - value) / xs
+    t = math.pi * E.where(small, x, 0.0)
+    t2 = t * t
+    series = None
+    for k in range(10, 0, -1):  # Σ (−1)^k 2k t^{2k−1} / (2k+1)!, times π
+        coefficient = (-1) ** k * 2 * k / math.factorial(2 * k + 1)
+        series = coefficient if series is None else series + coefficient
+        series = series * (t2 if k > 1 else t)
+    slope = E.where(small, math.pi * series, slope)
+    return g * E.where(finite, slope, math.nan)
 
 
 def rad2deg(input) -> Tensor:
@@ -517,7 +576,7 @@ def rad2deg(input) -> Tensor:
     tensor([180., -90.], backend='numpy', dtype=gdl.float64)
     """
     return _float_unary("rad2deg", "Rad2deg", input, lambda xp, x: x * _180_OVER_PI,
-                        lambda xp, g, x, out: g * _180_OVER_PI)
+                        lambda xp, g, x, out: g * _180_OVER_PI, lambda x, g: g * _180_OVER_PI)
 
 
 def deg2rad(input) -> Tensor:
@@ -528,7 +587,7 @@ def deg2rad(input) -> Tensor:
     tensor([3.1415927, 1.5707964], backend='numpy')
     """
     return _float_unary("deg2rad", "Deg2rad", input, lambda xp, x: x * _PI_OVER_180,
-                        lambda xp, g, x, out: g * _PI_OVER_180)
+                        lambda xp, g, x, out: g * _PI_OVER_180, lambda x, g: g * _PI_OVER_180)
 
 
 def logaddexp2(input, other) -> Tensor:
@@ -552,8 +611,10 @@ def logaddexp2(input, other) -> Tensor:
         return xp.where(same_inf, a, out)
 
     out = _run("logaddexp2", fn, xa, xb)
+    a, b = _tensor_pair(ta, tb, xa, xb, be)
     return _binary_result("Logaddexp2", out, be, ta, tb, xa, xb,
-                          lambda g: g / (1.0 + 2.0 ** (xb - xa)), lambda g: g / (1.0 + 2.0 ** (xa - xb)))
+                          lambda g: g / (1.0 + 2.0 ** (xb - xa)), lambda g: g / (1.0 + 2.0 ** (xa - xb)),
+                          lambda g: g / (1.0 + E.pow(2.0, b - a)), lambda g: g / (1.0 + E.pow(2.0, a - b)))
 
 
 def positive(input) -> Tensor:
@@ -650,7 +711,8 @@ def divide(input, other, *, rounding_mode=None) -> Tensor:
     out = _run("divide", fn, xa, xb)
     if not dtypes.is_floating(out.dtype):
         return _detached(out, be)
-    return _binary_result("Div", out, be, ta, tb, xa, xb, lambda g: xp.zeros_like(g), lambda g: xp.zeros_like(g))
+    return _binary_result("Div", out, be, ta, tb, xa, xb, lambda g: xp.zeros_like(g), lambda g: xp.zeros_like(g),
+                          _zeros_like, _zeros_like)
 
 
 def _alias(fn, name, torch_name):

@@ -519,7 +519,13 @@ def i0(input):
     tensor([1.0000000e+00, 1.2660658e+00, 2.2795854e+00, 2.8157166e+03], backend='numpy')
     """
     return _special_unary("i0", "I0", input, lambda xp, w: _bessel_i64(xp, w, 0),
-                          lambda xp, w: _bessel_i64(xp, w, 1))
+                          lambda xp, w: _bessel_i64(xp, w, 1), _i0_graph)
+
+
+def _i0_graph(x, g):
+    from gdl.special import i1  # gdl.special imports this module
+
+    return g * i1(x)
 
 
 TENSOR_METHODS: dict = {

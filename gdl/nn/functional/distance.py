@@ -55,7 +55,16 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
         s = xp.where(live, xp.sum(g * y, axis=axis, keepdims=True), 0.0)
         return ((g - y * s) / nc,)
 
-    return result(y, x._backend, (x,), backward, "Normalize")
+    def graph(g):  # the same formula on Tensors; where the norm is below eps, ``nc = eps`` is a constant
+        from gdl import functional as ops
+
+        sq = ops.sum(x * x, axis=axis, keepdims=True)
+        nt = ops.where(live, ops.sqrt(ops.where(live, sq, 1.0)), eps)  # no sqrt(0) in the derivative
+        yt = x / nt
+        st = ops.where(live, ops.sum(g * yt, axis=axis, keepdims=True), 0.0)
+        return ((g - yt * st) / nt,)
+
+    return result(y, x._backend, (x,), backward, "Normalize", graph)
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:

@@ -26,6 +26,7 @@ import math
 import numbers
 import warnings
 
+from gdl import functional as ops
 from gdl.nn.functional._arguments import _check_tensor, _real
 from gdl.nn.functional.activation import _float, leaky_relu
 from gdl.tensor import Tensor, result
@@ -76,7 +77,10 @@ def _drop(op: str, x: Tensor, p: float, training: bool, feature: bool, alpha: bo
     def backward(g):
         return (g * scale,)
 
-    return result(out, be, (x,), backward, "AlphaDropout" if alpha else "FeatureDropout")
+    def graph(g):  # the mask (and so ``scale``) is a constant of the forward
+        return (g * Tensor._wrap(scale, be),)
+
+    return result(out, be, (x,), backward, "AlphaDropout" if alpha else "FeatureDropout", graph)
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -173,7 +177,7 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     slopes = be.uniform(tuple(x.shape), lower, upper, dtype=x.data.dtype)
     r = xp.where(x.data <= 0, slopes, xp.ones_like(slopes))
     out = x.data * r
-    return result(out, be, (x,), lambda g: (g * r,), "Rrelu")
+    return result(out, be, (x,), lambda g: (g * r,), "Rrelu", lambda g: (g * Tensor._wrap(r, be),))
 
 
 def channel_shuffle(input: Tensor, groups: int) -> Tensor:
@@ -207,7 +211,11 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
     def backward(g):
         return (xp.reshape(xp.permute_dims(xp.reshape(g, (shape[0], c // groups, groups) + rest), swap), shape),)
 
-    return result(out, input._backend, (input,), backward, "ChannelShuffle")
+    def graph(g):
+        gv = ops.reshape(g, (shape[0], c // groups, groups) + rest)
+        return (ops.reshape(ops.permute(gv, *swap), shape),)
+
+    return result(out, input._backend, (input,), backward, "ChannelShuffle", graph)
 
 
 __all__ = [

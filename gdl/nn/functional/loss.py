@@ -597,7 +597,8 @@ def _clamp_min0(t: Tensor) -> Tensor:
     d = t.data
     keep = d >= 0.0
     out = xp.where(d < 0.0, 0.0, d)  # NaN stays NaN
-    return result(out, be, (t,), lambda g: (xp.where(keep, g, 0.0),), "ClampMin")
+    return result(out, be, (t,), lambda g: (xp.where(keep, g, 0.0),), "ClampMin",
+                  lambda g: (ops.where(keep, g, 0.0),))
 
 
 def _softplus_sigmoid(xp, z):
@@ -648,7 +649,7 @@ def _clamp_min_straight_through(v: Tensor, eps: float) -> Tensor:
     """``max(v, eps)`` with the gradient passed unchanged (PyTorch clamps ``var`` in place under
     ``no_grad``, so its gradient is that of the clamped value, everywhere)."""
     xp = v._backend.xp
-    return result(xp.maximum(v.data, eps), v._backend, (v,), lambda g: (g,), "ClampVar")
+    return result(xp.maximum(v.data, eps), v._backend, (v,), lambda g: (g,), "ClampVar", lambda g: (g,))
 
 
 def gaussian_nll_loss(

@@ -20,6 +20,7 @@ from gdl.nn.functional.loss import (
     _check_reduction_of,
     _check_same_shape,
     _clamp_min0,
+    _const,
     _reduce,
     _softplus_sigmoid,
 )
@@ -122,7 +123,10 @@ def hinge_embedding_loss(input: Tensor, target, margin: float = 1.0, reduction: 
     def backward(g):
         return (xp.where(pos, g, xp.where(m >= 0.0, -g, 0.0)),)
 
-    return _reduce(result(out, be, (x,), backward, "HingeEmbeddingLoss"), reduction)
+    def graph(g):  # piecewise linear: the slopes are constants
+        return (ops.where(pos, g, ops.where(m >= 0.0, -g, 0.0)),)
+
+    return _reduce(result(out, be, (x,), backward, "HingeEmbeddingLoss", graph), reduction)
 
 
 def soft_margin_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
@@ -148,7 +152,11 @@ def soft_margin_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     t = target.data
     sp, sig = _softplus_sigmoid(xp, -t * x.data)
     dgrad = -t * sig
-    return _reduce(result(sp, be, (x,), lambda g: (g * dgrad,), "SoftMarginLoss"), reduction)
+    def graph(g):
+        tc = _const(t, be)
+        return (g * (-tc * ops.sigmoid(-tc * x)),)
+
+    return _reduce(result(sp, be, (x,), lambda g: (g * dgrad,), "SoftMarginLoss", graph), reduction)
 
 
 def multilabel_soft_margin_loss(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
@@ -181,7 +189,10 @@ def multilabel_soft_margin_loss(input: Tensor, target, weight=None, reduction: s
     def backward(g):
         return (g * (1.0 - sig - t), (-g * x.data) if need_t else None)
 
-    loss = result(losses, be, (x, target), backward, "MultiLabelSoftMarginLoss")
+    def graph(g):
+        return (g * (ops.sigmoid(x) - target), (-g * x) if need_t else None)
+
+    loss = result(losses, be, (x, target), backward, "MultiLabelSoftMarginLoss", graph)
     if weight is not None:
         _check_elementwise_weight(op, "weight", weight, x.shape)
         loss = loss * weight
@@ -332,7 +343,19 @@ def multi_margin_loss(
         grad = dz - xp.where(hit, xp.sum(dz, axis=1, keepdims=True), 0.0)
         return (xp.reshape(grad, shape),)
 
-    return result(out, be, (x_t,), backward, "MultiMarginLoss")
+    def graph(g):  # the same formula on Tensors; z (for p = 2) recomputed from the input
+        gl = ops.reshape(g, (-1, 1)) if reduction == "none" else (g / rows if reduction == "mean" else g)
+        if p == 1:
+            slope = _const(xp.astype(active, x.dtype), be)
+        else:
+            xt = ops.reshape(x_t, (-1, classes))
+            zt = margin - sum(ops.where(hit, xt, 0.0), axis=1, keepdims=True) + xt
+            slope = ops.where(active, 2.0 * zt, 0.0)
+        dz = slope * _const(scale, be) * gl
+        grad = dz - ops.where(hit, sum(dz, axis=1, keepdims=True), 0.0)
+        return (ops.reshape(grad, shape),)
+
+    return result(out, be, (x_t,), backward, "MultiMarginLoss", graph)
 
 
 def multilabel_margin_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
@@ -402,7 +425,11 @@ def multilabel_margin_loss(input: Tensor, target, reduction: str = "mean") -> Te
         gl = xp.reshape(g, (-1, 1)) if reduction == "none" else (g / rows if reduction == "mean" else g)
         return (xp.reshape(slope * (gl / classes), shape),)
 
-    return result(out, be, (x_t,), backward, "MultiLabelMarginLoss")
+    def graph(g):  # piecewise linear: ``slope`` is a constant
+        gl = ops.reshape(g, (-1, 1)) if reduction == "none" else (g / rows if reduction == "mean" else g)
+        return (ops.reshape(_const(slope, be) * (gl / classes), shape),)
+
+    return result(out, be, (x_t,), backward, "MultiLabelMarginLoss", graph)
 
 
 __all__ = [

@@ -391,7 +391,22 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
         gx = g3 * scale - (2.0 * alpha * beta / size) * x3 * _window_sum(xp, q, after, before, be)
         return (xp.reshape(gx, input.shape),)
 
-    return result(xp.reshape(y, input.shape), be, (input,), backward, "LocalResponseNorm")
+    def recompute(inp):  # the forward with Tensor ops, for create_graph=True
+        xt = ops.reshape(inp, x3.shape)
+        sq = xt * xt
+        r = x3.shape[2]
+        zeros = lambda w: Tensor._wrap(xp.zeros((n, w, r), dtype=x3.dtype, device=be.device), be)  # noqa: E731
+        padded = ops.cat(([zeros(before)] if before else []) + [sq] + ([zeros(after)] if after else []), axis=1)
+        win = padded[:, 0:c, :]
+        for j in range(1, before + after + 1):
+            win = win + padded[:, j:j + c, :]
+        dt = k + (alpha / size) * win
+        return ops.reshape(xt * dt ** (-beta), input.shape)
+
+    from gdl.higher_order import by_recomputation
+
+    return result(xp.reshape(y, input.shape), be, (input,), backward, "LocalResponseNorm",
+                  by_recomputation(recompute, (input,)))
 
 
 __all__ = [
