@@ -51,6 +51,7 @@ from gdl.tensor import (
     _GradHooks,
     _hook_result,
     _leading_to,
+    _start,
 )
 
 
@@ -58,17 +59,7 @@ def backprop_graph(roots, retain_graph: bool = True, capture=None) -> None:
     """:func:`gdl.tensor.backprop` with ``create_graph=True``: ``roots`` are pairs
     ``(tensor, gradient Tensor)``; leaves' ``.grad`` (or ``capture``, a dict
     ``{id(tensor): None}``) receive Tensors that carry their own graph."""
-    grads, heap, leaves = {}, [], []
-    for t, g in roots:
-        key = id(t)
-        if key in grads:
-            grads[key] = grads[key] + g
-        else:
-            grads[key] = g
-            if t.grad_fn is None:
-                leaves.append(t)
-            else:
-                heappush(heap, (-t.grad_fn.seq, t))
+    grads, heap, leaves = _start(roots)
     needed = None if capture is None else _leading_to(heap, capture)
     mode, _grad_enabled[0] = _grad_enabled[0], True
     try:

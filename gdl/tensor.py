@@ -593,6 +593,23 @@ def run_backward(root, grad, retain_graph=False):
     backprop(((root, grad),), retain_graph)
 
 
+def _start(roots):
+    """The engine's starting state from ``(tensor, gradient)`` pairs: gradients by tensor
+    id (a tensor given twice gets the sum), the heap of tensors with a node, the leaves."""
+    grads, heap, leaves = {}, [], []
+    for t, g in roots:
+        key = id(t)
+        if key in grads:
+            grads[key] = grads[key] + g
+        else:
+            grads[key] = g
+            if t.grad_fn is None:
+                leaves.append(t)
+            else:
+                heappush(heap, (-t.grad_fn.seq, t))
+    return grads, heap, leaves
+
+
 def backprop(roots, retain_graph=False, capture=None):
     """The engine: backpropagate from ``roots``, pairs ``(tensor, gradient array)``.
 
@@ -614,20 +631,10 @@ def backprop(roots, retain_graph=False, capture=None):
     Where a gradient is consumed (a node's backward, hooks, capture, ``.grad``) it
     is an array again (row-sparse ones stay so for hooks, capture and ``.grad``).
     """
-    grads, heap, leaves = {}, [], []
+    grads, heap, leaves = _start(roots)
     # the buffers put into a .grad in this pass (see _accumulate); the roots' gradients
     # count as handed out already: the caller holds them (backward(gradient=g))
     handed = {_memory_owner(t, g) for t, g in roots}
-    for t, g in roots:
-        key = id(t)
-        if key in grads:
-            grads[key] = grads[key] + g
-        else:
-            grads[key] = g
-            if t.grad_fn is None:
-                leaves.append(t)
-            else:
-                heappush(heap, (-t.grad_fn.seq, t))
     needed = None if capture is None else _leading_to(heap, capture)
     mode, _grad_enabled[0] = _grad_enabled[0], False
     if capture is not None:
