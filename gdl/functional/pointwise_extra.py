@@ -547,7 +547,7 @@ def _sinc_graph(x, g):
     finite = xp.isfinite(data)
     n = xp.round(xp.where(finite, data, 0.5))
     odd = (n - 2.0 * xp.floor(n / 2.0)) != 0
-    flip = Tensor._wrap(xp.where(odd, -1.0, 1.0), be)
+    flip = Tensor._wrap(xp.where(odd, xp.full_like(data, -1.0), xp.ones_like(data)), be)
     small = xp.abs(data) < 0.1
     zero = data == 0
     xs = E.where(small | ~finite, 1.0, x)  # away from 0 (|x| >= 0.1) and finite
