@@ -564,23 +564,9 @@ def einsum(equation: str, *operands) -> Tensor:
             if not need[k]:
                 grads.append(None)
                 continue
-            fresh = iter(free)
-            renamed, seen, eyes = [], set(), []
-            for c in sub:  # a repeated letter gets a fresh name, tied to it by an identity matrix
-                if c in seen:
-                    f = next(fresh)
-                    renamed.append(f)
-                    eyes.append(c + f)
-                else:
-                    seen.add(c)
-                    renamed.append(c)
-            subs = [out_sub] + [t for j, t in enumerate(terms) if j != k] + eyes
+            subs, eye_sizes, renamed, keep, avail = _einsum_grad_plan(k, sub, terms, out_sub, free)
             arrs = [g] + [x for j, x in enumerate(arrays) if j != k]
-            for e in eyes:
-                n = squeezed[k][sub.index(e[0])]
-                arrs.append(xp.eye(n, dtype=g.dtype, device=be.device))
-            avail = set("".join(subs))
-            keep = "".join(c for c in renamed if c in avail)
+            arrs += [xp.eye(squeezed[k][i], dtype=g.dtype, device=be.device) for i in eye_sizes]
             grad = g if subs == [keep] else be.einsum(",".join(subs) + "->" + keep, *arrs)
             if len(keep) < len(renamed):  # letters found only in this operand: broadcast
                 grad = xp.reshape(grad, tuple(s if c in avail else 1 for c, s in zip(renamed, squeezed[k])))
@@ -599,22 +585,9 @@ def einsum(equation: str, *operands) -> Tensor:
             if not need[k]:
                 grads.append(None)
                 continue
-            fresh = iter(free)
-            renamed, seen, eyes = [], set(), []
-            for c in sub:
-                if c in seen:
-                    renamed.append(next(fresh))
-                    eyes.append(c + renamed[-1])
-                else:
-                    seen.add(c)
-                    renamed.append(c)
-            subs = [out_sub] + [t for j, t in enumerate(terms) if j != k] + eyes
+            subs, eye_sizes, renamed, keep, avail = _einsum_grad_plan(k, sub, terms, out_sub, free)
             arrs = [g] + [t for j, t in enumerate(ops) if j != k]
-            for e in eyes:
-                n = squeezed[k][sub.index(e[0])]
-                arrs.append(Tensor._wrap(xp.eye(n, dtype=g.data.dtype, device=be.device), be))
-            avail = set("".join(subs))
-            keep = "".join(c for c in renamed if c in avail)
+            arrs += [Tensor._wrap(xp.eye(squeezed[k][i], dtype=g.data.dtype, device=be.device), be) for i in eye_sizes]
             grad = g if subs == [keep] else einsum(",".join(subs) + "->" + keep, *arrs)
             if len(keep) < len(renamed):
                 grad = reshape(grad, tuple(s if c in avail else 1 for c, s in zip(renamed, squeezed[k])))
@@ -623,6 +596,26 @@ def einsum(equation: str, *operands) -> Tensor:
         return tuple(grads)
 
     return result(out, be, tuple(operands), backward, "Einsum", graph)
+
+
+def _einsum_grad_plan(k, sub, terms, out_sub, free):
+    """The einsum that gives operand ``k``'s gradient: a repeated letter of ``sub`` gets a
+    fresh name from ``free``, tied to it by an identity matrix. Returns ``(subscripts,
+    positions in sub of the identities' sizes, renamed letters, result letters, letters
+    available)``."""
+    fresh = iter(free)
+    renamed, seen, eyes = [], set(), []
+    for c in sub:
+        if c in seen:
+            renamed.append(next(fresh))
+            eyes.append(c + renamed[-1])
+        else:
+            seen.add(c)
+            renamed.append(c)
+    subs = [out_sub] + [t for j, t in enumerate(terms) if j != k] + eyes
+    avail = set("".join(subs))
+    keep = "".join(c for c in renamed if c in avail)
+    return subs, [sub.index(e[0]) for e in eyes], renamed, keep, avail
 
 
 def _common_dtype(xp, arrays):
