@@ -161,19 +161,21 @@ def _adaptive_avg(op, x, output_size, two_d):
     for axis, size, n_out in ((-2, h, oh), (-1, w, ow)):
         if n_out != size:
             plans.append((axis, size, n_out, _avg_plan(be, axis, size, n_out, x4.dtype)))
-    out = x4
-    for axis, _, n_out, (p, idx, k, weights) in plans:
-        if p is not None:  # a small (out, size) averaging matrix: one matrix product
-            out = p @ out if axis == -2 else out @ p.mT
-            continue
-        win = xp.take(out, xp.asarray(idx, dtype=xp.int64, device=be.device), axis=axis)
-        shape = tuple(out.shape)
-        pos = len(shape) + axis
-        win = xp.reshape(win, shape[:pos] + (n_out, k) + shape[pos + 1:])
-        out = xp.sum(win * weights, axis=axis)
-    if not plans:
-        out = xp.asarray(out, copy=True)  # a new array, never a view of the input
     out_shape = tuple(x.shape[:-2]) + (oh, ow) if two_d else tuple(x.shape[:-1]) + (ow,)
+
+    def pool(a):  # the forward on a raw array of x's shape (also the adjoint of ``backward``)
+        a = xp.reshape(a, tuple(x4.shape))
+        for axis, _, n_out, (p, idx, k, weights) in plans:
+            if p is not None:  # a small (out, size) averaging matrix: one matrix product
+                a = p @ a if axis == -2 else a @ p.mT
+                continue
+            shape = tuple(a.shape)
+            pos = len(shape) + axis
+            win = xp.take(a, xp.asarray(idx, dtype=xp.int64, device=be.device), axis=axis)
+            a = xp.sum(xp.reshape(win, shape[:pos] + (n_out, k) + shape[pos + 1:]) * weights, axis=axis)
+        return xp.reshape(a if plans else be.copy(a), out_shape)  # a new array, never a view of x
+
+    out = pool(x4)
 
     def backward(g):
         # a row-major copy: a broadcast g (that of a sum) made each stacked product a
@@ -190,22 +192,10 @@ def _adaptive_avg(op, x, output_size, two_d):
             gx = _gather_adjoint(be, spread, pos, idx, size)
         return (xp.reshape(gx, tuple(x.shape)),)
 
-    def pool(a):  # the forward on a raw array of x's shape: the adjoint of ``backward``
-        a = xp.reshape(a, tuple(x4.shape))
-        for axis, _, n_out, (p, idx, k, weights) in plans:
-            if p is not None:
-                a = p @ a if axis == -2 else a @ p.mT
-                continue
-            shape = tuple(a.shape)
-            pos = len(shape) + axis
-            win = xp.take(a, xp.asarray(idx, dtype=xp.int64, device=be.device), axis=axis)
-            a = xp.sum(xp.reshape(win, shape[:pos] + (n_out, k) + shape[pos + 1:]) * weights, axis=axis)
-        return xp.reshape(a if plans else be.copy(a), out_shape)
-
     def graph(g):  # backward as a node whose own backward is the pool again
         return (_linear_node(g, lambda a: backward(a)[0], pool, "AdaptiveAvgPoolBackward"),)
 
-    return result(xp.reshape(out, out_shape), be, (x,), backward, "AdaptiveAvgPool", graph)
+    return result(out, be, (x,), backward, "AdaptiveAvgPool", graph)
 
 
 def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:

@@ -243,17 +243,18 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
         return _empty(input, out_shape, "AdaptiveAvgPool3d")
     plans = [(axis, size, n_out, _avg_plan(be, axis, size, n_out, input.data.dtype))
              for axis, size, n_out in zip((-3, -2, -1), input.shape[-3:], sizes) if n_out != size]
-    out = input.data
-    for axis, _, n_out, (p, idx, k, weights) in plans:
-        if p is not None:
-            out = _along(xp, p, out, axis)
-            continue
-        shape = tuple(out.shape)
-        pos = len(shape) + axis
-        win = xp.take(out, xp.asarray(idx, dtype=xp.int64, device=be.device), axis=axis)
-        out = xp.sum(xp.reshape(win, shape[:pos] + (n_out, k) + shape[pos + 1:]) * weights, axis=axis)
-    if not plans:
-        out = xp.asarray(out, copy=True)  # a new array, never a view of the input
+    def pool(a):  # the forward on a raw array of the input's shape (also the adjoint of ``backward``)
+        for axis, _, n_out, (p, idx, k, weights) in plans:
+            if p is not None:
+                a = _along(xp, p, a, axis)
+                continue
+            shape = tuple(a.shape)
+            pos = len(shape) + axis
+            win = xp.take(a, xp.asarray(idx, dtype=xp.int64, device=be.device), axis=axis)
+            a = xp.sum(xp.reshape(win, shape[:pos] + (n_out, k) + shape[pos + 1:]) * weights, axis=axis)
+        return a if plans else be.copy(a)  # a new array, never a view of the input
+
+    out = pool(input.data)
 
     def backward(g):
         gx = g
@@ -266,17 +267,6 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
             spread = xp.reshape(xp.expand_dims(gx, axis=pos + 1) * weights, shape[:pos] + (n_out * k,) + shape[pos + 1:])
             gx = _gather_adjoint(be, spread, pos, idx, size)
         return (xp.reshape(gx, tuple(input.shape)),)
-
-    def pool(a):  # the forward on a raw array of the input's shape: the adjoint of ``backward``
-        for axis, _, n_out, (p, idx, k, weights) in plans:
-            if p is not None:
-                a = _along(xp, p, a, axis)
-                continue
-            shape = tuple(a.shape)
-            pos = len(shape) + axis
-            win = xp.take(a, xp.asarray(idx, dtype=xp.int64, device=be.device), axis=axis)
-            a = xp.sum(xp.reshape(win, shape[:pos] + (n_out, k) + shape[pos + 1:]) * weights, axis=axis)
-        return a if plans else be.copy(a)
 
     def graph(g):  # backward as a node whose own backward is the pool again
         return (_linear_node(g, lambda a: backward(a)[0], pool, "AdaptiveAvgPool3dBackward"),)
