@@ -319,38 +319,7 @@ def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float =
     _check_param("layer_norm", "bias", x, bias, normalized_shape)
     size = math.prod(normalized_shape)
     view = (math.prod(x.shape[: x.ndim - len(normalized_shape)]), size)
-    out = _norm_node("LayerNorm", x, view, (1,), (1, size), weight, bias, eps)
-    if out.grad_fn is not None and size:
-        out.grad_fn.graph = _layer_norm_graph(x, view, weight, bias, eps)
-    return out
-
-
-def _layer_norm_graph(x, view, weight, bias, eps):
-    """:func:`layer_norm`'s backward on Tensors (``create_graph=True``), the statistics
-    recomputed from ``x``: with ``x̂ = (x − μ)·r`` and ``ĝ = g·w`` over each row of ``view``,
-    ``dx = r·(ĝ − mean ĝ − x̂·mean(ĝ·x̂))``, ``dw = Σ g·x̂``, ``db = Σ g`` over the rows."""
-    shape, wshape = tuple(x.shape), (1, view[1])
-
-    def graph(g):
-        xv = ops.reshape(x, view)
-        gv = ops.reshape(g, view)
-        if gv.dtype != xv.dtype:
-            gv = gv.to(dtype=xv.dtype)
-        xc = xv - ops.mean(xv, axis=1, keepdims=True)
-        r = 1.0 / ops.sqrt(ops.mean(xc * xc, axis=1, keepdims=True) + eps)
-        xhat = xc * r
-        grads = [None]
-        if x.requires_grad:
-            gh = gv if weight is None else gv * ops.reshape(weight, wshape)
-            gx = r * (gh - ops.mean(gh, axis=1, keepdims=True) - xhat * ops.mean(gh * xhat, axis=1, keepdims=True))
-            grads[0] = ops.reshape(gx, shape)
-        for t, d in ((weight, gv * xhat), (bias, gv)):
-            if t is not None:
-                grads.append(ops.reshape(ops.sum(d, axis=0), tuple(t.shape)) if t.requires_grad else None)
-        owners = (x,) + tuple(t for t in (weight, bias) if t is not None)
-        return tuple(d if d is None or d.dtype == t.dtype else d.to(dtype=t.dtype) for d, t in zip(grads, owners))
-
-    return graph
+    return _norm_node("LayerNorm", x, view, (1,), (1, size), weight, bias, eps)
 
 
 def batch_norm(
