@@ -4,8 +4,8 @@ Plain CuPy pays ~10-20 us of launch overhead per elementwise op, so a training
 step built from many small ops is launch-bound. Each kernel here replaces several
 launches of the portable Array-API path with one. Every kernel has its portable
 reference in ``gdl.functional`` / ``gdl.nn.functional`` / ``gdl.optim``, and
-``tests/test_fused_kernels.py`` checks that the two agree (run with
-``nox -s tests_cupy`` on a GPU).
+``tests/test_fused_kernels.py`` checks that the two agree: on a GPU (``nox -s tests_cupy``),
+and in every test run on the CPU, with this same CUDA source compiled for the host by g++.
 
 Kernels, by the name under which ops look them up in ``backend.fused``:
 
