@@ -160,14 +160,15 @@ def _build(source: str) -> ctypes.CDLL:
     digest = hashlib.sha256(source.encode()).hexdigest()[:20]
     library = _cache_dir() / f"k{digest}.so"
     if not library.exists():
-        code = library.with_suffix(".cpp")
+        code = library.with_suffix(f".{os.getpid()}.cpp")  # one per process: parallel test workers
         code.write_text(source)
         partial = library.with_suffix(f".{os.getpid()}.tmp")
         done = subprocess.run([cxx, "-std=c++20", "-O1", "-shared", "-fPIC", "-pthread", "-w", str(code),
                                "-o", str(partial)], capture_output=True, text=True)
         if done.returncode:
-            raise RuntimeError(f"the kernel source did not compile for the host:\n{done.stderr[-4000:]}")
-        os.replace(partial, library)  # atomic: a parallel test worker sees all of it or none
+            raise RuntimeError(f"the kernel source {code} did not compile for the host:\n{done.stderr[-4000:]}")
+        os.replace(partial, library)  # atomic: another worker sees all of it or none
+        code.unlink()
     return ctypes.CDLL(str(library))
 
 
