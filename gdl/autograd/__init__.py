@@ -6,6 +6,9 @@ PyTorch's ``torch.autograd`` names, on gdl's engine (:mod:`gdl.tensor`):
 - :func:`grad`: the gradients of outputs with respect to inputs, returned instead of
   accumulated into ``.grad``; :func:`backward`: ``Tensor.backward`` for several outputs;
 - :func:`gradcheck`: compare a function's gradients with finite differences;
+  :func:`gradgradcheck`: the same for its second derivatives;
+- :mod:`gdl.autograd.functional`: Jacobians, Hessians and their products, as
+  ``torch.autograd.functional``;
 - :class:`detect_anomaly` / :class:`set_detect_anomaly`: find the op whose backward made
   a NaN, and where its forward ran;
 - :class:`RemovableHandle`: what ``register_hook`` and the Module hooks return;
@@ -59,7 +62,7 @@ from gdl.tensor import (
 )
 
 __all__ = ["Function", "FunctionCtx", "RemovableHandle", "backward", "detect_anomaly", "enable_grad", "grad",
-           "gradcheck", "inference_mode", "is_anomaly_enabled", "no_grad", "set_detect_anomaly",
+           "gradcheck", "gradgradcheck", "inference_mode", "is_anomaly_enabled", "no_grad", "set_detect_anomaly",
            "set_grad_enabled"]
 
 
@@ -652,6 +655,48 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
         return False
 
 
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                  raise_exception: bool = True) -> bool:
+    """``torch.autograd.gradgradcheck``: :func:`gradcheck` on the gradients of ``func``,
+    that is, check the second derivatives (a backward recorded with ``create_graph=True``)
+    against finite differences of the first. ``grad_outputs`` (one float64 tensor per
+    output of ``func``) default to fixed random tensors; they are differentiated too,
+    as in torch. Returns True, or raises :class:`gdl.testing.GradcheckError` (returns
+    False with ``raise_exception=False``).
+    """
+    from gdl.backends import host
+
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    diff = [i for i, a in enumerate(inputs) if isinstance(a, Tensor) and a.requires_grad]
+    with no_grad():
+        probe = func(*inputs)
+    outs = probe if isinstance(probe, tuple) else (probe,)
+    if grad_outputs is None:
+        grad_outputs = tuple(
+            Tensor._wrap(o._backend.xp.astype(o._backend.from_host(host.random_weights(o.shape, seed=k + 1)),
+                                               o.data.dtype), o._backend).requires_grad_(True)
+            for k, o in enumerate(outs))
+    else:
+        grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
+    if len(grad_outputs) != len(outs):
+        raise ValueError(f"gradgradcheck: got {len(outs)} outputs but {len(grad_outputs)} grad_outputs")
+    n = len(inputs)
+
+    def first_derivatives(*args):
+        with enable_grad():
+            out = func(*args[:n])
+            out = out if isinstance(out, tuple) else (out,)
+            pairs = [(o, g) for o, g in zip(out, args[n:]) if o.requires_grad]
+            if not pairs:
+                return ()
+            found = grad([o for o, _ in pairs], [args[i] for i in diff], [g for _, g in pairs],
+                         create_graph=True, allow_unused=True)
+        return tuple(g for g in found if g is not None)
+
+    return gradcheck(first_derivatives, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)
+
+
 # -- Module backward hooks ----------------------------------------------------------------
 
 
@@ -757,3 +802,6 @@ class BackwardHook:
         for i, w in zip(slots, wrapped):
             outs[i] = w
         return tuple(outs) if is_tuple else outs[0]
+
+
+from gdl.autograd import functional  # noqa: E402, F401  (last: it imports gdl.func, which imports this module)
