@@ -16,11 +16,13 @@ Gradient clipping lives in :mod:`gdl.nn.utils` (``clip_grad_norm_``,
 
 from gdl.optim import lr_scheduler, swa_utils
 from gdl.optim.adadelta import Adadelta
+from gdl.optim.adafactor import Adafactor
 from gdl.optim.adagrad import Adagrad
 from gdl.optim.adam import Adam, AdamW
 from gdl.optim.adamax import Adamax
 from gdl.optim.asgd import ASGD
 from gdl.optim.lbfgs import LBFGS
+from gdl.optim.muon import Muon
 from gdl.optim.nadam import NAdam
 from gdl.optim.optimizer import Optimizer
 from gdl.optim.radam import RAdam
@@ -31,5 +33,5 @@ from gdl.optim.sparse_adam import SparseAdam
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adamax", "Adadelta", "ASGD",
-    "Rprop", "LBFGS", "SparseAdam", "lr_scheduler", "swa_utils",
+    "Rprop", "LBFGS", "SparseAdam", "Adafactor", "Muon", "lr_scheduler", "swa_utils",
 ]

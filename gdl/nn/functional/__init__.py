@@ -13,11 +13,14 @@ from gdl.nn.functional import (
     distance,
     dropout_variants,
     embedding_bags,
+    fractional_pool,
+    inplace_activation,
     layers,
     loss,
     margin_loss,
     normalization,
     padding,
+    pool_extras,
     pooling,
     pooling3d,
     sampling_grid,
@@ -31,11 +34,14 @@ from gdl.nn.functional.ctc import *  # noqa: F403
 from gdl.nn.functional.distance import *  # noqa: F403
 from gdl.nn.functional.dropout_variants import *  # noqa: F403
 from gdl.nn.functional.embedding_bags import *  # noqa: F403
+from gdl.nn.functional.fractional_pool import *  # noqa: F403
+from gdl.nn.functional.inplace_activation import *  # noqa: F403
 from gdl.nn.functional.layers import *  # noqa: F403
 from gdl.nn.functional.loss import *  # noqa: F403
 from gdl.nn.functional.margin_loss import *  # noqa: F403
 from gdl.nn.functional.normalization import *  # noqa: F403
 from gdl.nn.functional.padding import *  # noqa: F403
+from gdl.nn.functional.pool_extras import *  # noqa: F403
 from gdl.nn.functional.pooling import *  # noqa: F403
 from gdl.nn.functional.pooling3d import *  # noqa: F403
 from gdl.nn.functional.recurrent import gru_cell, lstm_cell, rnn_cell
@@ -43,8 +49,9 @@ from gdl.nn.functional.sampling_grid import *  # noqa: F403
 from gdl.nn.functional.upsampling import *  # noqa: F403
 
 _MODULES = (
-    activation, attention, conv, convolution3d, ctc, distance, dropout_variants, embedding_bags, layers, loss, margin_loss,
-    normalization, padding, pooling, pooling3d, sampling_grid, upsampling,
+    activation, attention, conv, convolution3d, ctc, distance, dropout_variants, embedding_bags, fractional_pool,
+    inplace_activation, layers, loss, margin_loss, normalization, padding, pool_extras, pooling, pooling3d, sampling_grid,
+    upsampling,
 )
 
 __all__ = sorted(
