@@ -1334,6 +1334,432 @@ def _no_condition(A):
     return Tensor._wrap(be.xp.zeros(A.shape[:-2], dtype=A.data.dtype, device=be.device), be)
 
 
+# -- LU and the error-code (``_ex``) forms ------------------------------------------------------
+
+
+class LUFactorResult(NamedTuple):
+    """``(LU, pivots)`` of :func:`lu_factor`."""
+
+    LU: Tensor
+    pivots: Tensor
+
+
+class LUFactorExResult(NamedTuple):
+    """``(LU, pivots, info)`` of :func:`lu_factor_ex`."""
+
+    LU: Tensor
+    pivots: Tensor
+    info: Tensor
+
+
+class LUResult(NamedTuple):
+    """``(P, L, U)`` of :func:`lu` (``A = P L U``)."""
+
+    P: Tensor
+    L: Tensor
+    U: Tensor
+
+
+class SolveExResult(NamedTuple):
+    """``(result, info)`` of :func:`solve_ex`."""
+
+    result: Tensor
+    info: Tensor
+
+
+class InvExResult(NamedTuple):
+    """``(inverse, info)`` of :func:`inv_ex`."""
+
+    inverse: Tensor
+    info: Tensor
+
+
+class CholeskyExResult(NamedTuple):
+    """``(L, info)`` of :func:`cholesky_ex`."""
+
+    L: Tensor
+    info: Tensor
+
+
+def _lu_raw(op, be, a, pivot=True):
+    """Gaussian elimination with partial pivoting (LAPACK's ``getrf``, unblocked) on a raw
+    ``(*, m, n)`` array, one column at a time over the whole batch. Returns ``(lu, perm,
+    pivots, info)``: the packed factors, the row permutation (``(P^T A)[i] = A[perm[i]]``),
+    LAPACK's 1-based int32 pivots and int32 ``info`` (the 1-based column of the first zero
+    pivot, 0 if none). Without ``pivot`` a zero pivot above nonzeros raises."""
+    xp = be.xp
+    m, n = a.shape[-2], a.shape[-1]
+    batch = tuple(a.shape[:-2])
+    rows = xp.arange(m, dtype=xp.int64, device=be.device)
+    cols = xp.arange(n, dtype=xp.int64, device=be.device)
+    perm = xp.broadcast_to(rows, batch + (m,))
+    info = xp.zeros(batch, dtype=xp.int32, device=be.device)
+    pivots = []
+    for j in range(min(m, n)):
+        if pivot:
+            p = xp.argmax(xp.abs(a[..., j:, j]), axis=-1) + j  # the first largest |a|, as idamax
+            swap = xp.where(rows == j, p[..., None], xp.where(rows == p[..., None], xp.asarray(
+                j, dtype=xp.int64, device=be.device), rows))
+            a = xp.take_along_axis(a, xp.broadcast_to(swap[..., None], a.shape), axis=-2)
+            perm = xp.take_along_axis(perm, swap, axis=-1)
+            pivots.append(xp.astype(p + 1, xp.int32))
+        d = a[..., j, j]
+        zero = d == 0
+        below = rows > j
+        if not pivot and bool(xp.any(zero[..., None] & (a[..., :, j] != 0) & below)):
+            raise LinAlgError(f"linalg.{op}: a zero pivot in column {j + 1} with nonzeros below it: the LU "
+                              f"decomposition without pivoting does not exist (use pivot=True)")
+        info = xp.where(xp.logical_and(info == 0, zero), xp.asarray(j + 1, dtype=xp.int32, device=be.device),
+                        info)
+        lcol = a[..., :, j] / xp.where(zero, xp.ones_like(d), d)[..., None]
+        lcol = xp.where(below, lcol, xp.zeros_like(lcol))
+        urow = xp.where(cols > j, a[..., j, :], xp.zeros_like(a[..., j, :]))
+        a = a - lcol[..., :, None] * urow[..., None, :]
+        a = xp.where(below[:, None] & (cols == j)[None, :], lcol[..., :, None], a)
+    if not pivot:
+        pivots = [xp.full(batch, j + 1, dtype=xp.int32, device=be.device) for j in range(min(m, n))]
+    piv = xp.stack(pivots, axis=-1) if pivots else xp.zeros(batch + (0,), dtype=xp.int32, device=be.device)
+    return a, perm, piv, info
+
+
+def _perm_from_pivots(be, pivots, m):
+    """The row permutation ``perm`` (``(P^T A)[i] = A[perm[i]]``) that LAPACK pivots stand for."""
+    xp = be.xp
+    rows = xp.arange(m, dtype=xp.int64, device=be.device)
+    perm = xp.broadcast_to(rows, tuple(pivots.shape[:-1]) + (m,))
+    for j in range(pivots.shape[-1]):
+        p = xp.astype(pivots[..., j], xp.int64)[..., None] - 1
+        swap = xp.where(rows == j, p, xp.where(rows == p, xp.asarray(j, dtype=xp.int64, device=be.device), rows))
+        perm = xp.take_along_axis(perm, swap, axis=-1)
+    return perm
+
+
+def _perm_matrix(be, perm, dtype):
+    """The permutation matrix ``P`` with ``P[perm[i], i] = 1``."""
+    xp = be.xp
+    rows = xp.arange(perm.shape[-1], dtype=perm.dtype, device=be.device)
+    return xp.astype(perm[..., None, :] == rows[:, None], dtype)
+
+
+def _unpack(LU, k):  # noqa: N803
+    """``(L, U)`` from the packed factors (Tensors: differentiable in ``LU``)."""
+    be = LU._backend
+    m = LU.shape[-2]
+    eye = _const(be, be.xp.eye(m, k, dtype=LU.data.dtype, device=be.device))
+    return S.tril(LU[..., :, :k], -1) + eye, S.triu(LU[..., :k, :])
+
+
+def _lu_grad(P, L, U, gL, gU):  # noqa: N803
+    """PyTorch's ``linalg_lu_backward`` (real matrices), on Tensors: the gradient of ``A =
+    P L U`` from those of ``L`` and ``U`` (either may be None)."""
+    m, n = L.shape[-2], U.shape[-1]
+    k = min(m, n)
+    if m == n:
+        ga = S.tril(_mm(_t(L), gL), -1) if gL is not None else None
+        if gU is not None:
+            part = S.triu(_mm(gU, _t(U)))
+            ga = part if ga is None else ga + part
+        ga = solve_triangular(_t(U), ga, upper=False, left=False)
+        ga = solve_triangular(_t(L), ga, upper=True, unitriangular=True)
+    elif m < n:
+        u1 = U[..., :, :k]
+        ga = _mm(_t(L), gL) if gL is not None else None
+        if gU is not None:
+            part = -_mm(S.triu(gU), _t(U))
+            ga = part if ga is None else ga + part
+        ga = solve_triangular(_t(u1), S.tril(ga, -1), upper=False, left=False)
+        if gU is not None:
+            ga = S.concat([ga + S.triu(gU[..., :, :k]), gU[..., :, k:]], axis=-1)
+        ga = solve_triangular(_t(L), ga, upper=True, unitriangular=True)
+        if gU is None:
+            ga = S.concat([ga, U[..., :, k:].detach() * 0], axis=-1)
+    else:
+        l1 = L[..., :k, :]
+        ga = _mm(gU, _t(U)) if gU is not None else None
+        if gL is not None:
+            part = -_mm(_t(L), S.tril(gL, -1))
+            ga = part if ga is None else ga + part
+        ga = solve_triangular(_t(l1), S.triu(ga), upper=True, unitriangular=True)
+        if gL is not None:
+            ga = S.concat([ga + S.tril(gL[..., :k, :], -1), gL[..., k:, :]], axis=-2)
+        ga = solve_triangular(_t(U), ga, upper=False, left=False)
+        if gL is None:
+            ga = S.concat([ga, L[..., k:, :].detach() * 0], axis=-2)
+    return _mm(P, ga)
+
+
+def _lu_node(A, pivot, arrays, pick, name):
+    """Tensors of ``arrays`` (raw outputs), with one node whose gradient goes through
+    :func:`_lu_grad`: ``pick(grads, k)`` gives ``(gL, gU)`` (Tensors or None) from the
+    outputs' gradients."""
+    be = A._backend
+    m, n = A.shape[-2], A.shape[-1]
+    k = min(m, n)
+    lu_arr, perm = arrays[0], arrays[1]
+    p = _perm_matrix(be, perm, A.data.dtype)
+
+    def backward(grads):
+        with no_grad():
+            gl, gu = pick([None if g is None else _const(be, g) for g in grads], k)
+            low, up = _unpack(_const(be, lu_arr), k)
+            return (_lu_grad(_const(be, p), low, up, gl, gu).data,)
+
+    def graph(grads):
+        _, low, up = lu(A, pivot=pivot)
+        gl, gu = pick(list(grads), k)
+        return (_lu_grad(_const(be, p), low, up, gl, gu),)
+
+    return backward, graph
+
+
+def _packed_grads(grads, k):
+    g = grads[0]
+    return (None, None) if g is None else (S.tril(g[..., :, :k], -1), S.triu(g[..., :k, :]))
+
+
+def _lu_checked(op, A, pivot):
+    _matrix(op, A)
+    return _lu_raw(op, A._backend, A.data, bool(pivot))
+
+
+def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> LUFactorExResult:
+    """``(LU, pivots, info)``, as ``torch.linalg.lu_factor_ex``: the LU decomposition with
+    partial pivoting packed in one matrix (``L``'s strict lower triangle, unit diagonal
+    implied, and ``U``), LAPACK's 1-based int32 ``pivots`` (row ``i`` was swapped with row
+    ``pivots[i] - 1``) and int32 ``info`` per matrix (``j`` when ``U[j-1, j-1]`` is
+    exactly zero, 0 otherwise). ``check_errors=True`` raises :class:`LinAlgError` where
+    ``info > 0``. Computed with array-API ops (unblocked Gaussian elimination). Backward:
+    PyTorch's LU formula.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.lu_factor_ex(gdl.tensor([[1.0, 2.0], [3.0, 4.0]])).pivots
+    tensor([2, 2], backend='numpy', dtype=gdl.int32)
+    """
+    lu_arr, perm, piv, info = _lu_checked("lu_factor_ex", A, pivot)
+    be = A._backend
+    if check_errors:
+        _raise_info("lu_factor_ex", be, info, "U[{j},{j}] is zero: the matrix is singular")
+    backward, graph = _lu_node(A, pivot, (lu_arr, perm), _packed_grads, "LinalgLuFactorEx")
+    out = result(lu_arr, be, (A,), lambda g: backward((g,)), "LinalgLuFactorEx", lambda g: graph((g,)))
+    return LUFactorExResult(out, Tensor._wrap(piv, be), Tensor._wrap(info, be))
+
+
+def _raise_info(op, be, info, problem):
+    """LinAlgError for the first matrix of the batch with ``info > 0``."""
+    xp = be.xp
+    if _all(xp, info == 0):
+        return
+    flat = xp.reshape(info, (-1,))
+    where = int(xp.argmax(xp.astype(flat > 0, xp.int32)))
+    j = int(flat[where])
+    batch = f" (batch element {where})" if info.ndim else ""
+    raise LinAlgError(f"linalg.{op}: {problem.format(j=j)}{batch}")
+
+
+def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
+    """``(LU, pivots)`` of :func:`lu_factor_ex`, as ``torch.linalg.lu_factor``: a singular
+    matrix (an exactly zero pivot, which :func:`lu_solve` would divide by) raises
+    :class:`LinAlgError`; use :func:`lu` or :func:`lu_factor_ex` to factor it anyway.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.lu_factor(gdl.tensor([[1.0, 2.0], [4.0, 4.0]])).LU
+    tensor([[4.  , 4.  ],
+            [0.25, 1.  ]], backend='numpy')
+    """
+    lu_arr, piv, info = lu_factor_ex(A, pivot=pivot)
+    _raise_info("lu_factor", A._backend, info.data,
+                "U[{j},{j}] is zero and using it on lu_solve would divide by zero; call linalg.lu or "
+                "linalg.lu_factor_ex to factor a singular matrix")
+    return LUFactorResult(lu_arr, piv)
+
+
+def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
+    """``(P, L, U)`` with ``A = P L U``, as ``torch.linalg.lu``: ``P`` a permutation matrix
+    (``(*, m, m)``), ``L`` unit lower triangular (``(*, m, k)``), ``U`` upper triangular
+    (``(*, k, n)``), ``k = min(m, n)``; singular matrices are fine. ``pivot=False`` gives
+    ``P = I`` (and raises :class:`LinAlgError` where that factorization does not exist).
+    Backward: PyTorch's formula (``P`` gets no gradient).
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.lu(gdl.tensor([[0.0, 1.0], [2.0, 0.0]])).P
+    tensor([[0., 1.],
+            [1., 0.]], backend='numpy')
+    """
+    lu_arr, perm, _, _ = _lu_checked("lu", A, pivot)
+    be = A._backend
+    xp = be.xp
+    k = min(A.shape[-2:])
+    m = A.shape[-2]
+    eye = xp.eye(m, k, dtype=lu_arr.dtype, device=be.device)
+    low = xp.tril(lu_arr[..., :, :k], k=-1) + eye
+    up = xp.triu(lu_arr[..., :k, :])
+    p = _perm_matrix(be, perm, lu_arr.dtype)
+    backward, graph = _lu_node(A, pivot, (lu_arr, perm), lambda gs, k: (gs[1], gs[2]), "LinalgLu")
+    return LUResult(*_results((p, low, up), be, (A,), backward, "LinalgLu", graph))
+
+
+def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False) -> Tensor:  # noqa: N803
+    """The solution of ``A X = B`` from :func:`lu_factor`'s ``(LU, pivots)`` of ``A``, as
+    ``torch.linalg.lu_solve``: ``adjoint=True`` solves ``Aᵀ X = B``, ``left=False`` ``X A =
+    B`` (``X Aᵀ = B`` with both). ``B`` is ``(*, n, k)`` (``(*, k, n)`` with
+    ``left=False``); batch axes broadcast. Built from :func:`solve_triangular` on the two
+    triangles of ``LU`` and a permutation, whose backwards give the gradients (of every
+    order) with respect to ``LU`` and ``B``.
+
+    >>> import gdl, gdl.linalg
+    >>> A = gdl.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> gdl.linalg.lu_solve(*gdl.linalg.lu_factor(A), gdl.tensor([[5.0], [11.0]]))
+    tensor([[1.],
+            [2.]], backend='numpy')
+    """
+    LU, B = FL._tensors("linalg.lu_solve", LU, B)  # noqa: N806
+    _matrix("lu_solve", LU, square=True, name="LU")
+    _float("lu_solve", B, "B")
+    _same_dtype("lu_solve", LU, B)
+    n = LU.shape[-1]
+    if not isinstance(pivots, Tensor) or pivots.dtype.is_floating_point or pivots.dtype == dtypes.bool_:
+        raise TypeError(f"linalg.lu_solve: pivots must be an integer tensor (lu_factor's), got {pivots!r}")
+    if tuple(pivots.shape) != tuple(LU.shape[:-1]):
+        raise ValueError(f"linalg.lu_solve: pivots must have shape {tuple(LU.shape[:-1])} for LU of shape "
+                         f"{LU.shape}, got {pivots.shape}")
+    if B.ndim < 2 or (B.shape[-2] if left else B.shape[-1]) != n:
+        eq = "A X = B" if left else "X A = B"
+        raise ValueError(f"linalg.lu_solve: shapes {LU.shape} and {B.shape} do not fit {eq}")
+    if not left:  # X A = B  <=>  Aᵀ Xᵀ = Bᵀ
+        return _t(lu_solve(LU, pivots, _t(B), adjoint=not adjoint))
+    be = LU._backend
+    p = _const(be, _perm_matrix(be, _perm_from_pivots(be, pivots.data, n), LU.data.dtype))
+    if adjoint:  # Aᵀ = Uᵀ Lᵀ Pᵀ
+        y = solve_triangular(_t(LU), B, upper=False)
+        return _mm(p, solve_triangular(_t(LU), y, upper=True, unitriangular=True))
+    y = solve_triangular(LU, _mm(_t(p), B), upper=False, unitriangular=True)
+    return solve_triangular(LU, y, upper=True)
+
+
+def _info_of(op, A, kind):
+    """Raw int32 ``info`` per matrix: LAPACK ``getrf``'s (``kind='lu'``) or ``potrf``'s
+    (``'cholesky'``: the order of the first leading minor that is not positive-definite)."""
+    be = A._backend
+    xp = be.xp
+    if kind == "lu":
+        return _lu_raw(op, be, A.data)[3]
+    a = _symmetric(xp, A.data)
+    n = a.shape[-1]
+    rows = xp.arange(n, dtype=xp.int64, device=be.device)
+    info = xp.zeros(a.shape[:-2], dtype=xp.int32, device=be.device)
+    for j in range(n):
+        d = a[..., j, j]
+        bad = xp.logical_not(d > 0)
+        info = xp.where(xp.logical_and(info == 0, bad), xp.asarray(j + 1, dtype=xp.int32, device=be.device), info)
+        col = xp.where(rows > j, a[..., :, j] / xp.where(bad, xp.ones_like(d), d)[..., None], xp.zeros_like(d)[..., None])
+        row = xp.where(rows > j, a[..., j, :], xp.zeros_like(d)[..., None])
+        a = a - col[..., :, None] * row[..., None, :]
+    return info
+
+
+def _ex(op, fn, A, others, check_errors, kind, problem):
+    """``(fn(A, *others), info)``: where a matrix of ``A`` fails (``info > 0``), its result
+    is NaN (computed on the identity instead) and gets no gradient."""
+    try:
+        out = fn(A, *others)
+        be = A._backend
+        return out, Tensor._wrap(be.xp.zeros(A.shape[:-2], dtype=be.xp.int32, device=be.device), be)
+    except LinAlgError:
+        info = _info_of(op, A, kind)
+    be = A._backend
+    xp = be.xp
+    if check_errors:
+        _raise_info(op, be, info, problem)
+    bad = _const(be, (info > 0)[..., None, None])
+    eye = _const(be, xp.broadcast_to(_eye(be, A.shape[-1], A.data.dtype), A.shape))
+    out = fn(E.where(bad, eye, A), *others)
+    if out.ndim < A.ndim:  # solve with vector right-hand sides
+        bad = S.squeeze(bad, -1)
+    nan = _const(be, xp.full(tuple(out.shape), math.nan, dtype=out.data.dtype, device=be.device))
+    return E.where(bad, nan, out), Tensor._wrap(info, be)
+
+
+def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
+    """``(inverse, info)``, as ``torch.linalg.inv_ex``: ``info`` (int32, one per matrix) is
+    LAPACK's (``j`` when the LU pivot ``U[j-1, j-1]`` is zero, 0 for an invertible matrix);
+    a singular matrix's inverse is NaN (PyTorch returns what LAPACK left) unless
+    ``check_errors=True`` raises :class:`LinAlgError`. Backward: :func:`inv`'s.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.inv_ex(gdl.tensor([[1.0, 2.0], [2.0, 4.0]])).info
+    tensor(2, backend='numpy', dtype=gdl.int32)
+    """
+    _matrix("inv_ex", A, square=True)
+    return InvExResult(*_ex("inv_ex", inv, A, (), check_errors, "lu",
+                            "the diagonal element {j} is zero, the matrix is singular"))
+
+
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False) -> SolveExResult:
+    """``(result, info)``, as ``torch.linalg.solve_ex``: :func:`solve` with ``info`` as in
+    :func:`inv_ex` (the result is NaN for singular matrices unless ``check_errors=True``
+    raises).
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.solve_ex(gdl.tensor([[2.0, 0.0], [0.0, 4.0]]), gdl.tensor([2.0, 2.0])).result
+    tensor([1. , 0.5], backend='numpy')
+    """
+    A, B = FL._tensors("linalg.solve_ex", A, B)
+    _matrix("solve_ex", A, square=True)
+    return SolveExResult(*_ex("solve_ex", lambda a, b: solve(a, b, left=left), A, (B,), check_errors, "lu",
+                              "the diagonal element {j} is zero, the system has no unique solution"))
+
+
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyExResult:
+    """``(L, info)``, as ``torch.linalg.cholesky_ex``: ``info`` (int32, one per matrix) is
+    the order of the first leading minor that is not positive-definite (0 if ``A`` is); such
+    a matrix's factor is NaN (PyTorch returns a partial one) unless ``check_errors=True``
+    raises. Backward: :func:`cholesky`'s.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.cholesky_ex(gdl.tensor([[1.0, 0.0], [0.0, -1.0]])).info
+    tensor(2, backend='numpy', dtype=gdl.int32)
+    """
+    _matrix("cholesky_ex", A, square=True)
+    if upper:  # only the upper triangle is read: factor its transpose
+        low, info = cholesky_ex(_t(A), check_errors=check_errors)
+        return CholeskyExResult(_t(low), info)
+    return CholeskyExResult(*_ex("cholesky_ex", cholesky, A, (), check_errors, "cholesky",
+                                 "the leading minor of order {j} is not positive-definite"))
+
+
+def householder_product(A: Tensor, tau: Tensor) -> Tensor:
+    """The first ``n`` columns of ``H_1 ⋯ H_k`` with ``H_i = I - tau_i v_i v_iᵀ`` (``v_i`` is
+    column ``i`` of ``A`` below the diagonal, with a 1 on it), as
+    ``torch.linalg.householder_product`` (LAPACK's ``orgqr``). ``A`` is ``(*, m, n)`` with
+    ``m >= n``, ``tau`` ``(*, k)`` with ``k <= n``. Built from differentiable gdl ops.
+
+    >>> import gdl, gdl.linalg
+    >>> gdl.linalg.householder_product(gdl.tensor([[1.0], [1.0]]), gdl.tensor([1.0]))
+    tensor([[ 0.],
+            [-1.]], backend='numpy')
+    """
+    A, tau = FL._tensors("linalg.householder_product", A, tau)
+    _matrix("householder_product", A)
+    _float("householder_product", tau, "tau")
+    _same_dtype("householder_product", A, tau)
+    m, n = A.shape[-2], A.shape[-1]
+    k = tau.shape[-1] if tau.ndim else -1
+    if m < n or tau.ndim != A.ndim - 1 or k > n or tuple(tau.shape[:-1]) != tuple(A.shape[:-2]):
+        raise ValueError(f"linalg.householder_product: needs A (*, m, n) with m >= n and tau (*, k) with k <= n "
+                         f"and the same batch, got {A.shape} and {tau.shape}")
+    be = A._backend
+    xp = be.xp
+    rows = xp.arange(m, dtype=xp.int64, device=be.device)
+    q = _const(be, xp.broadcast_to(xp.eye(m, n, dtype=A.data.dtype, device=be.device), A.shape))
+    for i in reversed(range(k)):
+        below = _const(be, xp.astype(rows > i, A.data.dtype))
+        one = _const(be, xp.astype(rows == i, A.data.dtype))
+        v = A[..., :, i] * below + one
+        vq = _mm(S.unsqueeze(v, -2), q)  # (*, 1, n)
+        q = q - S.unsqueeze(S.unsqueeze(tau[..., i], -1) * v, -1) * vq
+    return q
+
+
 # -- the ops gdl already has, under torch.linalg's (and the Array API's) names ------------------
 
 
@@ -1365,21 +1791,34 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
 
 
 __all__ = [
+    "CholeskyExResult",
     "EighResult",
+    "InvExResult",
+    "LUFactorExResult",
+    "LUFactorResult",
+    "LUResult",
     "LinAlgError",
     "LstsqResult",
     "QRResult",
     "SVDResult",
     "SlogdetResult",
+    "SolveExResult",
     "cholesky",
+    "cholesky_ex",
     "cond",
     "cross",
     "det",
     "diagonal",
     "eigh",
     "eigvalsh",
+    "householder_product",
     "inv",
+    "inv_ex",
     "lstsq",
+    "lu",
+    "lu_factor",
+    "lu_factor_ex",
+    "lu_solve",
     "matmul",
     "matrix_norm",
     "matrix_exp",
@@ -1397,6 +1836,7 @@ __all__ = [
     "vander",
     "logdet",
     "solve",
+    "solve_ex",
     "svd",
     "svdvals",
     "vecdot",

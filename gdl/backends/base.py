@@ -8,7 +8,8 @@ A :class:`Backend` supplies exactly those, plus host transfers,
 ``einsum`` (not in the standard; the portable version here contracts with ``matmul``),
 ``fmod`` (C's exact remainder, which the standard lacks; remainder and floor
 division of floats are built on it), an in-memory snapshot of the random stream
-(``fork_rng``/``restore_rng``, for activation checkpointing) and
+(``fork_rng``/``restore_rng``, for activation checkpointing), the memory layout the
+standard hides (``memory_owner``, ``layout``: views, strides, addresses) and
 steps that a library can do without a full sort or copy (``topk_indices``,
 ``last_writers``, ``col2im_matmul``). The portable
 implementations here use only the standard namespace ``self.xp``; a concrete
@@ -186,6 +187,18 @@ class Backend:
         reshape, a slice) give the same id. Portable version: the array itself (the
         standard has no notion of views)."""
         return id(array)
+
+    def layout(self, array) -> tuple:
+        """``(strides, offset, address)`` of ``array`` as ``torch.Tensor.stride()``,
+        ``storage_offset()`` and ``data_ptr()`` report them: steps in elements, the first
+        element's offset in elements from the start of the memory it shares, and its address.
+        Portable version (the standard has no memory layout): C-contiguous steps, offset 0,
+        and the id of the array object as its address."""
+        strides, step = [], 1
+        for n in reversed(array.shape):
+            strides.append(step)
+            step *= max(n, 1)
+        return tuple(reversed(strides)), 0, id(array)
 
     def fmod(self, a, b):
         """C's ``fmod``: ``a - b·trunc(a / b)`` computed exactly, with the sign of ``a``

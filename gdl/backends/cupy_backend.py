@@ -137,6 +137,14 @@ class CupyBackend(Backend):
             array = array.base
         return id(array)
 
+    def layout(self, array) -> tuple:
+        owner = array
+        while owner.base is not None:
+            owner = owner.base
+        size = array.itemsize
+        address = array.data.ptr
+        return tuple(s // size for s in array.strides), (address - owner.data.ptr) // size, address
+
     def put_rows(self, target, index, rows):
         target[index] = rows
         return target

@@ -7,6 +7,9 @@ elsewhere in gdl stays library-free.
 
 from __future__ import annotations
 
+import math
+import sys
+
 import numpy as np
 
 ndarray = np.ndarray
@@ -73,9 +76,24 @@ def is_float_kind(array: np.ndarray) -> bool:
     return array.dtype.kind == "f"
 
 
+# How tensors print (``gdl.set_printoptions`` changes these): NumPy's printout by default
+PRINT_DEFAULTS = {"precision": 8, "threshold": 200, "edgeitems": 3, "linewidth": 75, "sci_mode": None}
+PRINT_OPTIONS = dict(PRINT_DEFAULTS)
+
+
 def format_array(array: np.ndarray, prefix: str = "") -> str:
-    """NumPy's printout of ``array``, indented to follow ``prefix``."""
-    return np.array2string(array, separator=", ", prefix=prefix, threshold=200, edgeitems=3)
+    """NumPy's printout of ``array`` with :data:`PRINT_OPTIONS`, indented to follow ``prefix``."""
+    opts = PRINT_OPTIONS
+    if opts == PRINT_DEFAULTS:
+        return np.array2string(array, separator=", ", prefix=prefix, threshold=200, edgeitems=3)
+    threshold = opts["threshold"]
+    kwargs = dict(separator=", ", prefix=prefix, precision=opts["precision"], max_line_width=opts["linewidth"],
+                  threshold=sys.maxsize if threshold == math.inf else int(threshold), edgeitems=opts["edgeitems"])
+    if opts["sci_mode"] is True:
+        kwargs["formatter"] = {"float_kind": lambda v: f"{v:.{opts['precision']}e}"}
+    elif opts["sci_mode"] is False:
+        kwargs["suppress_small"] = True
+    return np.array2string(array, **kwargs)
 
 
 def as_index_array(values) -> np.ndarray:

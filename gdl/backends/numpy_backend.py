@@ -192,6 +192,9 @@ class NumpyBackend(Backend):
             array = array.base
         return id(array)
 
+    def layout(self, array) -> tuple:
+        return _host_layout(array)
+
     def matmul(self, a, b):
         """``a @ b``; a stacked ``b`` whose matrices are not row-major (a transposed view,
         as ``k.mT`` in attention) is copied first: NumPy's stacked matmul with it can
@@ -350,3 +353,14 @@ def relu(x):
 def relu_backward(g, y):
     """``g·[y > 0]`` as a product with the mask: ~6x faster than ``np.where`` here."""
     return g * (y > 0)
+
+
+def _host_layout(array) -> tuple:
+    """``Backend.layout`` of a NumPy array: strides and offset in elements (from its ``base``
+    chain), the address of its first element."""
+    owner = array
+    while owner.base is not None and isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    size = array.itemsize
+    address = array.ctypes.data
+    return tuple(s // size for s in array.strides), (address - owner.ctypes.data) // size, address

@@ -11,6 +11,7 @@ import array_api_strict
 import numpy as np
 
 from gdl.backends.base import Backend
+from gdl.backends.numpy_backend import _host_layout
 
 
 class StrictBackend(Backend):
@@ -29,6 +30,10 @@ class StrictBackend(Backend):
         while inner.base is not None:
             inner = inner.base
         return id(inner)
+
+    def layout(self, array) -> tuple:
+        """The layout of the NumPy array inside."""
+        return _host_layout(array._array)
 
     def from_host(self, array, dtype=None):
         return array_api_strict.asarray(np.asarray(array), dtype=dtype, copy=True)

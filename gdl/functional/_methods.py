@@ -4,14 +4,18 @@ plus the few PyTorch-shaped conveniences that are not ops (``dim()``, ``t()``,
 
 from __future__ import annotations
 
+from gdl.functional import bitwise as BW
 from gdl.functional import elementwise as E
 from gdl.functional import indexing as I
 from gdl.functional import indexing_extra as IX
 from gdl.functional import inplace as IP
 from gdl.functional import inplace_extra as IPX
+from gdl.functional import inplace_more as IPM
 from gdl.functional import linalg as L
 from gdl.functional import linalg_extra as LX
+from gdl.functional import linalg_legacy as LL
 from gdl.functional import misc as MI
+from gdl.functional import misc_more as MM
 from gdl.functional import order as O
 from gdl.functional import pointwise as P
 from gdl.functional import pointwise_extra as PX
@@ -21,6 +25,8 @@ from gdl.functional import scan as SC
 from gdl.functional import shape as S
 from gdl.functional import shape_extra as SX
 from gdl.functional import special as SP
+from gdl.functional import special_more as SPM
+from gdl.functional import windows as W
 from gdl.functional._util import as_operand, check_same_backend
 from gdl.tensor import Tensor, is_grad_enabled
 
@@ -82,7 +88,7 @@ def attach_methods(module) -> None:
 
 for _name, _fn in {**_OPERATORS, **_METHODS}.items():
     setattr(Tensor, _name, _fn)
-for _module in (E, P, R, O, SC, S, I, L, IP, MI, SA, SP, IPX, SX, IX, LX, PX):
+for _module in (E, P, R, O, SC, S, I, L, IP, MI, SA, SP, IPX, SX, IX, LX, PX, BW, IPM, LL, MM, SPM, W):
     attach_methods(_module)
 
 Tensor.__hash__ = object.__hash__
