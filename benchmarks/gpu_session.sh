@@ -49,7 +49,9 @@ stage_tests() {
     tests/test_torch_crosscheck_losses_extra.py tests/test_torch_crosscheck_ops_bughunt.py
     tests/test_torch_crosscheck_autograd_extra.py tests/test_torch_crosscheck_inplace_methods.py
     tests/test_torch_crosscheck_init_utils.py tests/test_torch_crosscheck_data_samplers.py
-    tests/test_torch_crosscheck_nn_bughunt.py tests/test_torch_crosscheck_misc_bughunt.py"
+    tests/test_torch_crosscheck_nn_bughunt.py tests/test_torch_crosscheck_misc_bughunt.py
+    tests/test_torch_crosscheck_func_transforms.py tests/test_torch_crosscheck_nn_gaps_session9.py
+    tests/test_torch_crosscheck_optim_adafactor_muon.py"
   IGNORE=""
   for f in $LEFT_OUT; do IGNORE="$IGNORE --ignore=$f"; done
   PER_TEST=""
