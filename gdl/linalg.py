@@ -1757,6 +1757,9 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
         v = A[..., :, i] * below + one
         vq = _mm(S.unsqueeze(v, -2), q)  # (*, 1, n)
         q = q - S.unsqueeze(S.unsqueeze(tau[..., i], -1) * v, -1) * vq
+    if k == 0 and _needs_grad(A, tau):  # the identity's columns, in the graph (zero gradients), as torch
+        q = E.where(_const(be, xp.zeros(A.shape, dtype=xp.bool, device=be.device)), A, q)
+        q = q + S.unsqueeze(S.unsqueeze(R.sum(tau, -1), -1), -1)
     return q
 
 

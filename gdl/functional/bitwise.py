@@ -48,7 +48,13 @@ def _result_dtype(xp, a, b):
         da, db = a.data.dtype, b.data.dtype
         if da == xp.bool:
             return db
-        return da if db == xp.bool else xp.result_type(da, db)
+        if db == xp.bool:
+            return da
+        # as PyTorch (and gdl's arithmetic): a 0-d tensor takes the dtype of one with dimensions
+        a0, b0 = a.data.ndim == 0, b.data.ndim == 0
+        if a0 != b0:
+            return db if a0 else da
+        return xp.result_type(da, db)
     t, s = (a, b) if ta else (b, a)
     if t.data.dtype == xp.bool and not isinstance(s, bool):
         return xp.int64

@@ -126,9 +126,10 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
 
 def lu(A: Tensor, pivot: bool = True, get_infos: bool = False):  # noqa: N803
     """``(A_LU, pivots)`` (``(A_LU, pivots, infos)`` with ``get_infos``), as ``torch.lu``:
-    :func:`gdl.linalg.lu_factor_ex`; without ``get_infos`` a singular matrix raises."""
+    :func:`gdl.linalg.lu_factor_ex`; a singular matrix is factored (no error), as ``torch.lu``
+    does with or without ``get_infos``."""
     la = _la()
-    LU, pivots, infos = la.lu_factor_ex(A, pivot=pivot, check_errors=not get_infos)  # noqa: N806
+    LU, pivots, infos = la.lu_factor_ex(A, pivot=pivot)  # noqa: N806
     return (LU, pivots, infos) if get_infos else (LU, pivots)
 
 

@@ -283,7 +283,7 @@ def _uniform_edges(xp, device, column, bins, lo_hi, dtype):
     elif column.shape[0]:
         lo, hi = float(xp.min(column)), float(xp.max(column))
     else:
-        lo, hi = 0.0, 0.0
+        lo, hi = 0.0, 1.0  # no values: [0, 1], as torch (and NumPy)
     if lo > hi:
         raise ValueError(f"histogram: range must have min <= max, got ({lo}, {hi})")
     if lo == hi:

@@ -14,7 +14,11 @@ def _norm(xp, a) -> float:
 
 
 def _lerp(xp, start, end, weight):
-    return start + weight * (end - start)
+    """``torch.lerp``'s two-sided formula: exact at ``weight == 1`` (``beta2_decay=0``), where
+    ``start + weight * (end - start)`` cancels catastrophically for ``start >> end``."""
+    if weight < 0.5:
+        return start + weight * (end - start)
+    return end - (end - start) * (1 - weight)
 
 
 def _factored_variance(xp, g, row_var, col_var, weight, eps1):
