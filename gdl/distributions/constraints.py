@@ -20,10 +20,10 @@ from __future__ import annotations
 import gdl
 
 __all__ = [
-    "Constraint", "boolean", "dependent", "dependent_property", "greater_than", "greater_than_eq",
-    "independent", "integer_interval", "interval", "is_dependent", "less_than", "lower_cholesky",
-    "nonnegative", "one_hot", "positive", "positive_definite", "real", "real_vector", "simplex",
-    "unit_interval",
+    "Constraint", "MixtureSameFamilyConstraint", "boolean", "dependent", "dependent_property", "greater_than", "greater_than_eq",
+    "half_open_interval", "independent", "integer_greater_than", "integer_interval", "interval", "is_dependent",
+    "less_than", "lower_cholesky", "multinomial", "nonnegative", "nonnegative_integer", "one_hot", "positive",
+    "positive_definite", "positive_integer", "real", "real_vector", "simplex", "unit_interval",
 ]
 
 
@@ -142,11 +142,51 @@ class _IntegerInterval(_Interval):
     is_discrete = True
 
     def check(self, value):
-        whole = value == value.floor() if value.dtype.is_floating_point else value == value
-        return gdl.logical_and(whole, super().check(value))
+        return gdl.logical_and(_is_whole(value), super().check(value))
 
     def __repr__(self) -> str:
         return f"IntegerInterval(lower_bound={_fmt(self.lower_bound)}, upper_bound={_fmt(self.upper_bound)})"
+
+
+def _is_whole(value):
+    return value == value.floor() if value.dtype.is_floating_point else value == value
+
+
+class _IntegerGreaterThan(Constraint):
+    is_discrete = True
+
+    def __init__(self, lower_bound):
+        self.lower_bound = lower_bound
+
+    def check(self, value):
+        return gdl.logical_and(_is_whole(value), value >= self.lower_bound)
+
+    def __repr__(self) -> str:
+        return f"IntegerGreaterThan(lower_bound={_fmt(self.lower_bound)})"
+
+
+class _HalfOpenInterval(_Interval):
+    def check(self, value):
+        return gdl.logical_and(value >= self.lower_bound, value < self.upper_bound)
+
+    def __repr__(self) -> str:
+        return f"HalfOpenInterval(lower_bound={_fmt(self.lower_bound)}, upper_bound={_fmt(self.upper_bound)})"
+
+
+class _Multinomial(Constraint):
+    """Non-negative counts over the last axis summing to at most ``upper_bound``."""
+
+    is_discrete = True
+    event_dim = 1
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return gdl.logical_and((value >= 0).all(dim=-1), value.sum(-1) <= self.upper_bound)
+
+    def __repr__(self) -> str:
+        return f"Multinomial(upper_bound={_fmt(self.upper_bound)})"
 
 
 class _Simplex(Constraint):
@@ -193,6 +233,34 @@ class _IndependentConstraint(Constraint):
         return f"IndependentConstraint({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
 
 
+class MixtureSameFamilyConstraint(Constraint):
+    """The support of a :class:`~gdl.distributions.MixtureSameFamily`: ``base_constraint``
+    (the components') checked with the component axis added back, then reduced over it."""
+
+    def __init__(self, base_constraint: Constraint):
+        if not isinstance(base_constraint, Constraint):
+            raise TypeError(f"base_constraint must be a Constraint, got {type(base_constraint).__name__}")
+        self.base_constraint = base_constraint
+
+    @property
+    def is_discrete(self):
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self):
+        return self.base_constraint.event_dim
+
+    def check(self, value):
+        if value.ndim < self.event_dim:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.ndim}")
+        result = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
+        keep = value.ndim - self.event_dim
+        return result.reshape(result.shape[:keep] + (-1,)).all(dim=-1)
+
+    def __repr__(self) -> str:
+        return f"MixtureSameFamilyConstraint({self.base_constraint!r})"
+
+
 class _RealVector(_IndependentConstraint):
     def __init__(self):
         super().__init__(_Real(), 1)
@@ -218,3 +286,8 @@ less_than = _LessThan
 interval = _Interval
 integer_interval = _IntegerInterval
 independent = _IndependentConstraint
+integer_greater_than = _IntegerGreaterThan
+nonnegative_integer = _IntegerGreaterThan(0)
+positive_integer = _IntegerGreaterThan(1)
+half_open_interval = _HalfOpenInterval
+multinomial = _Multinomial

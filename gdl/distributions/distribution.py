@@ -103,6 +103,13 @@ def finfo(t: Tensor):
     return t._backend.xp.finfo(t.data.dtype)
 
 
+def tiny(t: Tensor) -> float:
+    """The smallest positive normal number of ``t``'s dtype (``finfo.tiny``, the Array API's
+    ``smallest_normal``)."""
+    f = finfo(t)
+    return float(getattr(f, "smallest_normal", None) or f.tiny)
+
+
 def clamp_probs(probs: Tensor) -> Tensor:
     """``probs`` clamped into ``[eps, 1 - eps]`` (so their logarithms are finite)."""
     eps = float(finfo(probs).eps)
