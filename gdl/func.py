@@ -353,21 +353,11 @@ def jacrev(func, argnums=0):
     tensor([[2., 0.],
             [0., 6.]], backend='numpy')
     """
-    single = isinstance(argnums, int)
-    nums = (argnums,) if single else tuple(argnums)
+    single, nums = _argnums(argnums, "jacrev")
 
     def wrapper(*args):
-        for n in nums:
-            if not isinstance(args[n], Tensor):
-                raise TypeError(f"jacrev: argument {n} must be a Tensor, got {type(args[n]).__name__}")
-
-        def picked(*chosen):
-            full = list(args)
-            for n, value in zip(nums, chosen):
-                full[n] = value
-            return func(*full)
-
-        out, vjp_fn = vjp(picked, *(args[n] for n in nums))
+        chosen, picked = _at_argnums(func, args, nums, "jacrev")
+        out, vjp_fn = vjp(picked, *chosen)
         if not isinstance(out, Tensor):
             raise TypeError("jacrev: the function must return one tensor")
         rows = [[] for _ in nums]
@@ -514,6 +504,25 @@ def _argnums(argnums, what):
     return single, nums
 
 
+def _at_argnums(func, args, nums, what):
+    """``(chosen, picked)``: the tensor arguments at ``nums`` (checked) and ``func`` as a
+    function of them alone, the other arguments fixed."""
+    for n in nums:
+        if not -len(args) <= n < len(args):
+            raise ValueError(f"{what}: argnums {n} is out of range for a function called with {len(args)} "
+                             f"positional argument(s)")
+        if not isinstance(args[n], Tensor):
+            raise TypeError(f"{what}: argument {n} must be a Tensor, got {type(args[n]).__name__}")
+
+    def picked(*chosen):
+        full = list(args)
+        for n, value in zip(nums, chosen):
+            full[n] = value
+        return func(*full)
+
+    return tuple(args[n] for n in nums), picked
+
+
 def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
     """A function that returns the Jacobian of ``func`` with respect to the tensor
     argument(s) ``argnums``, as ``torch.func.jacfwd``, column by column from Jacobian-vector
@@ -535,21 +544,9 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
     single, nums = _argnums(argnums, "jacfwd")
 
     def wrapper(*args):
-        for n in nums:
-            if not -len(args) <= n < len(args):
-                raise ValueError(f"jacfwd: argnums {n} is out of range for a function called with {len(args)} "
-                                 f"positional argument(s)")
-            if not isinstance(args[n], Tensor):
-                raise TypeError(f"jacfwd: argument {n} must be a Tensor, got {type(args[n]).__name__}")
-
-        def picked(*chosen):
-            full = list(args)
-            for n, value in zip(nums, chosen):
-                full[n] = value
-            return func(*full)
-
+        chosen, picked = _at_argnums(func, args, nums, "jacfwd")
         call = _rng_guard(randomness, "jacfwd")
-        _, outs, rebuild, flat, push, aux = call(_linearized, picked, tuple(args[n] for n in nums), "jacfwd", has_aux)
+        _, outs, rebuild, flat, push, aux = call(_linearized, picked, chosen, "jacfwd", has_aux)
         nested = _depth[0] > 0
         per_input = [_columns(push, flat, j, outs, nested) for j in range(len(flat))]
         jac = rebuild([per_input[0][i] if single else tuple(cols[i] for cols in per_input) for i in range(len(outs))])

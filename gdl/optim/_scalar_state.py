@@ -30,23 +30,8 @@ class ScalarStateMixin:
 
     def load_state_dict(self, state_dict: dict) -> None:
         name = type(self).__name__
-        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
-            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups'")
-        rest, scalars = {}, {}
-        for idx, saved in dict(state_dict["state"]).items():
-            saved = dict(saved)
-            scalars[idx] = {k: saved.pop(k) for k in list(saved) if k in self.scalar_state}
-            rest[idx] = saved
-        super().load_state_dict(dict(state_dict, state=rest))
-        # the base class has checked the indices and the groups: map them to the parameters
-        id_map = {}
-        for saved_group, group in zip(state_dict["param_groups"], self.param_groups):
-            for idx, p in zip(saved_group["params"], group["params"]):
-                id_map[int(idx)] = p
-        for idx, entries in scalars.items():
-            p = id_map[int(idx)]
-            for key, value in entries.items():
-                self.state[p][key] = self._restore_scalar(value, p, key, idx, name)
+        load_setting_aside(self, state_dict, self.scalar_state, super().load_state_dict,
+                           lambda value, p, key, idx: self._restore_scalar(value, p, key, idx, name))
 
     @staticmethod
     def _restore_scalar(value, p, key, idx, owner) -> Tensor:
@@ -60,3 +45,28 @@ class ScalarStateMixin:
                 f"got shape {t.shape}"
             )
         return Tensor._wrap(p._backend.xp.reshape(t.data, ()), p._backend)
+
+
+def load_setting_aside(optimizer, state_dict: dict, keys, base_load, restore) -> None:
+    """``load_state_dict`` for an optimizer with state entries (named in ``keys``) whose shape
+    is not the parameter's: they are taken out before ``base_load`` (the base class's, which
+    checks every buffer against its parameter) and put back after as ``restore(value, p,
+    key, index)``."""
+    name = type(optimizer).__name__
+    if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+        raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups'")
+    rest, aside = {}, {}
+    for idx, saved in dict(state_dict["state"]).items():
+        saved = dict(saved)
+        aside[idx] = {k: saved.pop(k) for k in list(saved) if k in keys}
+        rest[idx] = saved
+    base_load(dict(state_dict, state=rest))
+    # the base class has checked the indices and the groups: map them to the parameters
+    id_map = {}
+    for saved_group, group in zip(state_dict["param_groups"], optimizer.param_groups):
+        for idx, p in zip(saved_group["params"], group["params"]):
+            id_map[int(idx)] = p
+    for idx, entries in aside.items():
+        p = id_map[int(idx)]
+        for key, value in entries.items():
+            optimizer.state[p][key] = restore(value, p, key, idx)

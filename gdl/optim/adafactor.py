@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from gdl.optim._scalar_state import load_setting_aside
 from gdl.optim.optimizer import Optimizer, _check_number, check_nonneg
 
 _FACTORS = ("row_var", "col_var")
@@ -146,22 +147,7 @@ class Adafactor(Optimizer):
     def load_state_dict(self, state_dict: dict) -> None:
         """As :meth:`Optimizer.load_state_dict`; ``row_var``/``col_var`` are checked against the
         factor shapes (the parameter's with one axis of size 1)."""
-        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
-            raise ValueError("Adafactor.load_state_dict: expected a dict with 'state' and 'param_groups'")
-        rest, factors = {}, {}
-        for idx, saved in dict(state_dict["state"]).items():
-            saved = dict(saved)
-            factors[idx] = {k: saved.pop(k) for k in _FACTORS if k in saved}
-            rest[idx] = saved
-        super().load_state_dict(dict(state_dict, state=rest))
-        id_map = {}
-        for saved_group, group in zip(state_dict["param_groups"], self.param_groups):
-            for idx, p in zip(saved_group["params"], group["params"]):
-                id_map[int(idx)] = p
-        for idx, entries in factors.items():
-            p = id_map[int(idx)]
-            for key, value in entries.items():
-                self.state[p][key] = _restore_factor(value, p, key, idx)
+        load_setting_aside(self, state_dict, _FACTORS, super().load_state_dict, _restore_factor)
 
 
 def _factor_shape(shape, key) -> tuple:
