@@ -9,6 +9,7 @@ PyTorch's ``torch.autograd`` names, on gdl's engine (:mod:`gdl.tensor`):
   :func:`gradgradcheck`: the same for its second derivatives;
 - :mod:`gdl.autograd.functional`: Jacobians, Hessians and their products, as
   ``torch.autograd.functional``;
+- :mod:`gdl.autograd.forward_ad`: dual tensors (``make_dual``/``unpack_dual``), as ``torch.autograd.forward_ad``;
 - :class:`detect_anomaly` / :class:`set_detect_anomaly`: find the op whose backward made
   a NaN, and where its forward ran;
 - :class:`RemovableHandle`: what ``register_hook`` and the Module hooks return;
@@ -804,4 +805,5 @@ class BackwardHook:
         return tuple(outs) if is_tuple else outs[0]
 
 
-from gdl.autograd import functional  # noqa: E402, F401  (last: it imports gdl.func, which imports this module)
+from gdl.autograd import functional  # noqa: E402, F401, I001  (last: it imports gdl.func, which imports this module)
+from gdl.autograd import forward_ad  # noqa: E402, F401

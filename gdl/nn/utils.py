@@ -34,7 +34,8 @@ from gdl.tensor import Tensor, tensor
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
            "parameters_to_vector", "vector_to_parameters", "rnn", "parametrize", "parametrizations",
            "weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm", "stateless", "fusion",
-           "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights"]
+           "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights",
+           "prune", "skip_init"]
 
 sys.modules.setdefault(__name__ + ".rnn", rnn)  # ``import gdl.nn.utils.rnn`` as ``torch.nn.utils.rnn``
 
@@ -403,3 +404,26 @@ def remove_spectral_norm(module, name: str = "weight"):
     normalised weight (no power iteration). ``ValueError`` if there is no such hook.
     Returns ``module``."""
     return parametrizations._remove_pre_hook(module, parametrizations.SpectralNorm, name, "spectral_norm")
+
+
+# -- pruning (torch.nn.utils.prune) and skip_init ------------------------------------------------
+from gdl.nn import prune  # noqa: E402
+
+sys.modules.setdefault(__name__ + ".prune", prune)  # ``import gdl.nn.utils.prune as prune``
+
+
+def skip_init(module_cls, *args, **kwargs):
+    """``module_cls(*args, **kwargs)`` with its parameters and buffers left uninitialised, as
+    ``torch.nn.utils.skip_init``. gdl has no meta device: the module is built as usual, then
+    every parameter and buffer is zero-filled (in place, dtypes kept), and the random
+    generators are put back, so no random numbers are consumed."""
+    from gdl.nn.module import Module
+    from gdl.random import fork_rng
+
+    if not (isinstance(module_cls, type) and issubclass(module_cls, Module)):
+        raise RuntimeError(f"Expected a Module; got {module_cls}")
+    with fork_rng():
+        module = module_cls(*args, **kwargs)
+    for t in list(module.parameters()) + list(module.buffers()):
+        t.data = t._backend.xp.zeros_like(t.data)
+    return module
