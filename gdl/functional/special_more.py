@@ -120,9 +120,12 @@ def _log_gamma_factor(xp, a, x):
     keeps the large terms ``a·log x``, ``x`` and ``lgamma(a)`` from cancelling."""
     direct = a * xp.log(x) - x - _lgamma64(xp, a)
     big = xp.maximum(a, 10.0)
-    t = x / big - 1.0
+    ratio = x / big
+    t = ratio - 1.0
     inv = 1.0 / big
-    stirling = big * (xp.log1p(t) - t) + 0.5 * xp.log(big) - _HALF_LOG_2PI - inv * _horner(_STIRLING, inv * inv)
+    # log1p(t) only near t = 0: for x << a, t ≈ −1 has lost the digits of x / a that log1p needs
+    log_ratio = xp.where(xp.abs(t) < 0.5, xp.log1p(xp.maximum(t, -0.5)), xp.log(ratio))
+    stirling = big * (log_ratio - t) + 0.5 * xp.log(big) - _HALF_LOG_2PI - inv * _horner(_STIRLING, inv * inv)
     return xp.where(a >= 10.0, stirling, direct)
 
 
@@ -307,7 +310,7 @@ def _jy_series(xp, x):
         s1 = s1 + (2.0 * h_next + 1.0 / (k + 1) - 2.0 * _GAMMA) * t1
         harmonic = h_next
     j1 = 0.5 * x * j1
-    log_half = xp.log(0.5 * x)
+    log_half = xp.log(x) - math.log(2.0)  # not log(0.5 * x): 0.5 * 5e-324 underflows to 0
     y0 = _TWO_PI * ((log_half + _GAMMA) * j0 - s0)
     y1 = -_TWO_PI / x + _TWO_PI * log_half * j1 - 0.5 * x * s1 / math.pi
     return j0, j1, y0, y1
@@ -497,7 +500,7 @@ def _k_series(xp, x):
         s0 = s0 + harmonic * t0
         s1 = s1 + (2.0 * harmonic + 1.0 / (k + 1) - 2.0 * _GAMMA) * t1
     i1 = 0.5 * x * i1
-    log_half = xp.log(0.5 * x)
+    log_half = xp.log(x) - math.log(2.0)  # not log(0.5 * x): 0.5 * 5e-324 underflows to 0
     k0 = -(log_half + _GAMMA) * i0 + s0
     k1 = 1.0 / x + log_half * i1 - 0.25 * x * s1
     return k0, k1
