@@ -67,10 +67,8 @@ def test_gammainc_relative_accuracy_for_x_much_below_a():
         assert dq == 1.0
 
 
-@pytest.mark.xfail(strict=True, reason="gdl.sigmoid (gdl/functional/elementwise.py, outside this session's files) is "
-                   "0.5·(1 + tanh(x/2)): no relative accuracy for x << 0 (sigmoid(-40) = 0, torch 4.2e-18), so "
-                   "Geometric(logits=-40).log_prob(0) is -inf (torch: -40)")
 def test_geometric_with_very_negative_logits_matches_torch():
+    """gdl.sigmoid was 0.5·(1 + tanh(x/2)), 0 at -40: this log_prob was -inf (torch: -40)."""
     ours = GD.Geometric(logits=g(-40.0)).log_prob(g(0.0)).item()
     theirs = TD.Geometric(logits=t(-40.0)).log_prob(t(0.0)).item()
     assert ours == pytest.approx(theirs, rel=1e-12)
@@ -135,9 +133,9 @@ def test_gammainc_against_mpmath(a_exp, ratio_exp):
     assert abs(p - ep) <= 1e-12 * abs(ep) + 1e-300, (a, x, p, ep)
     tol_q = 1e-12 * abs(eq) + (1e-16 if x < a + 1 else 1e-300)  # documented: Q = 1 − P there (absolute)
     assert abs(q - eq) <= tol_q, (a, x, q, eq)
-    # against torch too (both float64)
+    # against torch too (both float64; torch's is good to about 2e-9 relative, gdl's to 1e-12 above)
     tp = torch.special.gammainc(t(a), t(x)).item()
-    assert abs(p - tp) <= 1e-10 * abs(tp) + 1e-300
+    assert abs(p - tp) <= 1e-8 * abs(tp) + 1e-300
 
 
 _POLYS = sorted(n for n in dir(S) if n.endswith("_polynomial_t") or "polynomial" in n)
@@ -185,7 +183,7 @@ def test_windows_match_torch(name, n, periodic):
 
 _POS = st.sampled_from([1e-6, 1e-3, 0.3, 1.0, 2.5, 1e3, 1e6])
 _PROB = st.sampled_from([0.0, 1e-12, 0.3, 0.5, 1 - 1e-9, 1.0])
-_LOGIT = st.sampled_from([-10.0, -3.0, 0.0, 3.0, 10.0])  # ±30: gdl.sigmoid's x << 0 issue
+_LOGIT = st.sampled_from([-30.0, -10.0, -3.0, 0.0, 3.0, 10.0, 30.0])
 
 
 def _family(draw):
@@ -300,8 +298,7 @@ _KL = {
     "laplace_normal": lambda D, c, p: (D.Laplace(c(0), c(1)), D.Normal(c(2), c(3))),
     "normal_laplace": lambda D, c, p: (D.Normal(c(0), c(1)), D.Laplace(c(2), c(3))),
     "binomial": lambda D, c, p: (D.Binomial(5, probs=c(0) / (1 + c(0))), D.Binomial(5, probs=c(1) / (1 + c(1)))),
-    # geometric left out: gdl's gradient at probs 0.5 differs from torch (see the report)
-    "_geometric": lambda D, c, p: (D.Geometric(probs=c(0) / (1 + c(0))), D.Geometric(probs=c(1) / (1 + c(1)))),
+    "geometric": lambda D, c, p: (D.Geometric(probs=c(0) / (1 + c(0))), D.Geometric(probs=c(1) / (1 + c(1)))),
 }
 
 
@@ -321,7 +318,7 @@ def test_kl_random_parameters_and_gradients_match_torch(name, p):
     for a, b in zip(gp, tp):
         ga = 0.0 if a.grad is None else a.grad.item()
         gb = 0.0 if b.grad is None else b.grad.item()
-        assert abs(ga - gb) <= 2e-6 * max(1.0, abs(gb)), (name, p, ga, gb)
+        assert (np.isnan(ga) and np.isnan(gb)) or abs(ga - gb) <= 2e-6 * max(1.0, abs(gb)), (name, p, ga, gb)
 
 
 @SETTINGS(6)
@@ -379,3 +376,30 @@ def test_transformed_composed_with_event_dim(loc, scale, x):
     np.testing.assert_allclose(ot.log_abs_det_jacobian(g(x), g(y.numpy())).numpy(),
                                tt.log_abs_det_jacobian(t(x), y).numpy(), rtol=1e-10)
     assert od.event_shape == tuple(td.event_shape) and od.batch_shape == tuple(td.batch_shape)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "array_api_strict"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sigmoid_keeps_relative_accuracy_for_negative_inputs(backend, dtype):
+    """The backend's sigmoid (and the portable one) against mpmath, far into both tails."""
+    pytest.importorskip(backend)
+    xs = [-700.0, -100.0, -80.0, -40.0, -30.0, -10.0, -1.0, 0.0, 1.0, 10.0, 40.0]
+    if dtype == "float32":
+        xs = [v for v in xs if v > -87.0]  # below, the true value is under float32's normal range
+    x = gdl.tensor(xs, dtype=getattr(gdl, dtype), backend=backend)
+    got = gdl.sigmoid(x).numpy().astype(float)
+    rtol = 1e-6 if dtype == "float32" else 1e-14
+    for v, y in zip(xs, got):
+        want = float(1 / (1 + mpmath.exp(-mpmath.mpf(v))))
+        assert y == pytest.approx(want, rel=rtol), v
+
+
+@pytest.mark.parametrize("p", [0.5, 0.4])
+def test_geometric_and_bernoulli_entropy_gradient_at_even_odds(p):
+    """At probs 0.5 (logits exactly 0) the entropy's gradient came out of max(x, 0)'s kink:
+    +1.227 for Geometric where torch (and the derivative) give -2.773."""
+    ours = g(p, grad=True)
+    theirs = t(p, grad=True)
+    for D, x in ((GD, ours), (TD, theirs)):
+        (D.Geometric(probs=x).entropy() + D.Bernoulli(probs=x).entropy()).backward()
+    assert ours.grad.item() == pytest.approx(theirs.grad.item(), rel=1e-12)

@@ -195,6 +195,15 @@ class NumpyBackend(Backend):
     def layout(self, array) -> tuple:
         return _host_layout(array)
 
+    def sigmoid(self, a):
+        """``1 / (1 + exp(-a))`` in place on one temporary; ``exp`` overflows to inf below
+        about -88 (float32) or -709 (float64), where the result is then exactly 0."""
+        with np.errstate(over="ignore"):
+            out = np.negative(a, out=np.empty_like(a))  # an array also for 0-d input
+            np.exp(out, out=out)
+            out += 1.0
+            return np.reciprocal(out, out=out)
+
     def matmul(self, a, b):
         """``a @ b``; a stacked ``b`` whose matrices are not row-major (a transposed view,
         as ``k.mT`` in attention) is copied first: NumPy's stacked matmul with it can

@@ -42,8 +42,11 @@ def _one_of(probs, logits) -> None:
 
 
 def _bce_with_logits(logits: Tensor, target: Tensor) -> Tensor:
-    """``-(target * log(sigmoid(logits)) + (1 - target) * log(1 - sigmoid(logits)))``, stably."""
-    return logits.clamp(min=0) - logits * target + (-logits.abs()).exp().log1p()
+    """``-(target * log(sigmoid(logits)) + (1 - target) * log(1 - sigmoid(logits)))``, stably:
+    ``log(1 + exp(logits)) - logits * target``, the first term as ``logaddexp(0, logits)``,
+    whose gradient is ``sigmoid(logits)`` everywhere (``max(x, 0) + log1p(exp(-|x|))`` has
+    the right value but two kinks at 0, where its gradient came out 1 instead of 1/2)."""
+    return gdl.logaddexp(gdl.zeros_like(logits), logits) - logits * target
 
 
 class Bernoulli(Distribution):

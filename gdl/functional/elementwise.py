@@ -441,7 +441,8 @@ def _sigmoid_graph(x):
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    """``1 / (1 + exp(-x))``, computed as ``0.5 * (1 + tanh(x / 2))`` (no overflow)."""
+    """``1 / (1 + exp(-x))``, without overflow and to full relative accuracy for negative
+    ``x`` too (the backend's ``sigmoid``)."""
     x = _as_float(x)
     be = x._backend
     fused = be.fused.get("sigmoid")
@@ -449,7 +450,7 @@ def sigmoid(x: Tensor) -> Tensor:
         out = fused(x.data)
         back = be.fused["sigmoid_backward"]
         return result(out, be, (x,), lambda g: (back(g, out),), "Sigmoid", _sigmoid_graph(x))
-    out = 0.5 * (be.xp.tanh(0.5 * x.data) + 1.0)
+    out = be.sigmoid(x.data)
     return result(out, be, (x,), lambda g: (g * out * (1.0 - out),), "Sigmoid", _sigmoid_graph(x))
 
 

@@ -8,6 +8,7 @@ import numbers
 from gdl import functional as ops
 from gdl.amp.autocast_mode import ACTIVE as _AMP
 from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
+from gdl.backends.base import portable_sigmoid
 from gdl.functional import mean, sum
 from gdl.functional._util import check_same_backend
 from gdl.tensor import Tensor, result
@@ -509,7 +510,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, pos_wei
     x = input.data
     t = target.data if isinstance(target, Tensor) else target
     softplus_neg = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, xp.zeros_like(x))  # log(1+exp(-x))
-    sig = 0.5 * (xp.tanh(0.5 * x) + 1.0)
+    sig = be.sigmoid(x)
     if pos_weight is not None:
         _check_elementwise_weight("binary_cross_entropy_with_logits", "pos_weight", pos_weight, input.shape)
         pw = pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight
@@ -604,7 +605,7 @@ def _clamp_min0(t: Tensor) -> Tensor:
 def _softplus_sigmoid(xp, z):
     """``log(1 + exp(z))`` (no overflow) and ``sigmoid(z)``."""
     sp = xp.log1p(xp.exp(-xp.abs(z))) + xp.where(z > 0.0, z, 0.0)
-    return sp, 0.5 * (xp.tanh(0.5 * z) + 1.0)
+    return sp, portable_sigmoid(xp, z)
 
 
 # -- likelihood losses -------------------------------------------------------------------------

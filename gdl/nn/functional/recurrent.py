@@ -50,6 +50,7 @@ from __future__ import annotations
 from gdl import functional as ops
 from gdl.amp.autocast_mode import ACTIVE as _AMP
 from gdl.amp.autocast_mode import autocast_inputs as _amp_cast
+from gdl.backends.base import portable_sigmoid
 from gdl.functional._util import check_same_backend
 from gdl.higher_order import by_recomputation
 from gdl.nn.functional.layers import linear
@@ -58,17 +59,15 @@ from gdl.tensor import Tensor, is_grad_enabled, result
 # -- gate math on raw arrays (portable references) -------------------------------------
 
 
-def _sigmoid(xp, a):
-    return 0.5 * (xp.tanh(0.5 * a) + 1.0)  # no overflow for large |a|
-
-
-def lstm_gates_forward(xp, gates, c):
-    """``h', c'`` from pre-activation ``gates`` (B, 4H) in order i, f, g, o and ``c``."""
+def lstm_gates_forward(xp, gates, c, sigmoid=None):
+    """``h', c'`` from pre-activation ``gates`` (B, 4H) in order i, f, g, o and ``c``.
+    ``sigmoid``: a backend's (``Backend.sigmoid``), else the portable one."""
+    sigmoid = sigmoid or (lambda a: portable_sigmoid(xp, a))
     hid = c.shape[-1]
-    i = _sigmoid(xp, gates[:, :hid])
-    f = _sigmoid(xp, gates[:, hid : 2 * hid])
+    i = sigmoid(gates[:, :hid])
+    f = sigmoid(gates[:, hid : 2 * hid])
     g = xp.tanh(gates[:, 2 * hid : 3 * hid])
-    o = _sigmoid(xp, gates[:, 3 * hid :])
+    o = sigmoid(gates[:, 3 * hid :])
     c_new = f * c + i * g
     tc = xp.tanh(c_new)
     h_new = o * tc
@@ -86,11 +85,13 @@ def lstm_gates_backward(xp, saved, dh, dc_new):
     return xp.concat([di, df, dg, do], axis=1), dct * f
 
 
-def gru_gates_forward(xp, gi, gh, h):
-    """``h'`` from ``gi = W_ih x + b_ih`` and ``gh = W_hh h + b_hh`` (B, 3H) in order r, z, n."""
+def gru_gates_forward(xp, gi, gh, h, sigmoid=None):
+    """``h'`` from ``gi = W_ih x + b_ih`` and ``gh = W_hh h + b_hh`` (B, 3H) in order r, z, n.
+    ``sigmoid``: a backend's (``Backend.sigmoid``), else the portable one."""
+    sigmoid = sigmoid or (lambda a: portable_sigmoid(xp, a))
     hid = h.shape[-1]
-    r = _sigmoid(xp, gi[:, :hid] + gh[:, :hid])
-    z = _sigmoid(xp, gi[:, hid : 2 * hid] + gh[:, hid : 2 * hid])
+    r = sigmoid(gi[:, :hid] + gh[:, :hid])
+    z = sigmoid(gi[:, hid : 2 * hid] + gh[:, hid : 2 * hid])
     ghn = gh[:, 2 * hid :]
     n = xp.tanh(gi[:, 2 * hid :] + r * ghn)
     h_new = (1.0 - z) * n + z * h
@@ -119,7 +120,7 @@ def _lstm_kernels(be):
     xp = be.xp
     if fwd is not None and bwd is not None:
         return (lambda gi, gh, c: fwd(gi + gh, c)), (lambda saved, dh, dh2, dc: bwd(_plus(dh, dh2), dc, saved))
-    return (lambda gi, gh, c: lstm_gates_forward(xp, gi + gh, c),
+    return (lambda gi, gh, c: lstm_gates_forward(xp, gi + gh, c, be.sigmoid),
             lambda saved, dh, dh2, dc: lstm_gates_backward(xp, saved, _plus(dh, dh2), dc))
 
 
@@ -132,7 +133,7 @@ def _gru_kernels(be):
     if fwd is not None and bwd is not None:
         return fwd, (lambda saved, dh: bwd(dh, saved))
     xp = be.xp
-    return (lambda gi, gh, h: gru_gates_forward(xp, gi, gh, h),
+    return (lambda gi, gh, h: gru_gates_forward(xp, gi, gh, h, be.sigmoid),
             lambda saved, dh: gru_gates_backward(xp, saved, dh))
 
 
@@ -149,6 +150,7 @@ class _Step:
 
     def __init__(self, be, mode):
         self.xp = be.xp
+        self.sigmoid = be.sigmoid
         self.mode = mode
         if mode == "lstm":
             self.gates, self.has_cell = 4, True
@@ -172,7 +174,7 @@ class _Step:
         elif self.mode == "rnn_relu":
             h_new = xp.where(a > 0, a, xp.zeros_like(a))
         else:
-            h_new = _sigmoid(xp, a)
+            h_new = self.sigmoid(a)
         return h_new, None, h_new
 
     def backward(self, saved, dh, dc, dh_next=None):
