@@ -293,24 +293,31 @@ def _hankel_pq(xp, z, nu):
     return p, q
 
 
-def _jy_series(xp, x):
-    """``(J₀, J₁, Y₀, Y₁)`` by the power series, for ``0 < x <= 0.5``."""
-    q = -0.25 * x * x
-    j0 = j1 = xp.ones_like(x)
-    s0 = xp.zeros_like(x)  # Σ H_k qᵏ/(k!)²
-    s1 = (1.0 - 2.0 * _GAMMA) * xp.ones_like(x)  # Σ (ψ(k+1) + ψ(k+2)) qᵏ/(k!(k+1)!)
+def _bessel_series(xp, x, sign, terms):
+    """The power series shared by (J, Y) (``sign`` -1) and (I, K) (``sign`` +1), with
+    ``q = sign·x²/4``: ``(F₀, F₁, S₀, S₁, log(x/2))`` where ``F₀ = Σ qᵏ/(k!)²`` (J₀ or I₀),
+    ``F₁ = (x/2) Σ qᵏ/(k!(k+1)!)`` (J₁ or I₁), ``S₀ = Σ H_k qᵏ/(k!)²`` and
+    ``S₁ = Σ (ψ(k+1) + ψ(k+2)) qᵏ/(k!(k+1)!)``, ``terms`` terms."""
+    q = sign * 0.25 * x * x
+    f0 = f1 = xp.ones_like(x)
+    s0 = xp.zeros_like(x)
+    s1 = (1.0 - 2.0 * _GAMMA) * xp.ones_like(x)
     t0 = t1 = xp.ones_like(x)
     harmonic = 0.0
-    for k in range(1, 20):
+    for k in range(1, terms):
         t0 = t0 * q / (k * k)
         t1 = t1 * q / (k * (k + 1))
-        h_next = harmonic + 1.0 / k
-        j0, j1 = j0 + t0, j1 + t1
-        s0 = s0 + h_next * t0
-        s1 = s1 + (2.0 * h_next + 1.0 / (k + 1) - 2.0 * _GAMMA) * t1
-        harmonic = h_next
-    j1 = 0.5 * x * j1
+        harmonic = harmonic + 1.0 / k
+        f0, f1 = f0 + t0, f1 + t1
+        s0 = s0 + harmonic * t0
+        s1 = s1 + (2.0 * harmonic + 1.0 / (k + 1) - 2.0 * _GAMMA) * t1
     log_half = xp.log(x) - math.log(2.0)  # not log(0.5 * x): 0.5 * 5e-324 underflows to 0
+    return f0, 0.5 * x * f1, s0, s1, log_half
+
+
+def _jy_series(xp, x):
+    """``(J₀, J₁, Y₀, Y₁)`` by the power series, for ``0 < x <= 0.5``."""
+    j0, j1, s0, s1, log_half = _bessel_series(xp, x, -1.0, 20)
     y0 = _TWO_PI * ((log_half + _GAMMA) * j0 - s0)
     y1 = -_TWO_PI / x + _TWO_PI * log_half * j1 - 0.5 * x * s1 / math.pi
     return j0, j1, y0, y1
@@ -486,21 +493,7 @@ _TRAPEZOID_NODES = [j * _TRAPEZOID_STEP for j in range(int(5.5 / _TRAPEZOID_STEP
 
 def _k_series(xp, x):
     """``(K₀, K₁)`` by the power series, for ``0 < x <= 2``."""
-    t = 0.25 * x * x
-    i0 = i1 = xp.ones_like(x)
-    s0 = xp.zeros_like(x)
-    s1 = (1.0 - 2.0 * _GAMMA) * xp.ones_like(x)
-    t0 = t1 = xp.ones_like(x)
-    harmonic = 0.0
-    for k in range(1, 30):
-        t0 = t0 * t / (k * k)
-        t1 = t1 * t / (k * (k + 1))
-        harmonic = harmonic + 1.0 / k
-        i0, i1 = i0 + t0, i1 + t1
-        s0 = s0 + harmonic * t0
-        s1 = s1 + (2.0 * harmonic + 1.0 / (k + 1) - 2.0 * _GAMMA) * t1
-    i1 = 0.5 * x * i1
-    log_half = xp.log(x) - math.log(2.0)  # not log(0.5 * x): 0.5 * 5e-324 underflows to 0
+    i0, i1, s0, s1, log_half = _bessel_series(xp, x, 1.0, 30)
     k0 = -(log_half + _GAMMA) * i0 + s0
     k1 = 1.0 / x + log_half * i1 - 0.25 * x * s1
     return k0, k1
