@@ -16,15 +16,12 @@ import math
 
 import gdl
 from gdl.distributions import constraints
-from gdl.distributions.discrete import Categorical, _bce_with_logits, _one_of
+from gdl.distributions.discrete import Categorical, _bce_with_logits, _one_of, _ProbsOrLogits
 from gdl.distributions.distribution import (
     Distribution,
     as_shape,
     broadcast_all,
     broadcast_shapes,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
     tiny,
 )
 from gdl.distributions.gamma_family import standard_gamma
@@ -40,26 +37,6 @@ def _float_count(total_count, like):
         dtype = like.dtype if isinstance(like, Tensor) else None
         return total_count.to(dtype=dtype) if dtype is not None else total_count.float()
     return total_count
-
-
-class _ProbsOrLogits(Distribution):
-    """Shared ``probs`` / ``logits`` handling of the binary-parameter count distributions."""
-
-    @property
-    def _param(self) -> Tensor:
-        return self.__dict__["probs"] if "probs" in self.__dict__ else self.__dict__["logits"]
-
-    @property
-    def param_shape(self) -> tuple:
-        return self._param.shape
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
 
 
 class Poisson(Distribution):

@@ -49,7 +49,28 @@ def _bce_with_logits(logits: Tensor, target: Tensor) -> Tensor:
     return gdl.logaddexp(gdl.zeros_like(logits), logits) - logits * target
 
 
-class Bernoulli(Distribution):
+class _ProbsOrLogits(Distribution):
+    """Shared ``probs`` / ``logits`` handling of the distributions with one success probability
+    (Bernoulli and the count distributions): either is given, the other derived when asked."""
+
+    @property
+    def _param(self) -> Tensor:
+        return self.__dict__["probs"] if "probs" in self.__dict__ else self.__dict__["logits"]
+
+    @property
+    def param_shape(self) -> tuple:
+        return self._param.shape
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits, is_binary=True)
+
+
+class Bernoulli(_ProbsOrLogits):
     """Draws of 1 (with probability ``probs``, or ``sigmoid(logits)``) or 0.
 
     >>> import gdl
@@ -71,22 +92,6 @@ class Bernoulli(Distribution):
         else:
             (self.logits,) = broadcast_all("Bernoulli", logits=logits)
         super().__init__(self._param.shape, validate_args=validate_args)
-
-    @property
-    def _param(self) -> Tensor:
-        return self.__dict__["probs"] if "probs" in self.__dict__ else self.__dict__["logits"]
-
-    @property
-    def param_shape(self) -> tuple:
-        return self._param.shape
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def mean(self):

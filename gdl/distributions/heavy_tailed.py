@@ -14,8 +14,7 @@ import math
 import gdl
 from gdl.distributions import constraints
 from gdl.distributions.distribution import Distribution, broadcast_all
-from gdl.distributions.transformed import TransformedDistribution
-from gdl.distributions.transforms import AbsTransform
+from gdl.distributions.transformed import FoldedAtZero
 
 __all__ = ["Cauchy", "HalfCauchy"]
 
@@ -65,45 +64,16 @@ class Cauchy(Distribution):
         return math.log(4 * math.pi) + self.scale.log()
 
 
-class HalfCauchy(TransformedDistribution):
+class HalfCauchy(FoldedAtZero):
     """``|X|`` for ``X ~ Cauchy(0, scale)``."""
 
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
-
     def __init__(self, scale, validate_args=None):
-        super().__init__(Cauchy(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
-
-    @property
-    def scale(self):
-        return self.base_dist.scale
+        super().__init__(Cauchy(0, scale, validate_args=False), validate_args=validate_args)
 
     @property
     def mean(self):
         return gdl.full_like(self.scale, math.inf)
 
     @property
-    def mode(self):
-        return gdl.zeros_like(self.scale)
-
-    @property
     def variance(self):
         return gdl.full_like(self.scale, math.inf)
-
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        lp = self.base_dist.log_prob(value) + math.log(2)
-        return gdl.where(value >= 0, lp, -math.inf)
-
-    def cdf(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)

@@ -12,10 +12,13 @@ variables, ``rsample`` where the base has it).
 
 from __future__ import annotations
 
+import math
+
+import gdl
 from gdl.distributions import constraints
 from gdl.distributions.distribution import Distribution, as_shape, sum_rightmost
 from gdl.distributions.independent import Independent
-from gdl.distributions.transforms import ComposeTransform, Transform
+from gdl.distributions.transforms import AbsTransform, ComposeTransform, Transform
 from gdl.tensor import Tensor
 
 __all__ = ["TransformedDistribution"]
@@ -117,3 +120,41 @@ class TransformedDistribution(Distribution):
         for t in self.transforms:
             value = t(value)
         return value
+
+
+class FoldedAtZero(TransformedDistribution):
+    """``|X|`` for ``X`` symmetric about 0 with a ``scale`` (a Normal or a Cauchy): what
+    :class:`~gdl.distributions.HalfNormal` and :class:`~gdl.distributions.HalfCauchy` share.
+    The density is twice the base's on ``[0, inf)``."""
+
+    arg_constraints = {"scale": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, base, validate_args=None):
+        super().__init__(base, AbsTransform(), validate_args=validate_args)
+
+    @property
+    def scale(self):
+        return self.base_dist.scale
+
+    @property
+    def mode(self):
+        return gdl.zeros_like(self.scale)
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        lp = self.base_dist.log_prob(value) + math.log(2)
+        return gdl.where(value >= 0, lp, -math.inf)
+
+    def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return 2 * self.base_dist.cdf(value) - 1
+
+    def icdf(self, prob):
+        return self.base_dist.icdf((prob + 1) / 2)
+
+    def entropy(self):
+        return self.base_dist.entropy() - math.log(2)

@@ -19,8 +19,8 @@ import gdl
 from gdl.distributions import constraints
 from gdl.distributions.continuous import Exponential, Normal, Uniform
 from gdl.distributions.distribution import broadcast_all, finfo, tiny
-from gdl.distributions.transformed import TransformedDistribution
-from gdl.distributions.transforms import AbsTransform, AffineTransform, ExpTransform, PowerTransform
+from gdl.distributions.transformed import FoldedAtZero, TransformedDistribution
+from gdl.distributions.transforms import AffineTransform, ExpTransform, PowerTransform
 
 __all__ = ["Gumbel", "HalfNormal", "LogNormal", "Pareto", "Weibull"]
 
@@ -62,48 +62,19 @@ class LogNormal(TransformedDistribution):
         return self.base_dist.entropy() + self.loc
 
 
-class HalfNormal(TransformedDistribution):
+class HalfNormal(FoldedAtZero):
     """``|X|`` for ``X ~ Normal(0, scale)``."""
 
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
-
     def __init__(self, scale, validate_args=None):
-        super().__init__(Normal(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
-
-    @property
-    def scale(self):
-        return self.base_dist.scale
+        super().__init__(Normal(0, scale, validate_args=False), validate_args=validate_args)
 
     @property
     def mean(self):
         return self.scale * math.sqrt(2 / math.pi)
 
     @property
-    def mode(self):
-        return gdl.zeros_like(self.scale)
-
-    @property
     def variance(self):
         return self.scale.pow(2) * (1 - 2 / math.pi)
-
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        lp = self.base_dist.log_prob(value) + math.log(2)
-        return gdl.where(value >= 0, lp, -math.inf)
-
-    def cdf(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
 
 
 class Gumbel(TransformedDistribution):
