@@ -216,10 +216,12 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes ``amount`` entries (an int, or a fraction of the count) chosen at random."""
+class _Unstructured(BasePruningMethod):
+    """Prunes the ``amount`` entries (an int, or a fraction of the count) that rank lowest
+    by :meth:`_scores` (highest, with ``_prune_largest``)."""
 
     PRUNING_TYPE = "unstructured"
+    _prune_largest = False
 
     def __init__(self, amount):
         _validate_pruning_amount_init(amount)
@@ -227,26 +229,29 @@ class RandomUnstructured(BasePruningMethod):
 
     def compute_mask(self, t, default_mask):
         k = _nparams_toprune(self.amount, t.numel())
-        prob = gdl.rand_like(t.detach())
-        return _zero_topk(default_mask.clone(), prob, k, largest=True)
+        return _zero_topk(default_mask.clone(), self._scores(t), k, largest=self._prune_largest)
+
+
+class RandomUnstructured(_Unstructured):
+    """Prunes ``amount`` entries (an int, or a fraction of the count) chosen at random."""
+
+    _prune_largest = True
+
+    @staticmethod
+    def _scores(t):
+        return gdl.rand_like(t.detach())
 
     @classmethod
     def apply(cls, module, name, amount):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Prunes the ``amount`` entries of smallest absolute value."""
 
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount):
-        _validate_pruning_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        k = _nparams_toprune(self.amount, t.numel())
-        return _zero_topk(default_mask.clone(), gdl.abs(t), k, largest=False)
+    @staticmethod
+    def _scores(t):
+        return gdl.abs(t)
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
