@@ -3,6 +3,10 @@
 ``GDL_TEST_BACKENDS`` (comma-separated) selects the backends; by default all
 usable ones (numpy and array_api_strict on a CPU machine, cupy too on a GPU one).
 ``nox -s tests_cupy`` sets it to ``cupy`` and fails if CuPy cannot run.
+
+Under ``CI`` the hypothesis tests draw the same examples on every run (``derandomize``):
+a commit that passed once passes again. Elsewhere they draw new ones each run, to keep
+finding bugs.
 """
 
 from __future__ import annotations
@@ -11,8 +15,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import gdl
+
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

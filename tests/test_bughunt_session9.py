@@ -1129,3 +1129,13 @@ def test_polynomials_scalar_n_and_dtypes_match_torch(name, x, n, f32):
     ours = getattr(gdl.special, name)(gdl.tensor(np.array(x), dtype=dt), gdl.tensor([n]))
     theirs = getattr(torch.special, name)(torch.tensor(np.array(x), dtype=tdt), torch.tensor([n]))
     same(ours, theirs, name + " tensor n", rtol=1e-4 if f32 else 1e-9, atol=1e-4 if f32 else 1e-9)
+
+
+def test_regression_gammainc_x_gradient_where_x_to_the_a_underflows():
+    """dP/dx = x^(a-1) e^-x / Gamma(a) was computed as exp(log(x^a e^-x / Gamma(a))) / x: at
+    a = 2, x = 1.26e-164 the x^a underflowed and the gradient came out 0 (hypothesis found it)."""
+    x = 1.2562075118235536e-164
+    gx, tx = g64([x], grad=True), t64([x], grad=True)
+    gdl.special.gammainc(g64([2.0]), gx).sum().backward()
+    torch.special.gammainc(t64([2.0]), tx).sum().backward()
+    close(gx.grad, tx.grad, "d gammainc / dx", rtol=1e-12, atol=0)

@@ -160,7 +160,7 @@ def _igamma_dx(xp, a, x):
     """``∂P/∂x = x^{a−1}e⁻ˣ/Γ(a)`` (0 outside the domain)."""
     inner = (a > 0) & (x > 0) & xp.isfinite(a) & xp.isfinite(x)
     sa, sx = xp.where(inner, a, 1.0), xp.where(inner, x, 1.0)
-    out = xp.exp(_log_gamma_factor(xp, sa, sx)) / sx
+    out = xp.exp(_log_gamma_factor(xp, sa, sx) - xp.log(sx))  # not exp(·)/x: xᵃ may underflow where xᵃ⁻¹ does not
     at_zero = xp.where(a < 1, math.inf, xp.where(a == 1, 1.0, xp.zeros_like(a)))
     return xp.where(inner, out, xp.where((x == 0) & (a > 0), at_zero, 0.0))
 
