@@ -16,7 +16,12 @@ import math
 
 import gdl
 from gdl.distributions import constraints
-from gdl.distributions.discrete import Categorical, _bce_with_logits, _one_of, _ProbsOrLogits
+from gdl.distributions.discrete import (
+    _bce_with_logits,
+    _one_of,
+    _OverCategorical,
+    _ProbsOrLogits,
+)
 from gdl.distributions.distribution import (
     Distribution,
     as_shape,
@@ -37,6 +42,17 @@ def _float_count(total_count, like):
         dtype = like.dtype if isinstance(like, Tensor) else None
         return total_count.to(dtype=dtype) if dtype is not None else total_count.float()
     return total_count
+
+
+def _counts_init(dist, name, total_count, probs, logits, validate_args):
+    """``total_count`` and ``probs`` or ``logits`` broadcast together (a Binomial, a NegativeBinomial)."""
+    _one_of(probs, logits)
+    total_count = _float_count(total_count, probs if probs is not None else logits)
+    if probs is not None:
+        dist.total_count, dist.probs = broadcast_all(name, total_count=total_count, probs=probs)
+    else:
+        dist.total_count, dist.logits = broadcast_all(name, total_count=total_count, logits=logits)
+    Distribution.__init__(dist, dist._param.shape, validate_args=validate_args)
 
 
 class Poisson(Distribution):
@@ -136,14 +152,7 @@ class Binomial(_ProbsOrLogits):
     _expand_params = {"total_count": 0, "probs": 0, "logits": 0}
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
-        param = probs if probs is not None else logits
-        total_count = _float_count(total_count, param)
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all("Binomial", total_count=total_count, probs=probs)
-        else:
-            self.total_count, self.logits = broadcast_all("Binomial", total_count=total_count, logits=logits)
-        super().__init__(self._param.shape, validate_args=validate_args)
+        _counts_init(self, "Binomial", total_count, probs, logits, validate_args)
 
     @constraints.dependent_property
     def support(self):
@@ -217,14 +226,7 @@ class NegativeBinomial(_ProbsOrLogits):
     _expand_params = {"total_count": 0, "probs": 0, "logits": 0}
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
-        param = probs if probs is not None else logits
-        total_count = _float_count(total_count, param)
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all("NegativeBinomial", total_count=total_count, probs=probs)
-        else:
-            self.total_count, self.logits = broadcast_all("NegativeBinomial", total_count=total_count, logits=logits)
-        super().__init__(self._param.shape, validate_args=validate_args)
+        _counts_init(self, "NegativeBinomial", total_count, probs, logits, validate_args)
 
     @property
     def mean(self):
@@ -253,12 +255,14 @@ class NegativeBinomial(_ProbsOrLogits):
         return unnormalized - gdl.where(n + value == 0.0, 0.0, norm)
 
 
-class Multinomial(Distribution):
+class Multinomial(_OverCategorical):
     """Counts over ``K`` categories in ``total_count`` (a Python int) draws of a
     :class:`Categorical` with ``probs`` (or ``logits``); ``event_shape`` is ``(K,)``. Draws
     add up one-hot categorical draws (time and memory grow with ``total_count``)."""
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
+
+    _copied = ("total_count",)
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
         if isinstance(total_count, bool) or not isinstance(total_count, int):
@@ -266,35 +270,11 @@ class Multinomial(Distribution):
         if total_count < 0:
             raise ValueError(f"Multinomial: total_count must be >= 0, got {total_count}")
         self.total_count = total_count
-        self._categorical = Categorical(probs=probs, logits=logits, validate_args=validate_args)
-        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args)
-
-    def _check_parameters(self) -> None:
-        pass  # the inner Categorical checked them
-
-    def expand(self, batch_shape, _instance=None):
-        new = type(self).__new__(type(self))
-        new.total_count = self.total_count
-        new._categorical = self._categorical.expand(batch_shape)
-        Distribution.__init__(new, new._categorical.batch_shape, self._event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        self._over(probs, logits, validate_args)
 
     @constraints.dependent_property
     def support(self):
         return constraints.multinomial(self.total_count)
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def param_shape(self) -> tuple:
-        return self._categorical.param_shape
 
     @property
     def mean(self):

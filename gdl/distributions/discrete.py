@@ -235,7 +235,43 @@ class Categorical(Distribution):
         return gdl.broadcast_to(values, (k,) + self._batch_shape) if expand else values
 
 
-class OneHotCategorical(Distribution):
+class _OverCategorical(Distribution):
+    """A distribution over ``K`` classes built on an inner :class:`Categorical`
+    (``self._categorical``, which checks the parameters): its ``probs``, ``logits``, shapes
+    and ``expand``. ``_copied`` names further attributes ``expand`` carries over."""
+
+    _copied: tuple = ()
+
+    def _over(self, probs, logits, validate_args):
+        self._categorical = Categorical(probs=probs, logits=logits, validate_args=validate_args)
+        Distribution.__init__(self, self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args)
+
+    def _check_parameters(self) -> None:
+        pass  # the inner Categorical checked them
+
+    def expand(self, batch_shape, _instance=None):
+        new = type(self).__new__(type(self))
+        for name in self._copied:
+            setattr(new, name, getattr(self, name))
+        new._categorical = self._categorical.expand(batch_shape)
+        Distribution.__init__(new, new._categorical.batch_shape, self._event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @property
+    def probs(self):
+        return self._categorical.probs
+
+    @property
+    def logits(self):
+        return self._categorical.logits
+
+    @property
+    def param_shape(self) -> tuple:
+        return self._categorical.param_shape
+
+
+class OneHotCategorical(_OverCategorical):
     """A :class:`Categorical` whose draws are one-hot vectors of length ``K``
     (``event_shape`` is ``(K,)``).
 
@@ -253,30 +289,7 @@ class OneHotCategorical(Distribution):
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        self._categorical = Categorical(probs, logits, validate_args=validate_args)
-        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args)
-
-    def _check_parameters(self) -> None:
-        pass  # the inner Categorical checked them
-
-    def expand(self, batch_shape, _instance=None):
-        new = type(self).__new__(type(self))
-        new._categorical = self._categorical.expand(batch_shape)
-        Distribution.__init__(new, new._categorical.batch_shape, self._event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def param_shape(self) -> tuple:
-        return self._categorical.param_shape
+        self._over(probs, logits, validate_args)
 
     @property
     def mean(self):
