@@ -258,8 +258,8 @@ class L1Unstructured(_Unstructured):
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
 
 
-class RandomStructured(BasePruningMethod):
-    """Prunes ``amount`` channels along ``dim`` chosen at random."""
+class _Structured(BasePruningMethod):
+    """Prunes ``amount`` whole channels along ``dim``: those :meth:`_kept` leaves out."""
 
     PRUNING_TYPE = "structured"
 
@@ -273,37 +273,35 @@ class RandomStructured(BasePruningMethod):
         k = _nparams_toprune(self.amount, size)
         if k == 0:
             return default_mask
+        return _channel_mask(t, self.dim, self._kept(t, size, k)) * default_mask.to(dtype=t.dtype)
+
+
+class RandomStructured(_Structured):
+    """Prunes ``amount`` channels along ``dim`` chosen at random."""
+
+    @staticmethod
+    def _kept(t, size, k):
         prob = gdl.rand(size, dtype=t.dtype, backend=t.backend, device=t.device)
-        keep = prob > gdl.kthvalue(prob, k).values
-        return _channel_mask(t, self.dim, keep.to(dtype=t.dtype)) * default_mask.to(dtype=t.dtype)
+        return (prob > gdl.kthvalue(prob, k).values).to(dtype=t.dtype)
 
     @classmethod
     def apply(cls, module, name, amount, dim=-1):
         return super().apply(module, name, amount=amount, dim=dim)
 
 
-class LnStructured(BasePruningMethod):
+class LnStructured(_Structured):
     """Prunes the ``amount`` channels along ``dim`` of smallest ``n``-norm (``n`` a number,
     ``inf``, ``-inf`` or ``"fro"``)."""
 
-    PRUNING_TYPE = "structured"
-
     def __init__(self, amount, n, dim=-1):
-        _validate_pruning_amount_init(amount)
-        self.amount = amount
+        super().__init__(amount, dim)
         self.n = n
-        self.dim = dim
 
-    def compute_mask(self, t, default_mask):
-        size = _structured_size(t, self.dim)
-        k = _nparams_toprune(self.amount, size)
-        if k == 0:
-            return default_mask
+    def _kept(self, t, size, k):
         d = self.dim % t.dim()
         norm = gdl.norm(t, p=self.n, dim=[i for i in range(t.dim()) if i != d])
         idx = gdl.topk(norm, size - k, largest=True).indices
-        keep = gdl.scatter(gdl.zeros_like(norm), 0, idx, 1.0)
-        return _channel_mask(t, self.dim, keep) * default_mask.to(dtype=t.dtype)
+        return gdl.scatter(gdl.zeros_like(norm), 0, idx, 1.0)
 
     @classmethod
     def apply(cls, module, name, amount, n, dim, importance_scores=None):
